@@ -1,0 +1,237 @@
+"""The placement client interface of altsim, and its in-process implementation.
+
+``PlacementClient`` is everything the scheduler, conductor and compute simulators need from
+placement. Each method maps onto one or two real Placement API requests, so the same
+interface can be served by ``InProcessPlacementClient`` (direct calls into a
+``PlacementStore``), by an HTTP client talking to the simulator's HTTP front end, or by one
+talking to a real Placement.
+
+Error handling copies Nova's ``SchedulerReportClient`` where altsim depends on it:
+``claim_resources`` returns False when the resources are gone (or placement is unreachable),
+retries provider generation conflicts, and raises ``AllocationUpdateFailed`` on a consumer
+generation conflict. Other methods let ``PlacementError``/``PlacementUnavailable`` through.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from placement_sim.exceptions import (
+    CONCURRENT_UPDATE,
+    AllocationUpdateFailed,
+    PlacementError,
+    PlacementUnavailable,
+)
+from placement_sim.store import PlacementStore, build_inventory
+
+LOG = logging.getLogger(__name__)
+
+# Nova's report client @retries decorator: 4 attempts in total.
+CLAIM_ATTEMPTS = 4
+
+
+def nova_backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based), as Nova's @retries does."""
+    return random.uniform(0, attempt * 2)
+
+
+@runtime_checkable
+class PlacementClient(Protocol):
+    """What altsim services may ask of placement."""
+
+    def ensure_resource_provider(
+        self, uuid: str, name: str, inventories: dict[str, dict[str, Any]]
+    ) -> None:
+        """Create the provider if missing and make its inventories equal ``inventories``.
+
+        Idempotent: when nothing differs, nothing is written and the generation is kept.
+        Requests: GET provider (POST if 404), GET + PUT inventories.
+        """
+        ...
+
+    def get_allocation_candidates(
+        self, resources: dict[str, int], limit: int = 1000
+    ) -> dict[str, Any]:
+        """GET /allocation_candidates: ``{"allocation_requests": [...],
+        "provider_summaries": {...}}``."""
+        ...
+
+    def claim_resources(
+        self,
+        consumer_uuid: str,
+        allocation_request: dict[str, Any],
+        project_id: str,
+        user_id: str,
+        consumer_generation: int | None = None,
+    ) -> bool:
+        """PUT /allocations/{consumer}: True if claimed, False if it did not fit.
+
+        Raises AllocationUpdateFailed on a consumer generation conflict.
+        """
+        ...
+
+    def delete_allocation_for_instance(self, consumer_uuid: str) -> bool:
+        """DELETE /allocations/{consumer}: True if something was deleted."""
+        ...
+
+    def get_allocations_for_consumer(self, consumer_uuid: str) -> dict[str, dict[str, int]]:
+        """GET /allocations/{consumer}: rp uuid -> resources ({} if none)."""
+        ...
+
+    def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        """GET /resource_providers/{uuid}/allocations: consumer -> resources."""
+        ...
+
+    def get_usages(self, rp_uuid: str) -> dict[str, int]:
+        """GET /resource_providers/{uuid}/usages: every inventory class, 0 when unused."""
+        ...
+
+    def list_resource_providers(self) -> list[dict[str, Any]]:
+        """GET /resource_providers: dicts with uuid, name, generation."""
+        ...
+
+
+class InProcessPlacementClient:
+    """``PlacementClient`` over a ``PlacementStore`` in the same process.
+
+    ``sleep`` and ``backoff`` are injectable so tests of the retry loop run instantly; in
+    process, provider generation conflicts cannot happen (the store's lock serialises
+    writes) but the loop is kept so behaviour matches the HTTP client exactly.
+    """
+
+    def __init__(
+        self,
+        store: PlacementStore,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: Callable[[int], float] = nova_backoff,
+        max_attempts: int = CLAIM_ATTEMPTS,
+    ) -> None:
+        self._store = store
+        self._sleep = sleep
+        self._backoff = backoff
+        self._max_attempts = max_attempts
+
+    def ensure_resource_provider(
+        self, uuid: str, name: str, inventories: dict[str, dict[str, Any]]
+    ) -> None:
+        try:
+            self._store.get_resource_provider(uuid)
+        except PlacementError as exc:
+            if exc.status != 404:
+                raise
+            try:
+                self._store.create_resource_provider(uuid, name)
+            except PlacementError as create_exc:
+                # Lost a creation race for the same uuid: fine, it exists now. A name
+                # clash with another uuid is a real error and propagates.
+                if create_exc.status != 409 or not self._provider_exists(uuid):
+                    raise
+        # Normalise with the store's own defaults so "unchanged" is decided on the values
+        # placement would hold, e.g. a missing reserved equals an explicit 0.
+        wanted = {
+            rc: build_inventory(uuid, rc, record).to_dict() for rc, record in inventories.items()
+        }
+        for _ in range(self._max_attempts):
+            current = self._store.get_inventories(uuid)
+            if current["inventories"] == wanted:
+                return
+            try:
+                self._store.set_inventories(uuid, current["resource_provider_generation"], wanted)
+                return
+            except PlacementError as exc:
+                # Someone (an allocation write) bumped the generation between our GET and
+                # PUT: re-read and retry, as Nova's report client does for inventory.
+                if not exc.is_provider_generation_conflict:
+                    raise
+        raise PlacementError(
+            409,
+            CONCURRENT_UPDATE,
+            f"resource provider generation conflict: gave up setting inventory of {uuid} "
+            f"after {self._max_attempts} attempts",
+        )
+
+    def get_allocation_candidates(
+        self, resources: dict[str, int], limit: int = 1000
+    ) -> dict[str, Any]:
+        return self._store.allocation_candidates(resources, limit)
+
+    def claim_resources(
+        self,
+        consumer_uuid: str,
+        allocation_request: dict[str, Any],
+        project_id: str,
+        user_id: str,
+        consumer_generation: int | None = None,
+    ) -> bool:
+        allocations = allocation_request["allocations"]
+        for attempt in range(self._max_attempts):
+            if attempt:
+                self._sleep(self._backoff(attempt))
+            try:
+                self._store.put_allocations(
+                    consumer_uuid, allocations, project_id, user_id, consumer_generation
+                )
+                return True
+            except PlacementUnavailable:
+                # Nova's @safe_connect turns a connection failure into a falsy result, and
+                # the scheduler treats it as "could not claim".
+                LOG.warning("Placement unavailable while claiming for %s", consumer_uuid)
+                return False
+            except PlacementError as exc:
+                if exc.is_consumer_generation_conflict:
+                    raise AllocationUpdateFailed(
+                        consumer_uuid,
+                        f"another process changed the consumer {consumer_uuid} after the "
+                        f"report client read the consumer state during the claim: "
+                        f"{exc.detail}",
+                    ) from exc
+                if exc.is_provider_generation_conflict:
+                    # Placement-internal race on a provider; the caller sent no provider
+                    # generation, so retrying the same request is safe.
+                    LOG.debug(
+                        "Provider generation conflict claiming for %s (attempt %d/%d)",
+                        consumer_uuid,
+                        attempt + 1,
+                        self._max_attempts,
+                    )
+                    continue
+                # Out of capacity, constraint violation or bad request: Nova returns False
+                # for any non-204 here and the scheduler moves on to the next host.
+                LOG.warning("Unable to claim resources for %s: %s", consumer_uuid, exc.detail)
+                return False
+        LOG.error("Failed placement claim for %s: out of retries", consumer_uuid)
+        return False
+
+    def delete_allocation_for_instance(self, consumer_uuid: str) -> bool:
+        try:
+            self._store.delete_allocations(consumer_uuid)
+        except PlacementError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def get_allocations_for_consumer(self, consumer_uuid: str) -> dict[str, dict[str, int]]:
+        body = self._store.get_allocations(consumer_uuid)
+        return {rp: entry["resources"] for rp, entry in body["allocations"].items()}
+
+    def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        return self._store.get_provider_allocations(rp_uuid)
+
+    def get_usages(self, rp_uuid: str) -> dict[str, int]:
+        return self._store.get_usages(rp_uuid)
+
+    def list_resource_providers(self) -> list[dict[str, Any]]:
+        return self._store.list_resource_providers()
+
+    def _provider_exists(self, uuid: str) -> bool:
+        try:
+            self._store.get_resource_provider(uuid)
+        except PlacementError:
+            return False
+        return True

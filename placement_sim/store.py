@@ -1,0 +1,591 @@
+"""In-memory Placement: resource providers, inventories, consumers and allocations.
+
+Behaviour follows OpenStack Placement (openstack/placement, handlers/ and objects/) for
+non-nested, single-provider trees, at microversion 1.28 or later:
+
+* A provider's generation starts at 0 and goes up on every inventory replacement and every
+  allocation write touching it; ``set_inventories`` with a stale generation is a 409
+  ``placement.concurrent_update``.
+* Capacity of an inventory is ``int((total - reserved) * allocation_ratio)``. An allocation
+  must fit (``used - this consumer's old amount + amount <= capacity``) and respect
+  ``min_unit``/``max_unit``/``step_size``; like real placement both failures are a 409
+  ``placement.undefined_code`` "Unable to allocate inventory: ..." and the write is all or
+  nothing.
+* Consumer generations: a consumer exists only while it has allocations; ``None`` asserts
+  "new consumer", an int must equal the current generation; a mismatch is a 409
+  ``placement.concurrent_update`` whose detail contains "consumer generation conflict".
+
+Every error is a ``PlacementError`` with the status and code the real API would return, so
+an HTTP front end can serve this store unchanged. Identifier formats (uuid syntax) are left
+to such a front end; the store accepts any string.
+
+Performance: one lock guards everything (operations are short dictionary updates); usage
+totals per provider are maintained incrementally on every write, so capacity checks and
+allocation candidates never re-sum allocations, and candidates are one pass over the
+providers in (cached) name order with a few dictionary lookups each.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from placement_sim.exceptions import (
+    CONCURRENT_UPDATE,
+    DEFAULT,
+    DUPLICATE_NAME,
+    INVENTORY_INUSE,
+    PROVIDER_IN_USE,
+    PlacementError,
+)
+
+# Placement's resource class name pattern (schemas/common.py RC_PATTERN).
+_RC_RE = re.compile(r"^[A-Z0-9_]+$")
+# Largest value of an integer inventory column; placement's schema rejects anything bigger.
+MAX_INT = 2147483647
+
+_INVENTORY_INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size")
+_INVENTORY_FIELDS = frozenset((*_INVENTORY_INT_FIELDS, "allocation_ratio"))
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass but JSON true is not a valid integer for placement.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad_request(detail: str) -> PlacementError:
+    return PlacementError(400, DEFAULT, detail)
+
+
+def _not_found(detail: str) -> PlacementError:
+    return PlacementError(404, DEFAULT, detail)
+
+
+@dataclass(slots=True, frozen=True)
+class Inventory:
+    """One resource class's inventory on a provider; capacity is precomputed once."""
+
+    total: int
+    reserved: int
+    min_unit: int
+    max_unit: int
+    step_size: int
+    allocation_ratio: float
+    capacity: int
+
+    def fits_units(self, amount: int) -> bool:
+        """Whether a single allocation of ``amount`` respects min/max/step."""
+        return self.min_unit <= amount <= self.max_unit and amount % self.step_size == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "reserved": self.reserved,
+            "min_unit": self.min_unit,
+            "max_unit": self.max_unit,
+            "step_size": self.step_size,
+            "allocation_ratio": self.allocation_ratio,
+        }
+
+
+@dataclass(slots=True)
+class _Provider:
+    uuid: str
+    name: str
+    generation: int = 0
+    inventories: dict[str, Inventory] = field(default_factory=dict)
+    # rc -> sum of all allocations; only classes with a non-zero total are present.
+    usages: dict[str, int] = field(default_factory=dict)
+    # consumer uuid -> rc -> amount: what GET /resource_providers/{uuid}/allocations shows,
+    # and what makes "delete provider" and "remove inventory in use" cheap to refuse.
+    allocations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uuid": self.uuid, "name": self.name, "generation": self.generation}
+
+
+@dataclass(slots=True)
+class _Consumer:
+    uuid: str
+    project_id: str
+    user_id: str
+    generation: int
+    # rp uuid -> rc -> amount
+    allocations: dict[str, dict[str, int]]
+
+
+def build_inventory(rp_uuid: str, rc: str, record: Mapping[str, Any]) -> Inventory:
+    """Validate one inventory record, fill in defaults and compute its capacity.
+
+    Defaults: reserved 0, min_unit 1, step_size 1, allocation_ratio 1.0, and max_unit equal
+    to total (what Nova reports for its own inventories; the raw HTTP API defaults max_unit
+    to MAX_INT, which an HTTP front end can fill in itself before calling the store).
+    """
+    if not isinstance(rc, str) or not _RC_RE.match(rc):
+        raise _bad_request(
+            f"Unknown resource class in inventory for resource provider {rp_uuid}: "
+            f"invalid resource class name {rc!r}."
+        )
+    if not isinstance(record, Mapping):
+        raise _bad_request(f"Bad inventory {rc} for resource provider {rp_uuid}: not an object.")
+    unknown = set(record) - _INVENTORY_FIELDS
+    if unknown:
+        raise _bad_request(
+            f"Bad inventory {rc} for resource provider {rp_uuid}: "
+            f"unexpected fields {sorted(unknown)}."
+        )
+    if "total" not in record:
+        raise _bad_request(
+            f"Bad inventory {rc} for resource provider {rp_uuid}: 'total' is required."
+        )
+    total = record["total"]
+    values: dict[str, Any] = {
+        "total": total,
+        "reserved": record.get("reserved", 0),
+        "min_unit": record.get("min_unit", 1),
+        "max_unit": record.get("max_unit", total),
+        "step_size": record.get("step_size", 1),
+    }
+    # Lower bounds from placement's inventory JSON schema.
+    minimums = {"total": 1, "reserved": 0, "min_unit": 1, "max_unit": 1, "step_size": 1}
+    for name, value in values.items():
+        if not _is_int(value) or not minimums[name] <= value <= MAX_INT:
+            raise _bad_request(
+                f"Bad inventory {rc} for resource provider {rp_uuid}: {name} must be an "
+                f"integer between {minimums[name]} and {MAX_INT}, got {value!r}."
+            )
+    ratio = record.get("allocation_ratio", 1.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio < 0:
+        raise _bad_request(
+            f"Bad inventory {rc} for resource provider {rp_uuid}: allocation_ratio must be "
+            f"a non-negative number, got {ratio!r}."
+        )
+    if values["reserved"] > total:
+        # Since 1.26 reserved == total is allowed (it takes a provider out of service).
+        raise _bad_request(
+            f"Unable to update inventory for resource provider {rp_uuid}: Invalid inventory "
+            f"for '{rc}' on resource provider '{rp_uuid}'. The reserved value is greater "
+            "than total."
+        )
+    if values["min_unit"] > values["max_unit"]:
+        raise _bad_request(
+            f"Bad inventory {rc} for resource provider {rp_uuid}: min_unit "
+            f"({values['min_unit']}) is greater than max_unit ({values['max_unit']})."
+        )
+    ratio = float(ratio)
+    return Inventory(
+        allocation_ratio=ratio,
+        capacity=int((total - values["reserved"]) * ratio),
+        **values,
+    )
+
+
+class PlacementStore:
+    """Thread-safe in-memory placement data with the real service's semantics."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._providers: dict[str, _Provider] = {}
+        self._uuid_by_name: dict[str, str] = {}
+        self._consumers: dict[str, _Consumer] = {}
+        # Providers sorted by name for allocation candidates; rebuilt lazily after a provider
+        # is created or deleted, so a burst of creations costs one sort, not one each.
+        self._by_name: list[_Provider] | None = None
+
+    # -- resource providers --
+
+    def create_resource_provider(self, uuid: str, name: str) -> dict[str, Any]:
+        """POST /resource_providers. 409 ``placement.duplicate_name`` on uuid or name reuse."""
+        if not isinstance(uuid, str) or not uuid:
+            raise _bad_request("Unable to create resource provider: uuid must be a string.")
+        if not isinstance(name, str) or not name or len(name) > 200:
+            raise _bad_request(
+                f"Unable to create resource provider {uuid}: name must be 1-200 characters."
+            )
+        with self._lock:
+            duplicates = []
+            if uuid in self._providers:
+                duplicates.append(f"uuid: {uuid}")
+            if name in self._uuid_by_name:
+                duplicates.append(f"name: {name}")
+            if duplicates:
+                raise PlacementError(
+                    409,
+                    DUPLICATE_NAME,
+                    f"Conflicting resource provider {', '.join(duplicates)} already exists.",
+                )
+            provider = _Provider(uuid=uuid, name=name)
+            self._providers[uuid] = provider
+            self._uuid_by_name[name] = uuid
+            self._by_name = None
+            return provider.to_dict()
+
+    def get_resource_provider(self, uuid: str) -> dict[str, Any]:
+        """GET /resource_providers/{uuid}: uuid, name, generation."""
+        with self._lock:
+            return self._provider(uuid).to_dict()
+
+    def list_resource_providers(self) -> list[dict[str, Any]]:
+        """GET /resource_providers, in creation order."""
+        with self._lock:
+            return [p.to_dict() for p in self._providers.values()]
+
+    def delete_resource_provider(self, uuid: str) -> None:
+        """DELETE /resource_providers/{uuid}. 409 if anything is allocated against it."""
+        with self._lock:
+            provider = self._providers.get(uuid)
+            if provider is None:
+                raise _not_found(f"No resource provider with uuid {uuid} found for delete")
+            if provider.allocations:
+                raise PlacementError(
+                    409,
+                    PROVIDER_IN_USE,
+                    f"Unable to delete resource provider {uuid}: "
+                    "Resource provider has allocations.",
+                )
+            del self._providers[uuid]
+            del self._uuid_by_name[provider.name]
+            self._by_name = None
+
+    # -- inventories --
+
+    def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
+        """GET /resource_providers/{uuid}/inventories."""
+        with self._lock:
+            return self._inventories_body(self._provider(rp_uuid))
+
+    def set_inventories(
+        self, rp_uuid: str, generation: int, inventories: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """PUT /resource_providers/{uuid}/inventories: replace every inventory at once.
+
+        Returns the new inventories body (with the incremented generation). Reducing a total
+        below current usage is allowed, as in placement (it only makes the provider full);
+        removing a class that has allocations is a 409 ``placement.inventory.inuse``.
+        """
+        if not isinstance(inventories, Mapping):
+            raise _bad_request("'inventories' must be an object.")
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            if generation != provider.generation:
+                raise PlacementError(
+                    409, CONCURRENT_UPDATE, "resource provider generation conflict"
+                )
+            new = {rc: build_inventory(rp_uuid, rc, rec) for rc, rec in inventories.items()}
+            in_use = sorted(rc for rc in provider.usages if rc not in new)
+            if in_use:
+                raise PlacementError(
+                    409,
+                    INVENTORY_INUSE,
+                    f"update conflict: Inventory for '{', '.join(in_use)}' on resource "
+                    f"provider '{rp_uuid}' in use.",
+                )
+            provider.inventories = new
+            provider.generation += 1
+            return self._inventories_body(provider)
+
+    # -- allocations --
+
+    def put_allocations(
+        self,
+        consumer_uuid: str,
+        allocations: Mapping[str, Mapping[str, Any]],
+        project_id: str,
+        user_id: str,
+        consumer_generation: int | None,
+    ) -> None:
+        """PUT /allocations/{consumer_uuid}: atomically replace the consumer's allocations.
+
+        ``allocations`` is ``{rp_uuid: {"resources": {rc: amount}}}`` (a per-provider
+        ``generation`` key, as GET returns it, is accepted and ignored). An empty dict removes
+        the consumer's allocations. Nothing is written unless every amount fits.
+        """
+        new = self._parse_allocations(consumer_uuid, allocations)
+        for label, value in (("project_id", project_id), ("user_id", user_id)):
+            if not isinstance(value, str) or not value:
+                raise _bad_request(f"{label} must be a non-empty string.")
+        if consumer_generation is not None and not _is_int(consumer_generation):
+            raise _bad_request("consumer_generation must be an integer or null.")
+
+        with self._lock:
+            # Same order of checks as placement: unknown providers (400), then the consumer
+            # generation (409 concurrent_update), then inventory constraints and capacity.
+            for rp_uuid in new:
+                if rp_uuid not in self._providers:
+                    raise _bad_request(
+                        f"Allocation for resource provider '{rp_uuid}' that does not exist."
+                    )
+            consumer = self._consumers.get(consumer_uuid)
+            self._check_consumer_generation(consumer, consumer_generation)
+            old = consumer.allocations if consumer is not None else {}
+            for rp_uuid, resources in new.items():
+                self._check_fits(self._providers[rp_uuid], resources, old.get(rp_uuid, {}))
+
+            # Everything fits: from here on nothing can fail, which is what makes the write
+            # all or nothing without an undo log.
+            self._apply(consumer_uuid, old, new)
+            if not new:
+                # Placement deletes a consumer that is left without allocations, so its next
+                # write must again claim to be new (generation None).
+                self._consumers.pop(consumer_uuid, None)
+            elif consumer is None:
+                # A new consumer record starts at generation 0 and the write bumps it to 1.
+                self._consumers[consumer_uuid] = _Consumer(
+                    consumer_uuid, project_id, user_id, 1, new
+                )
+            else:
+                consumer.allocations = new
+                consumer.project_id = project_id
+                consumer.user_id = user_id
+                consumer.generation += 1
+
+    def delete_allocations(self, consumer_uuid: str) -> None:
+        """DELETE /allocations/{consumer_uuid}. 404 if the consumer has no allocations."""
+        with self._lock:
+            consumer = self._consumers.pop(consumer_uuid, None)
+            if consumer is None:
+                raise _not_found(f"No allocations for consumer '{consumer_uuid}'")
+            self._apply(consumer_uuid, consumer.allocations, {})
+
+    def get_allocations(self, consumer_uuid: str) -> dict[str, Any]:
+        """GET /allocations/{consumer_uuid}.
+
+        ``{"allocations": {rp: {"generation": g, "resources": {...}}},
+        "consumer_generation": g or None}`` plus project_id/user_id when it has allocations.
+        An unknown consumer is not an error, just empty (as in placement).
+        """
+        with self._lock:
+            consumer = self._consumers.get(consumer_uuid)
+            if consumer is None:
+                return {"allocations": {}, "consumer_generation": None}
+            return {
+                "allocations": {
+                    rp_uuid: {
+                        "generation": self._providers[rp_uuid].generation,
+                        "resources": dict(resources),
+                    }
+                    for rp_uuid, resources in consumer.allocations.items()
+                },
+                "consumer_generation": consumer.generation,
+                "project_id": consumer.project_id,
+                "user_id": consumer.user_id,
+            }
+
+    def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        """GET /resource_providers/{uuid}/allocations, flattened to consumer -> rc -> amount."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            return {c: dict(res) for c, res in provider.allocations.items()}
+
+    def get_usages(self, rp_uuid: str) -> dict[str, int]:
+        """GET /resource_providers/{uuid}/usages: every inventory class, 0 when unused."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            usages = dict.fromkeys(provider.inventories, 0)
+            usages.update(provider.usages)
+            return usages
+
+    # -- allocation candidates --
+
+    def allocation_candidates(
+        self, resources: Mapping[str, int], limit: int | None = None
+    ) -> dict[str, Any]:
+        """GET /allocation_candidates?resources=...&limit=... for single-provider trees.
+
+        A provider is a candidate when it has inventory of every requested class, every
+        amount respects that inventory's min/max/step, and ``used + amount <= capacity``.
+        Candidates come in provider name order (placement's default order is random; a
+        deterministic one makes simulations reproducible); ``limit`` truncates, and the
+        provider summaries cover exactly the returned providers with every class of their
+        inventory, as placement does.
+        """
+        if not isinstance(resources, Mapping) or not resources:
+            raise _bad_request(
+                "Badly formed resources parameter. Expected resources query "
+                "string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024."
+            )
+        for rc, amount in resources.items():
+            if not isinstance(rc, str) or not _RC_RE.match(rc):
+                raise _bad_request(f"Invalid resource class in resources parameter: {rc!r}.")
+            if not _is_int(amount) or amount < 1:
+                raise _bad_request(
+                    f"Requested resource {rc} expected positive integer amount. Got: {amount!r}."
+                )
+        if limit is not None and (not _is_int(limit) or limit < 1):
+            raise _bad_request(f"Invalid limit {limit!r}: must be a positive integer.")
+
+        requested = list(resources.items())
+        with self._lock:
+            if self._by_name is None:
+                self._by_name = sorted(self._providers.values(), key=lambda p: p.name)
+            matches: list[_Provider] = []
+            for provider in self._by_name:
+                inventories = provider.inventories
+                usages = provider.usages
+                for rc, amount in requested:
+                    inv = inventories.get(rc)
+                    if (
+                        inv is None
+                        or usages.get(rc, 0) + amount > inv.capacity
+                        or not inv.fits_units(amount)
+                    ):
+                        break
+                else:
+                    matches.append(provider)
+                    if limit is not None and len(matches) >= limit:
+                        # Name order is fixed, so stopping early returns the same first
+                        # ``limit`` candidates a full scan would.
+                        break
+            return {
+                "allocation_requests": [
+                    {"allocations": {p.uuid: {"resources": dict(resources)}}} for p in matches
+                ],
+                "provider_summaries": {
+                    p.uuid: {
+                        "resources": {
+                            rc: {"capacity": inv.capacity, "used": p.usages.get(rc, 0)}
+                            for rc, inv in p.inventories.items()
+                        }
+                    }
+                    for p in matches
+                },
+            }
+
+    # -- internals (callers hold the lock where noted) --
+
+    def _provider(self, uuid: str) -> _Provider:
+        provider = self._providers.get(uuid)
+        if provider is None:
+            raise _not_found(f"No resource provider with uuid {uuid} found")
+        return provider
+
+    @staticmethod
+    def _inventories_body(provider: _Provider) -> dict[str, Any]:
+        return {
+            "resource_provider_generation": provider.generation,
+            "inventories": {rc: inv.to_dict() for rc, inv in provider.inventories.items()},
+        }
+
+    @staticmethod
+    def _parse_allocations(
+        consumer_uuid: str, allocations: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, dict[str, int]]:
+        """Validate the request shape (placement's JSON schema) into rp -> rc -> amount.
+
+        Done before taking the lock: it needs no shared state, and copying the caller's
+        dicts here means later changes by the caller cannot reach the store.
+        """
+        if not isinstance(allocations, Mapping):
+            raise _bad_request("'allocations' must be an object.")
+        parsed: dict[str, dict[str, int]] = {}
+        for rp_uuid, entry in allocations.items():
+            if not isinstance(entry, Mapping) or set(entry) - {"resources", "generation"}:
+                raise _bad_request(
+                    f"Allocation for resource provider '{rp_uuid}' must be an object with "
+                    "'resources' (and optionally 'generation')."
+                )
+            resources = entry.get("resources")
+            if not isinstance(resources, Mapping) or not resources:
+                raise _bad_request(
+                    f"Allocation for resource provider '{rp_uuid}' needs a non-empty "
+                    "'resources' object."
+                )
+            amounts: dict[str, int] = {}
+            for rc, amount in resources.items():
+                if not isinstance(rc, str) or not _RC_RE.match(rc):
+                    raise _bad_request(
+                        f"Unable to allocate inventory for consumer {consumer_uuid}: "
+                        f"No such resource class {rc!r}."
+                    )
+                if not _is_int(amount) or not 1 <= amount <= MAX_INT:
+                    raise _bad_request(
+                        f"Unable to allocate inventory for consumer {consumer_uuid}: "
+                        f"amount of {rc} on '{rp_uuid}' must be a positive integer, "
+                        f"got {amount!r}."
+                    )
+                amounts[rc] = amount
+            parsed[rp_uuid] = amounts
+        return parsed
+
+    @staticmethod
+    def _check_consumer_generation(consumer: _Consumer | None, requested: int | None) -> None:
+        """Placement's ensure_consumer() rule since 1.28. Lock held."""
+        if consumer is None:
+            if requested is not None:
+                raise PlacementError(
+                    409,
+                    CONCURRENT_UPDATE,
+                    f"consumer generation conflict - expected null but got {requested}",
+                )
+        elif requested != consumer.generation:
+            raise PlacementError(
+                409,
+                CONCURRENT_UPDATE,
+                "consumer generation conflict - expected "
+                f"{consumer.generation} but got {requested}",
+            )
+
+    @staticmethod
+    def _check_fits(provider: _Provider, resources: dict[str, int], old: dict[str, int]) -> None:
+        """Raise the 409 placement returns if ``resources`` cannot go on ``provider``.
+
+        ``old`` is what this consumer holds there now; the write replaces it, so it does not
+        count against capacity. Lock held.
+        """
+        for rc, amount in resources.items():
+            inv = provider.inventories.get(rc)
+            if inv is None:
+                raise PlacementError(
+                    409,
+                    DEFAULT,
+                    f"Unable to allocate inventory: Inventory for '{rc}' on resource "
+                    f"provider '{provider.uuid}' invalid.",
+                )
+            if not inv.fits_units(amount):
+                raise PlacementError(
+                    409,
+                    DEFAULT,
+                    f"Unable to allocate inventory: Unable to create allocation for '{rc}' "
+                    f"on resource provider '{provider.uuid}'. The requested amount would "
+                    "violate inventory constraints.",
+                )
+            used = provider.usages.get(rc, 0) - old.get(rc, 0)
+            if used + amount > inv.capacity:
+                raise PlacementError(
+                    409,
+                    DEFAULT,
+                    f"Unable to allocate inventory: Unable to create allocation for '{rc}' "
+                    f"on resource provider '{provider.uuid}'. The requested amount would "
+                    "exceed the capacity.",
+                )
+
+    def _apply(
+        self,
+        consumer_uuid: str,
+        old: dict[str, dict[str, int]],
+        new: dict[str, dict[str, int]],
+    ) -> None:
+        """Swap a consumer's allocations from ``old`` to ``new``, keeping usage totals and
+        the per-provider allocation index in step. Cannot fail. Lock held."""
+        for rp_uuid, resources in old.items():
+            provider = self._providers[rp_uuid]
+            usages = provider.usages
+            for rc, amount in resources.items():
+                remaining = usages[rc] - amount
+                if remaining:
+                    usages[rc] = remaining
+                else:
+                    del usages[rc]
+            del provider.allocations[consumer_uuid]
+        for rp_uuid, resources in new.items():
+            provider = self._providers[rp_uuid]
+            usages = provider.usages
+            for rc, amount in resources.items():
+                usages[rc] = usages.get(rc, 0) + amount
+            provider.allocations[consumer_uuid] = resources
+        # Every provider whose allocations changed gets a new generation, once per write.
+        for rp_uuid in old.keys() | new.keys():
+            self._providers[rp_uuid].generation += 1
