@@ -1,0 +1,58 @@
+"""Options every altsim service shares: its host name, its databases, placement, retries."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+default_opts = [
+    cfg.StrOpt("host", default="altsim",
+               help="Name of this service's host, used as its RPC server name."),
+    cfg.IntOpt("seed", default=0,
+               help="Seed from which every random choice of the simulation derives, so that a "
+                    "run is reproducible however threads interleave."),
+]
+
+api_database_group = cfg.OptGroup("api_database", help="The API database (API-level services "
+                                  "only: the scheduler and the super conductor).")
+api_database_opts = [
+    cfg.StrOpt("connection", secret=True,
+               help="SQLAlchemy URL of the API database. Leave unset on cell services: a cell "
+                    "service must not reach the API level."),
+]
+
+database_group = cfg.OptGroup("database", help="The cell database of a cell-level service.")
+database_opts = [
+    cfg.StrOpt("connection", secret=True,
+               help="SQLAlchemy URL of this service's cell database."),
+]
+
+scheduler_group = cfg.OptGroup("scheduler", help="Scheduling and retries.")
+scheduler_opts = [
+    cfg.IntOpt("max_attempts", default=3, min=1,
+               help="Maximum number of attempts to build an instance: the chosen host plus up "
+                    "to max_attempts - 1 alternates from the same cell. 1 disables "
+                    "rescheduling: a reschedulable failure puts the instance in ERROR at "
+                    "once. Read by the scheduler (how many alternates to return) and by the "
+                    "conductors (when to give up), as in Nova."),
+    cfg.IntOpt("max_placement_results", default=1000, min=1,
+               help="Limit on the allocation candidates asked of placement per request."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(default_opts)
+    conf.register_group(api_database_group)
+    conf.register_opts(api_database_opts, group=api_database_group)
+    conf.register_group(database_group)
+    conf.register_opts(database_opts, group=database_group)
+    conf.register_group(scheduler_group)
+    conf.register_opts(scheduler_opts, group=scheduler_group)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [
+        (None, default_opts),
+        (api_database_group.name, api_database_opts),
+        (database_group.name, database_opts),
+        (scheduler_group.name, scheduler_opts),
+    ]

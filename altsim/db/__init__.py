@@ -1,0 +1,1 @@
+"""Persistence: the API database and the cell databases, on any SQLAlchemy URL."""

@@ -1,0 +1,67 @@
+"""Tables of a cell database (cell0 included): where instances live and what happened to them."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+compute_nodes = sa.Table(
+    "compute_nodes", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False, unique=True),
+    sa.Column("hypervisor_hostname", sa.String(255), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("failed_builds", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+instances = sa.Table(
+    "instances", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(255), nullable=False),
+    sa.Column("user_id", sa.String(255), nullable=False),
+    sa.Column("flavor", sa.JSON, nullable=False),
+    sa.Column("host", sa.String(255)),
+    sa.Column("node", sa.String(255)),
+    sa.Column("availability_zone", sa.String(255)),
+    sa.Column("vm_state", sa.String(32), nullable=False),
+    sa.Column("task_state", sa.String(32)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("launched_at", sa.Float),
+)
+
+instance_faults = sa.Table(
+    "instance_faults", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_uuid", sa.String(36), nullable=False, index=True),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+instance_actions = sa.Table(
+    "instance_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_uuid", sa.String(36), nullable=False, index=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(255)),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("message", sa.Text),
+)
+
+# One row per step of a build: the scheduling, each spawn attempt and each failed claim.
+instance_action_events = sa.Table(
+    "instance_actions_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action_id", sa.Integer, sa.ForeignKey("instance_actions.id"), nullable=False,
+              index=True),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("host", sa.String(255)),
+    sa.Column("result", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("details", sa.JSON),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("finish_time", sa.Float),
+)

@@ -1,0 +1,56 @@
+"""Engine creation: one place that knows how to make SQLite safe for many threads.
+
+SQLite is the embedded default. Concurrent writers in one process need WAL (readers do not block
+the writer), a busy timeout (writers wait instead of failing), and BEGIN IMMEDIATE (a transaction
+takes the write lock up front, so two transactions never deadlock upgrading a read lock).
+Other databases (PostgreSQL) get a plain engine.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(url: str) -> sa.Engine:
+    """The shared engine for a URL (services in one process reuse each other's pools)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    with _lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _create_engine(url: str) -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, future=True)
+    engine = sa.create_engine(url, future=True, pool_size=20, max_overflow=40,
+                              connect_args={"check_same_thread": False, "timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from pysqlite so that "begin" below is the only BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
