@@ -1,0 +1,47 @@
+"""Options of the scheduler: which filters and weighers run, and how the pick is made."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+filter_scheduler_group = cfg.OptGroup("filter_scheduler", help="Filtering and weighing hosts.")
+
+filter_scheduler_opts = [
+    cfg.IntOpt("host_subset_size", default=1, min=1,
+               help="The chosen host is picked at random (seeded from [DEFAULT] seed and the "
+                    "instance) among the N best weighed hosts. 1 always takes the best; the "
+                    "others keep their weighed order as claim fallbacks and alternates."),
+    cfg.ListOpt("enabled_filters", default=["ComputeFilter", "ResourceFilter"],
+                help="Filters every host must pass, in order. Available: ComputeFilter "
+                     "(service enabled and up), ResourceFilter (the flavor fits what is left "
+                     "after the other instances of the same request)."),
+    cfg.ListOpt("weight_classes",
+                default=["RAMWeigher", "CPUWeigher", "DiskWeigher", "BuildFailureWeigher",
+                         "StaticWeigher"],
+                help="Weighers whose normalized, multiplied weights are summed. Equal sums "
+                     "tie-break by host name, so a run is reproducible."),
+    cfg.FloatOpt("ram_weight_multiplier", default=1.0,
+                 help="Multiplier of free MEMORY_MB (positive spreads, negative stacks)."),
+    cfg.FloatOpt("cpu_weight_multiplier", default=1.0, help="Multiplier of free VCPU."),
+    cfg.FloatOpt("disk_weight_multiplier", default=1.0, help="Multiplier of free DISK_GB."),
+    cfg.FloatOpt("build_failure_weight_multiplier", default=1000000.0,
+                 help="Multiplier of a host's recent failed builds (subtracted), so a host "
+                      "that keeps failing sinks below every healthy one, as in Nova."),
+    cfg.DictOpt("static_host_weights", default={},
+                help="Fixed weights per host, e.g. host1:100,host2:50; unlisted hosts weigh 0. "
+                     "Makes host order explicit for reproducible scenarios."),
+    cfg.FloatOpt("static_weight_multiplier", default=1000.0,
+                 help="Multiplier of static_host_weights; large by default so that a static "
+                      "order wins over the resource weighers."),
+    cfg.IntOpt("service_down_time", default=60, min=1,
+               help="A compute whose last heartbeat is older than this many seconds is down."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(filter_scheduler_group)
+    conf.register_opts(filter_scheduler_opts, group=filter_scheduler_group)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(filter_scheduler_group.name, filter_scheduler_opts)]

@@ -1,0 +1,16 @@
+"""ResourceFilter: the flavor fits what the host has left, counting this request's own claims.
+
+Placement already offered only hosts with room for one instance; this catches a multi-create
+whose earlier instances filled the host after the candidates were read.
+"""
+
+from __future__ import annotations
+
+from altsim.objects import RequestSpec
+from scheduler.filters.base import HostFilter
+from scheduler.host_state import HostState
+
+
+class ResourceFilter(HostFilter):
+    def host_passes(self, host: HostState, spec: RequestSpec, now: float) -> bool:
+        return all(host.free(rc) >= amount for rc, amount in spec.flavor.resources.items())

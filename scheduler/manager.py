@@ -1,0 +1,56 @@
+"""The scheduler's RPC endpoint: validates a select_destinations call and delegates it."""
+
+from __future__ import annotations
+
+import logging
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from altsim.exceptions import NoValidHost
+from altsim.objects import RequestSpec, Selection
+from altsim.rpc import Notifier
+from scheduler.selector import Selector
+
+LOG = logging.getLogger(__name__)
+
+
+class SchedulerManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, conf: cfg.ConfigOpts, selector: Selector, notifier: Notifier) -> None:
+        self._conf = conf
+        self._selector = selector
+        self._notifier = notifier
+
+    @messaging.expected_exceptions(NoValidHost)
+    def select_destinations(self, ctxt: dict, request_spec: RequestSpec,
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            num_alternates: int | None = None) -> list[list[Selection]]:
+        if not isinstance(request_spec, RequestSpec):
+            raise TypeError(f"select_destinations: request_spec must be a RequestSpec, "
+                            f"got {type(request_spec).__name__}")
+        if not instance_uuids:
+            raise ValueError("select_destinations: instance_uuids is empty")
+        alternates = self._alternates_wanted(return_alternates, num_alternates)
+        placements = self._selector.select(request_spec, list(instance_uuids), alternates)
+        self._notifier.info(ctxt, "scheduler.select_destinations.end", {
+            "request_id": ctxt.get("request_id"),
+            "instances": {uuid: {"selection": [s.service_host for s in p.selections],
+                                 "claim_failures": p.claim_failures}
+                          for uuid, p in zip(instance_uuids, placements, strict=True)}})
+        for uuid, placement in zip(instance_uuids, placements, strict=True):
+            LOG.info("Selected %s for instance %s; alternates %s; lost claims on %s",
+                     placement.selections[0].service_host, uuid,
+                     [s.service_host for s in placement.selections[1:]],
+                     placement.claim_failures)
+        return [placement.selections for placement in placements]
+
+    def _alternates_wanted(self, return_alternates: bool, num_alternates: int | None) -> int:
+        if not return_alternates:
+            return 0
+        if num_alternates is not None:
+            if num_alternates < 0:
+                raise ValueError(f"num_alternates must be >= 0, got {num_alternates}")
+            return num_alternates
+        return self._conf.scheduler.max_attempts - 1

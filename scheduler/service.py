@@ -1,0 +1,35 @@
+"""Assemble the scheduler service from its collaborators (used embedded and by the daemon)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from altsim import rpc
+from altsim.db.cell import CellDatabase
+from placement_sim.client import PlacementClient
+from scheduler.filters import enabled_filters
+from scheduler.host_manager import HostManager
+from scheduler.manager import SchedulerManager
+from scheduler.rpcapi import RPC_TOPIC
+from scheduler.selector import Selector
+from scheduler.weights import enabled_weighers
+
+
+def build_scheduler_manager(conf: cfg.ConfigOpts, placement: PlacementClient,
+                            cell_dbs: Mapping[str, CellDatabase],
+                            notifier: rpc.Notifier) -> SchedulerManager:
+    selector = Selector(placement, HostManager(cell_dbs), enabled_filters(conf),
+                        enabled_weighers(conf), conf.filter_scheduler.host_subset_size,
+                        conf.seed, conf.scheduler.max_placement_results)
+    return SchedulerManager(conf, selector, notifier)
+
+
+def build_scheduler_server(conf: cfg.ConfigOpts, transport: messaging.Transport,
+                           placement: PlacementClient, cell_dbs: Mapping[str, CellDatabase],
+                           notification_transport: messaging.Transport) -> messaging.RPCServer:
+    notifier = rpc.Notifier(notification_transport, f"scheduler.{conf.host}")
+    manager = build_scheduler_manager(conf, placement, cell_dbs, notifier)
+    return rpc.make_server(transport, RPC_TOPIC, conf.host, [manager])

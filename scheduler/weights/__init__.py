@@ -1,0 +1,54 @@
+"""Host weighers, one per module; `weigh_hosts` sums their normalized, multiplied weights.
+
+As in Nova, each weigher's raw values are min-max normalized across the candidate hosts to [0, 1]
+before its multiplier applies, so no weigher dominates by the scale of its unit alone.
+"""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from altsim.objects import RequestSpec
+from scheduler.host_state import HostState
+from scheduler.weights.base import HostWeigher
+from scheduler.weights.build_failure import BuildFailureWeigher
+from scheduler.weights.resources import CPUWeigher, DiskWeigher, RAMWeigher
+from scheduler.weights.static import StaticWeigher
+
+ALL_WEIGHERS: dict[str, type[HostWeigher]] = {
+    cls.__name__: cls for cls in (RAMWeigher, CPUWeigher, DiskWeigher, BuildFailureWeigher,
+                                  StaticWeigher)}
+
+
+def enabled_weighers(conf: cfg.ConfigOpts) -> list[HostWeigher]:
+    weighers = []
+    for name in conf.filter_scheduler.weight_classes:
+        if name not in ALL_WEIGHERS:
+            raise ValueError(f"[filter_scheduler] weight_classes: unknown weigher {name!r} "
+                             f"(available: {', '.join(sorted(ALL_WEIGHERS))})")
+        weighers.append(ALL_WEIGHERS[name](conf))
+    return weighers
+
+
+def _normalize(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    if high == low:
+        return [0.0] * len(values)
+    return [(value - low) / (high - low) for value in values]
+
+
+def weigh_hosts(weighers: list[HostWeigher], hosts: list[HostState],
+                spec: RequestSpec) -> list[HostState]:
+    """Hosts best first; equal weights keep host-name order."""
+    if not hosts:
+        return []
+    totals = [0.0] * len(hosts)
+    for weigher in weighers:
+        multiplier = weigher.multiplier()
+        if multiplier == 0:
+            continue
+        normalized = _normalize([weigher.raw_weight(host, spec) for host in hosts])
+        totals = [total + multiplier * value
+                  for total, value in zip(totals, normalized, strict=True)]
+    order = sorted(range(len(hosts)), key=lambda i: (-totals[i], hosts[i].host))
+    return [hosts[i] for i in order]

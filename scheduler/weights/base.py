@@ -1,0 +1,19 @@
+"""The shape of a weigher: a multiplier from config and a raw weight per host."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from altsim.objects import RequestSpec
+from scheduler.host_state import HostState
+
+
+class HostWeigher:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    def multiplier(self) -> float:
+        raise NotImplementedError
+
+    def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
+        raise NotImplementedError

@@ -1,0 +1,30 @@
+"""RAM, CPU and disk weighers: more free resource weighs more (spreading by default)."""
+
+from __future__ import annotations
+
+from altsim.objects import RequestSpec
+from scheduler.host_state import HostState
+from scheduler.weights.base import HostWeigher
+
+
+class _FreeResourceWeigher(HostWeigher):
+    resource_class = ""
+    option = ""
+
+    def multiplier(self) -> float:
+        return float(getattr(self.conf.filter_scheduler, self.option))
+
+    def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
+        return float(host.free(self.resource_class))
+
+
+class RAMWeigher(_FreeResourceWeigher):
+    resource_class, option = "MEMORY_MB", "ram_weight_multiplier"
+
+
+class CPUWeigher(_FreeResourceWeigher):
+    resource_class, option = "VCPU", "cpu_weight_multiplier"
+
+
+class DiskWeigher(_FreeResourceWeigher):
+    resource_class, option = "DISK_GB", "disk_weight_multiplier"

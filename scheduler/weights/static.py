@@ -1,0 +1,23 @@
+"""StaticWeigher: fixed per-host weights from [filter_scheduler] static_host_weights."""
+
+from __future__ import annotations
+
+from altsim.objects import RequestSpec
+from scheduler.host_state import HostState
+from scheduler.weights.base import HostWeigher
+
+
+class StaticWeigher(HostWeigher):
+    def __init__(self, conf) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(conf)
+        weights = conf.filter_scheduler.static_host_weights
+        try:
+            self._weights = {host: float(value) for host, value in weights.items()}
+        except ValueError as exc:
+            raise ValueError(f"[filter_scheduler] static_host_weights: {exc}") from None
+
+    def multiplier(self) -> float:
+        return float(self.conf.filter_scheduler.static_weight_multiplier)
+
+    def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
+        return self._weights.get(host.host, 0.0)
