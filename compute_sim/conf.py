@@ -1,0 +1,22 @@
+"""Options of the simulated computes."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+compute_sim_group = cfg.OptGroup("compute_sim", help="The simulated compute hosts.")
+
+compute_sim_opts = [
+    cfg.IntOpt("report_interval", default=10, min=1,
+               help="Seconds between heartbeats of the simulated hosts; the scheduler treats "
+                    "a host silent for [filter_scheduler] service_down_time as down."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(compute_sim_group)
+    conf.register_opts(compute_sim_opts, group=compute_sim_group)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(compute_sim_group.name, compute_sim_opts)]

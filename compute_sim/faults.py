@@ -1,0 +1,99 @@
+"""Fault injection: which spawns fail, how, and how long a spawn takes.
+
+Rules match hosts by name or glob. A rule with an action fails a spawn with a reschedulable
+error (`reschedule`) or a terminal one (`abort`), for the first N builds on the host and/or with a
+probability; a rule with `latency_ms` makes the spawn take that long (fixed or a range). The random
+parts are a pure function of (seed, host, instance, attempt), so a scenario gives the same
+outcome however threads interleave; only "the first N builds" depends on arrival order, by nature.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class FaultRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hosts: list[str] = Field(min_length=1)
+    action: Literal["reschedule", "abort"] | None = None
+    first: int | None = Field(default=None, ge=1)
+    probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    reason: str = "simulated spawn failure"
+    latency_ms: float | tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultRule:
+        if self.action is None and self.latency_ms is None:
+            raise ValueError("a fault rule needs an action or latency_ms")
+        if self.action is None and (self.first is not None or self.probability is not None):
+            raise ValueError("first and probability only apply to a rule with an action")
+        if isinstance(self.latency_ms, tuple) and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:
+            raise ValueError("latency_ms range must be [low, high] with 0 <= low <= high")
+        if isinstance(self.latency_ms, float) and self.latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        return self
+
+    def matches(self, host: str) -> bool:
+        return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.hosts)
+
+
+@dataclass(frozen=True)
+class SpawnDecision:
+    action: Literal["succeed", "reschedule", "abort"]
+    reason: str = ""
+    latency_s: float = 0.0
+
+
+def _unit(seed: int, *parts: object) -> float:
+    """A number in [0, 1) fixed by its inputs."""
+    key = ":".join(str(part) for part in (seed, *parts)).encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2.0 ** 64
+
+
+class FaultInjector:
+    def __init__(self, rules: list[FaultRule], seed: int) -> None:
+        self._rules = list(rules)
+        self._seed = seed
+        self._builds_seen: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def decide(self, host: str, instance_uuid: str, attempt: int) -> SpawnDecision:
+        with self._lock:
+            self._builds_seen[host] += 1
+            build_number = self._builds_seen[host]
+        matching = [(index, rule) for index, rule in enumerate(self._rules)
+                    if rule.matches(host)]
+        # Latency applies whatever the outcome: a spawn can be slow and then fail.
+        latency = next((self._latency(rule, index, host, instance_uuid, attempt)
+                        for index, rule in matching if rule.latency_ms is not None), 0.0)
+        for index, rule in matching:
+            if rule.action is not None and self._fires(rule, index, host, instance_uuid,
+                                                       attempt, build_number):
+                return SpawnDecision(rule.action, rule.reason, latency)
+        return SpawnDecision("succeed", "", latency)
+
+    def _fires(self, rule: FaultRule, index: int, host: str, instance_uuid: str, attempt: int,
+               build_number: int) -> bool:
+        if rule.first is not None and build_number > rule.first:
+            return False
+        if rule.probability is not None:
+            draw = _unit(self._seed, "fault", index, host, instance_uuid, attempt)
+            return draw < rule.probability
+        return True
+
+    def _latency(self, rule: FaultRule, index: int, host: str, instance_uuid: str,
+                 attempt: int) -> float:
+        value = rule.latency_ms
+        if isinstance(value, tuple):
+            low, high = value
+            value = low + (high - low) * _unit(self._seed, "latency", index, host,
+                                               instance_uuid, attempt)
+        return float(value or 0.0) / 1000.0

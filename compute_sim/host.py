@@ -1,0 +1,39 @@
+"""A simulated hypervisor host: its identity, its inventory, and its registration at start."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from altsim.db.cell import CellDatabase
+from placement_sim.client import PlacementClient
+
+_NODE_NAMESPACE = uuid.UUID("6f1c1d3e-51a1-4f0e-9a55-8f4bb1d0a7c2")
+
+
+def node_uuid_for(host: str) -> str:
+    """Compute node (and resource provider) uuid: stable per host name, so runs are comparable."""
+    return str(uuid.uuid5(_NODE_NAMESPACE, host))
+
+
+@dataclass(frozen=True)
+class SimulatedHost:
+    name: str
+    resources: dict[str, int]
+    allocation_ratio: dict[str, float] = field(default_factory=dict)
+    reserved: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def node_uuid(self) -> str:
+        return node_uuid_for(self.name)
+
+    def inventories(self) -> dict[str, dict]:
+        return {rc: {"total": total, "reserved": self.reserved.get(rc, 0),
+                     "allocation_ratio": self.allocation_ratio.get(rc, 1.0),
+                     "min_unit": 1, "max_unit": total, "step_size": 1}
+                for rc, total in self.resources.items()}
+
+    def register(self, cell_db: CellDatabase, placement: PlacementClient) -> None:
+        """Report for duty: a compute node row in the cell DB, a provider in placement."""
+        placement.ensure_resource_provider(self.node_uuid, self.name, self.inventories())
+        cell_db.register_compute_node(self.node_uuid, self.name)

@@ -1,0 +1,119 @@
+"""The compute's RPC endpoint: build_and_run_instance on one simulated host.
+
+A spawn either succeeds (ACTIVE), fails in a way that may be retried elsewhere (with retries
+enabled the build goes to the cell conductor with the remaining alternates), or fails for good
+(ERROR with a fault, allocations removed). The outcome comes from the fault injector.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import oslo_messaging as messaging
+
+from altsim.db.cell import CellDatabase
+from altsim.exceptions import BuildAbortException, RescheduledException
+from altsim.objects import Fault, Instance, PayloadError, RequestSpec, RetryInfo, Selection
+from altsim.rpc import Notifier
+from compute_sim.faults import FaultInjector
+from compute_sim.host import SimulatedHost
+from conductor.rpcapi import ConductorAPI
+from placement_sim.client import PlacementClient
+
+LOG = logging.getLogger(__name__)
+
+BUILD_EVENT = "compute_build_and_run_instance"
+
+
+class ComputeManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, host: SimulatedHost, cell_db: CellDatabase, placement: PlacementClient,
+                 conductor_api: ConductorAPI, notifier: Notifier, faults: FaultInjector,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.host = host
+        self._cell_db = cell_db
+        self._placement = placement
+        self._conductor_api = conductor_api
+        self._notifier = notifier
+        self._faults = faults
+        self._sleep = sleep
+
+    def build_and_run_instance(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
+                               retry: RetryInfo | None, host_list: list[Selection],
+                               limits: dict) -> None:
+        _check_args(instance, request_spec, retry, host_list)
+        started = time.time()
+        attempt = retry.num_attempts if retry else 1
+        decision = self._faults.decide(self.host.name, instance.uuid, attempt)
+        if decision.latency_s:
+            self._sleep(decision.latency_s)
+        if decision.action == "succeed":
+            self._succeed(ctxt, instance, started)
+        elif decision.action == "reschedule":
+            exc = RescheduledException(f"Build of instance {instance.uuid} was re-scheduled: "
+                                       f"{decision.reason}")
+            if retry is None:
+                self._fail(ctxt, instance, exc, "failed", decision.reason, started)
+            else:
+                self._reschedule(ctxt, instance, request_spec, retry, host_list, decision.reason,
+                                 started)
+        else:
+            exc = BuildAbortException(f"Build of instance {instance.uuid} aborted: "
+                                      f"{decision.reason}")
+            self._fail(ctxt, instance, exc, "aborted", decision.reason, started)
+
+    def _succeed(self, ctxt: dict, instance: Instance, started: float) -> None:
+        now = time.time()
+        self._cell_db.update_instance(instance.uuid, vm_state="active", task_state=None,
+                                      host=self.host.name, node=self.host.name, launched_at=now)
+        self._cell_db.record_build_result(self.host.node_uuid, failed=False)
+        self._cell_db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
+                                start_time=started)
+        self._notifier.info(ctxt, "instance.create.end", self._payload(instance, "active"))
+
+    def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
+                    retry: RetryInfo, host_list: list[Selection], reason: str,
+                    started: float) -> None:
+        self._cell_db.record_build_result(self.host.node_uuid, failed=True)
+        self._cell_db.update_instance(instance.uuid, host=None, node=None,
+                                      task_state="scheduling")
+        self._cell_db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
+                                reason=reason, start_time=started)
+        LOG.info("Instance %s failed to spawn on %s (%s); rescheduling", instance.uuid,
+                 self.host.name, reason)
+        retry = retry.model_copy(update={"exc_reason": reason})
+        self._conductor_api.build_instances(ctxt, instance, request_spec, retry, host_list)
+
+    def _fail(self, ctxt: dict, instance: Instance, exc: Exception, result: str, reason: str,
+              started: float) -> None:
+        fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
+        self._cell_db.record_build_result(self.host.node_uuid, failed=True)
+        self._cell_db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
+                                reason=reason, start_time=started)
+        self._cell_db.set_error(instance.uuid, fault)
+        self._placement.delete_allocation_for_instance(instance.uuid)
+        LOG.warning("Build of instance %s on %s failed: %s", instance.uuid, self.host.name,
+                    fault.message)
+        payload = self._payload(instance, "error")
+        payload["fault"] = fault.message
+        self._notifier.error(ctxt, "instance.create.error", payload)
+
+    def _payload(self, instance: Instance, state: str) -> dict:
+        return {"instance_uuid": instance.uuid, "name": instance.name, "host": self.host.name,
+                "cell_uuid": instance.cell_uuid, "state": state}
+
+
+def _check_args(instance: object, request_spec: object, retry: object, host_list: object) -> None:
+    for name, value, cls in (("instance", instance, Instance),
+                             ("request_spec", request_spec, RequestSpec)):
+        if not isinstance(value, cls):
+            raise PayloadError(f"build_and_run_instance: {name} must be a {cls.__name__}, "
+                               f"got {type(value).__name__}")
+    if retry is not None and not isinstance(retry, RetryInfo):
+        raise PayloadError(f"build_and_run_instance: retry must be a RetryInfo or None, "
+                           f"got {type(retry).__name__}")
+    if not isinstance(host_list, list) or not all(isinstance(s, Selection) for s in host_list):
+        raise PayloadError("build_and_run_instance: host_list must be a list of Selection")

@@ -1,0 +1,1 @@
+"""The conductors: the super conductor (API level) and the cell conductor (reschedules)."""

@@ -1,0 +1,1 @@
+"""The conductors' multi-step paths, one small task object per path."""

@@ -1,0 +1,90 @@
+"""The super conductor's build: schedule, map each instance to its cell, create it there, cast.
+
+Steps, each a method: ask the scheduler (any failure buries the whole request in cell0); find
+the chosen host's cell through its HostMapping; create the instance and its create action in that
+cell's DB; map it and drop the BuildRequest; cast build_and_run_instance on the cell's bus with
+the alternates as host_list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from altsim.db.api import ApiDatabase, CellMapping, HostMappingNotFound
+from altsim.db.cell import CellDatabase
+from altsim.objects import BuildRequest, Instance, RequestSpec, RetryInfo, Selection
+from compute_sim.rpcapi import ComputeAPI
+from conductor.tasks.cell0 import SCHEDULE_EVENT, BuryInCell0
+from scheduler.rpcapi import SchedulerAPI
+
+LOG = logging.getLogger(__name__)
+
+
+class ScheduleAndBuild:
+    def __init__(self, api_db: ApiDatabase, cell_dbs: Mapping[str, CellDatabase],
+                 scheduler_api: SchedulerAPI, compute_api_for: Callable[[str], ComputeAPI],
+                 bury: BuryInCell0, max_attempts: int) -> None:
+        self._api_db = api_db
+        self._cell_dbs = cell_dbs
+        self._scheduler_api = scheduler_api
+        self._compute_api_for = compute_api_for
+        self._bury = bury
+        self._max_attempts = max_attempts
+
+    def __call__(self, ctxt: dict, build_requests: list[BuildRequest],
+                 request_specs: list[RequestSpec]) -> None:
+        host_lists = self._schedule(ctxt, build_requests, request_specs)
+        if host_lists is None:
+            return
+        cells: dict[str, CellMapping] = {}
+        for build_request, spec, host_list in zip(build_requests, request_specs, host_lists,
+                                                  strict=True):
+            cell = self._cell_for(ctxt, build_request, host_list[0].service_host, cells)
+            if cell is not None:
+                self._build_in_cell(ctxt, build_request, spec, host_list, cell)
+
+    def _schedule(self, ctxt: dict, build_requests: list[BuildRequest],
+                  request_specs: list[RequestSpec]) -> list[list[Selection]] | None:
+        uuids = [spec.instance_uuid for spec in request_specs]
+        try:
+            return self._scheduler_api.select_destinations(
+                ctxt, request_specs[0], uuids, return_alternates=True,
+                num_alternates=request_specs[0].num_alternates)
+        except Exception as exc:  # noqa: BLE001 - Nova buries on any scheduling failure
+            LOG.warning("Failed to schedule instances %s: %s", uuids, exc)
+            self._bury(ctxt, build_requests, exc)
+            return None
+
+    def _cell_for(self, ctxt: dict, build_request: BuildRequest, host: str,
+                  cache: dict[str, CellMapping]) -> CellMapping | None:
+        if host not in cache:
+            try:
+                cache[host] = self._api_db.get_cell_for_host(host)
+            except HostMappingNotFound as exc:
+                self._bury(ctxt, [build_request], exc)
+                return None
+        return cache[host]
+
+    def _build_in_cell(self, ctxt: dict, build_request: BuildRequest, spec: RequestSpec,
+                       host_list: list[Selection], cell: CellMapping) -> None:
+        chosen, alternates = host_list[0], list(host_list[1:])
+        instance = Instance(uuid=build_request.instance_uuid, name=build_request.name,
+                            project_id=build_request.project_id, user_id=build_request.user_id,
+                            flavor=build_request.flavor, cell_uuid=cell.uuid,
+                            availability_zone=chosen.availability_zone)
+        cell_db = self._cell_dbs[cell.uuid]
+        cell_db.create_instance(instance)
+        cell_db.start_action(instance.uuid, ctxt.get("request_id"))
+        cell_db.add_event(instance.uuid, SCHEDULE_EVENT, result="success",
+                          host=chosen.service_host,
+                          details={"selection": [s.service_host for s in host_list]})
+        self._api_db.map_instance(instance.uuid, cell.uuid)
+        self._api_db.delete_build_request(instance.uuid)
+        retry = None
+        if self._max_attempts > 1:
+            retry = RetryInfo(num_attempts=1, hosts=[(chosen.service_host, chosen.nodename)])
+        LOG.info("Selected host: %s; Selected node: %s; Alternates: %s", chosen.service_host,
+                 chosen.nodename, [s.service_host for s in alternates])
+        self._compute_api_for(cell.uuid).build_and_run_instance(
+            ctxt, chosen.service_host, instance, spec, retry, alternates, chosen.limits)
