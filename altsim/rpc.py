@@ -18,6 +18,7 @@ from oslo_config import cfg
 
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
+from altsim.memory_driver import register_oslo_messaging_opts
 from altsim.objects import CELL0_UUID, PayloadSerializer
 
 CONTROL_EXCHANGE = "altsim"
@@ -27,6 +28,8 @@ _SERIALIZER = PayloadSerializer()
 
 
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:
+    # oslo.messaging registers some groups its clients read on the global CONF only.
+    register_oslo_messaging_opts(conf)
     messaging.set_transport_defaults(CONTROL_EXCHANGE)
     # get_rpc_transport registers the transport options on the conf it is given; doing it here
     # first lets us give this conf (not the global one) our exchange as its default.
