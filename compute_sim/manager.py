@@ -66,22 +66,26 @@ class ComputeManager:
             self._fail(ctxt, instance, exc, "aborted", decision.reason, started)
 
     def _succeed(self, ctxt: dict, instance: Instance, started: float) -> None:
-        now = time.time()
-        self._cell_db.update_instance(instance.uuid, vm_state="active", task_state=None,
-                                      host=self.host.name, node=self.host.name, launched_at=now)
-        self._cell_db.record_build_result(self.host.node_uuid, failed=False)
-        self._cell_db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
-                                start_time=started)
+        db = self._cell_db
+        with db.begin() as conn:
+            db.update_instance(instance.uuid, conn=conn, vm_state="active", task_state=None,
+                               host=self.host.name, node=self.host.name,
+                               launched_at=time.time())
+            db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
+            db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
+                         start_time=started, conn=conn)
         self._notifier.info(ctxt, "instance.create.end", self._payload(instance, "active"))
 
     def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                     retry: RetryInfo, host_list: list[Selection], reason: str,
                     started: float) -> None:
-        self._cell_db.record_build_result(self.host.node_uuid, failed=True)
-        self._cell_db.update_instance(instance.uuid, host=None, node=None,
-                                      task_state="scheduling")
-        self._cell_db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
-                                reason=reason, start_time=started)
+        db = self._cell_db
+        with db.begin() as conn:
+            db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
+            db.update_instance(instance.uuid, conn=conn, host=None, node=None,
+                               task_state="scheduling")
+            db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
+                         reason=reason, start_time=started, conn=conn)
         LOG.info("Instance %s failed to spawn on %s (%s); rescheduling", instance.uuid,
                  self.host.name, reason)
         retry = retry.model_copy(update={"exc_reason": reason})
@@ -90,10 +94,12 @@ class ComputeManager:
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception, result: str, reason: str,
               started: float) -> None:
         fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
-        self._cell_db.record_build_result(self.host.node_uuid, failed=True)
-        self._cell_db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
-                                reason=reason, start_time=started)
-        self._cell_db.set_error(instance.uuid, fault)
+        db = self._cell_db
+        with db.begin() as conn:
+            db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
+            db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
+                         reason=reason, start_time=started, conn=conn)
+            db.set_error(instance.uuid, fault, conn=conn)
         self._placement.delete_allocation_for_instance(instance.uuid)
         LOG.warning("Build of instance %s on %s failed: %s", instance.uuid, self.host.name,
                     fault.message)

@@ -22,12 +22,12 @@ class HostManager:
                 summary = provider_summaries.get(node.uuid)
                 if summary is None:
                     continue
-                resources = summary["resources"]
-                states.append(HostState(
-                    host=node.host, nodename=node.hypervisor_hostname, uuid=node.uuid,
-                    cell_uuid=cell_uuid, disabled=node.disabled, updated_at=node.updated_at,
-                    failed_builds=node.failed_builds,
-                    capacity={rc: v["capacity"] for rc, v in resources.items()},
-                    used={rc: v["used"] for rc, v in resources.items()}))
+                capacity, used = {}, {}
+                for resource_class, amounts in summary["resources"].items():
+                    capacity[resource_class] = amounts["capacity"]
+                    used[resource_class] = amounts["used"]
+                states.append(HostState(node.host, node.hypervisor_hostname, node.uuid,
+                                        cell_uuid, node.disabled, node.updated_at,
+                                        node.failed_builds, capacity, used))
         states.sort(key=lambda state: state.host)
         return states

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from altsim.db import api_schema as t
-from altsim.db.engine import get_engine
+from altsim.db.engine import Database
 from altsim.objects import BuildRequest, RequestSpec
 
 
@@ -24,30 +24,41 @@ class HostMappingNotFound(LookupError):
     pass
 
 
-class ApiDatabase:
-    """Queries and writes of the API database; one instance per URL is cheap to make."""
+# Statements of the build path, built once: constructing a statement costs SQLAlchemy several
+# times more than executing a prebuilt one with parameters.
+_INSERT_BUILD_REQUEST = t.build_requests.insert()
+_INSERT_REQUEST_SPEC = t.request_specs.insert()
+_INSERT_INSTANCE_MAPPING = t.instance_mappings.insert()
+_MAP_INSTANCE = (t.instance_mappings.update()
+                 .where(t.instance_mappings.c.instance_uuid == sa.bindparam("b_uuid"))
+                 .values(cell_uuid=sa.bindparam("b_cell")))
+_DELETE_BUILD_REQUEST = t.build_requests.delete().where(
+    t.build_requests.c.instance_uuid == sa.bindparam("b_uuid"))
+_CELL_FOR_HOST = (sa.select(*(t.cell_mappings.c[f] for f in CellMapping.__dataclass_fields__))
+                  .join(t.host_mappings, t.host_mappings.c.cell_uuid == t.cell_mappings.c.uuid)
+                  .where(t.host_mappings.c.host == sa.bindparam("b_host")))
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = get_engine(url)
+
+class ApiDatabase(Database):
+    """Queries and writes of the API database; one instance per URL is cheap to make."""
 
     def sync(self) -> None:
         t.metadata.create_all(self.engine)
 
     # cell and host mappings
     def create_cell(self, cell: CellMapping) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(t.cell_mappings.insert().values(
                 uuid=cell.uuid, name=cell.name, transport_url=cell.transport_url,
                 database_connection=cell.database_connection, disabled=cell.disabled))
 
     def list_cells(self) -> list[CellMapping]:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             rows = conn.execute(sa.select(t.cell_mappings).order_by(t.cell_mappings.c.name))
             return [CellMapping(**row._mapping) for row in rows]
 
     def map_host(self, host: str, cell_uuid: str) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             exists = conn.execute(sa.select(t.host_mappings.c.host)
                                   .where(t.host_mappings.c.host == host)).first()
             if exists is None:
@@ -55,50 +66,49 @@ class ApiDatabase:
 
     def host_cells(self) -> dict[str, str]:
         """host -> cell uuid for every mapped host."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return dict(conn.execute(sa.select(t.host_mappings.c.host,
                                                t.host_mappings.c.cell_uuid)).all())
 
     def get_cell_for_host(self, host: str) -> CellMapping:
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(t.cell_mappings).join(
-                    t.host_mappings, t.host_mappings.c.cell_uuid == t.cell_mappings.c.uuid)
-                .where(t.host_mappings.c.host == host)).first()
+        with self.begin() as conn:
+            row = conn.execute(_CELL_FOR_HOST, {"b_host": host}).first()
         if row is None:
             raise HostMappingNotFound(f"host {host!r} is not mapped to any cell")
-        return CellMapping(**row._mapping)
+        return CellMapping(*row)
 
     # what nova-api writes for a new server
     def create_build_request(self, build_request: BuildRequest, spec: RequestSpec) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.build_requests.insert().values(
-                instance_uuid=build_request.instance_uuid, project_id=build_request.project_id,
-                data=build_request.model_dump(mode="json")))
-            conn.execute(t.request_specs.insert().values(
-                instance_uuid=spec.instance_uuid, data=spec.model_dump(mode="json")))
-            conn.execute(t.instance_mappings.insert().values(
-                instance_uuid=build_request.instance_uuid, cell_uuid=None,
-                project_id=build_request.project_id))
+        with self.begin() as conn:
+            conn.execute(_INSERT_BUILD_REQUEST, {
+                "instance_uuid": build_request.instance_uuid,
+                "project_id": build_request.project_id,
+                "data": build_request.model_dump(mode="json")})
+            conn.execute(_INSERT_REQUEST_SPEC, {"instance_uuid": spec.instance_uuid,
+                                                "data": spec.model_dump(mode="json")})
+            conn.execute(_INSERT_INSTANCE_MAPPING, {
+                "instance_uuid": build_request.instance_uuid, "cell_uuid": None,
+                "project_id": build_request.project_id})
 
     def build_request_exists(self, instance_uuid: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return conn.execute(sa.select(t.build_requests.c.instance_uuid).where(
                 t.build_requests.c.instance_uuid == instance_uuid)).first() is not None
 
     def delete_build_request(self, instance_uuid: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.build_requests.delete().where(
-                t.build_requests.c.instance_uuid == instance_uuid))
+        with self.begin() as conn:
+            conn.execute(_DELETE_BUILD_REQUEST, {"b_uuid": instance_uuid})
 
-    def map_instance(self, instance_uuid: str, cell_uuid: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.instance_mappings.update()
-                         .where(t.instance_mappings.c.instance_uuid == instance_uuid)
-                         .values(cell_uuid=cell_uuid))
+    def map_instance(self, instance_uuid: str, cell_uuid: str,
+                     delete_build_request: bool = False) -> None:
+        """Point the InstanceMapping at a cell (and drop the BuildRequest, in one transaction)."""
+        with self.begin() as conn:
+            conn.execute(_MAP_INSTANCE, {"b_uuid": instance_uuid, "b_cell": cell_uuid})
+            if delete_build_request:
+                conn.execute(_DELETE_BUILD_REQUEST, {"b_uuid": instance_uuid})
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return dict(conn.execute(sa.select(t.instance_mappings.c.instance_uuid,
                                                t.instance_mappings.c.cell_uuid)).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from altsim.db import cell_schema as t
-from altsim.db.engine import get_engine
+from altsim.db.engine import Database
 from altsim.objects import Fault, Instance
 
 CREATE_ACTION = "create"
@@ -40,12 +41,40 @@ class InstanceNotFound(LookupError):
     pass
 
 
-class CellDatabase:
-    """Queries and writes of one cell's database."""
+# Statements of the build path, built once: constructing a statement costs SQLAlchemy several
+# times more than executing a prebuilt one with parameters.
+_LIST_COMPUTE_NODES = sa.select(
+    *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
+).order_by(t.compute_nodes.c.host)
+_NODE = t.compute_nodes.c.uuid == sa.bindparam("b_node")
+_COUNT_FAILED_BUILD = t.compute_nodes.update().where(_NODE).values(
+    failed_builds=t.compute_nodes.c.failed_builds + 1)
+_RESET_FAILED_BUILDS = t.compute_nodes.update().where(_NODE).values(failed_builds=0)
+_INSERT_INSTANCE = t.instances.insert()
+_INSERT_FAULT = t.instance_faults.insert()
+_INSERT_ACTION = t.instance_actions.insert()
+_SET_ERROR = (t.instances.update().where(t.instances.c.uuid == sa.bindparam("b_uuid"))
+              .values(vm_state="error", task_state=None, updated_at=sa.bindparam("b_now")))
+# The event joins the instance's latest action of its kind, found in the same statement.
+_LATEST_ACTION = (sa.select(t.instance_actions.c.id)
+                  .where(t.instance_actions.c.instance_uuid == sa.bindparam("b_uuid"),
+                         t.instance_actions.c.action == sa.bindparam("b_action"))
+                  .order_by(t.instance_actions.c.id.desc()).limit(1).scalar_subquery())
+_INSERT_EVENT = t.instance_action_events.insert().values(
+    action_id=_LATEST_ACTION, event=sa.bindparam("b_event"), host=sa.bindparam("b_host"),
+    result=sa.bindparam("b_result"), reason=sa.bindparam("b_reason"),
+    details=sa.bindparam("b_details", type_=t.instance_action_events.c.details.type),
+    start_time=sa.bindparam("b_start"), finish_time=sa.bindparam("b_finish"))
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = get_engine(url)
+
+@functools.lru_cache(maxsize=64)
+def _update_instance_statement(columns: tuple[str, ...]) -> sa.Update:
+    return (t.instances.update().where(t.instances.c.uuid == sa.bindparam("b_uuid"))
+            .values({name: sa.bindparam(f"v_{name}") for name in columns}))
+
+
+class CellDatabase(Database):
+    """Queries and writes of one cell's database."""
 
     def sync(self) -> None:
         t.metadata.create_all(self.engine)
@@ -53,7 +82,7 @@ class CellDatabase:
     # compute nodes
     def register_compute_node(self, node_uuid: str, host: str) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             found = conn.execute(sa.select(t.compute_nodes.c.uuid)
                                  .where(t.compute_nodes.c.uuid == node_uuid)).first()
             if found is None:
@@ -65,44 +94,48 @@ class CellDatabase:
                              .values(updated_at=now))
 
     def list_compute_nodes(self) -> list[ComputeNode]:
-        with self.engine.begin() as conn:
-            rows = conn.execute(sa.select(t.compute_nodes).order_by(t.compute_nodes.c.host))
-            return [ComputeNode(**row._mapping) for row in rows]
+        # The scheduler reads this on every request: a prebuilt statement and positional rows.
+        with self.begin() as conn:
+            return [ComputeNode(*row) for row in conn.execute(_LIST_COMPUTE_NODES)]
 
     def heartbeat(self, node_uuids: list[str]) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid.in_(node_uuids))
                          .values(updated_at=time.time()))
 
-    def record_build_result(self, node_uuid: str, failed: bool) -> None:
+    def record_build_result(self, node_uuid: str, failed: bool,
+                            conn: sa.Connection | None = None) -> None:
         """Nova's failed_builds counter: +1 on a failed or rescheduled build, 0 on success."""
-        column = t.compute_nodes.c.failed_builds
-        with self.engine.begin() as conn:
-            conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid == node_uuid)
-                         .values(failed_builds=column + 1 if failed else 0))
+        with self.joined(conn) as conn:
+            conn.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
+                         {"b_node": node_uuid})
 
     # instances
-    def create_instance(self, instance: Instance) -> None:
+    def create_instance(self, instance: Instance,
+                        conn: sa.Connection | None = None) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
-            conn.execute(t.instances.insert().values(
-                uuid=instance.uuid, name=instance.name, project_id=instance.project_id,
-                user_id=instance.user_id, flavor=instance.flavor.model_dump(mode="json"),
-                host=instance.host, node=instance.node,
-                availability_zone=instance.availability_zone,
-                vm_state=instance.vm_state.value, task_state=instance.task_state,
-                created_at=now, updated_at=now))
+        with self.joined(conn) as conn:
+            conn.execute(_INSERT_INSTANCE, {
+                "uuid": instance.uuid, "name": instance.name, "project_id": instance.project_id,
+                "user_id": instance.user_id, "flavor": instance.flavor.model_dump(mode="json"),
+                "host": instance.host, "node": instance.node,
+                "availability_zone": instance.availability_zone,
+                "vm_state": instance.vm_state.value, "task_state": instance.task_state,
+                "created_at": now, "updated_at": now, "launched_at": None})
 
-    def update_instance(self, instance_uuid: str, **values: Any) -> None:
+    def update_instance(self, instance_uuid: str, conn: sa.Connection | None = None,
+                        **values: Any) -> None:
         values["updated_at"] = time.time()
-        with self.engine.begin() as conn:
-            result = conn.execute(t.instances.update()
-                                  .where(t.instances.c.uuid == instance_uuid).values(**values))
+        statement = _update_instance_statement(tuple(sorted(values)))
+        params = {f"v_{name}": value for name, value in values.items()}
+        params["b_uuid"] = instance_uuid
+        with self.joined(conn) as conn:
+            result = conn.execute(statement, params)
         if result.rowcount == 0:
             raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
 
     def get_instance_row(self, instance_uuid: str) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             row = conn.execute(sa.select(t.instances)
                                .where(t.instances.c.uuid == instance_uuid)).first()
         if row is None:
@@ -110,49 +143,49 @@ class CellDatabase:
         return dict(row._mapping)
 
     def list_instance_rows(self) -> list[dict[str, Any]]:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]
 
-    def set_error(self, instance_uuid: str, fault: Fault) -> None:
+    def set_error(self, instance_uuid: str, fault: Fault,
+                  conn: sa.Connection | None = None) -> None:
         """vm_state error, task_state None and a fault, in one transaction."""
         now = time.time()
-        with self.engine.begin() as conn:
-            conn.execute(t.instances.update().where(t.instances.c.uuid == instance_uuid)
-                         .values(vm_state="error", task_state=None, updated_at=now))
-            conn.execute(t.instance_faults.insert().values(
-                instance_uuid=instance_uuid, code=fault.code, message=fault.message,
-                details=fault.details, created_at=now))
+        with self.joined(conn) as conn:
+            conn.execute(_SET_ERROR, {"b_uuid": instance_uuid, "b_now": now})
+            conn.execute(_INSERT_FAULT, {"instance_uuid": instance_uuid, "code": fault.code,
+                                         "message": fault.message, "details": fault.details,
+                                         "created_at": now})
 
     def list_faults(self) -> dict[str, Fault]:
         """The latest fault of each instance that has one."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             rows = conn.execute(sa.select(t.instance_faults).order_by(t.instance_faults.c.id))
             return {row.instance_uuid: Fault(code=row.code, message=row.message,
                                              details=row.details or "") for row in rows}
 
     # instance actions and their events
     def start_action(self, instance_uuid: str, request_id: str | None,
-                     action: str = CREATE_ACTION) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.instance_actions.insert().values(
-                instance_uuid=instance_uuid, action=action, request_id=request_id,
-                start_time=time.time()))
+                     action: str = CREATE_ACTION,
+                     conn: sa.Connection | None = None) -> None:
+        with self.joined(conn) as conn:
+            conn.execute(_INSERT_ACTION, {"instance_uuid": instance_uuid, "action": action,
+                                          "request_id": request_id, "start_time": time.time(),
+                                          "message": None})
 
     def add_event(self, instance_uuid: str, event: str, result: str, host: str | None = None,
                   reason: str | None = None, details: Any = None,
-                  start_time: float | None = None, action: str = CREATE_ACTION) -> None:
+                  start_time: float | None = None, action: str = CREATE_ACTION,
+                  conn: sa.Connection | None = None) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
-            action_id = conn.execute(
-                sa.select(t.instance_actions.c.id)
-                .where(t.instance_actions.c.instance_uuid == instance_uuid,
-                       t.instance_actions.c.action == action)
-                .order_by(t.instance_actions.c.id.desc())).scalar()
-            if action_id is None:
-                raise InstanceNotFound(f"instance {instance_uuid} has no {action!r} action")
-            conn.execute(t.instance_action_events.insert().values(
-                action_id=action_id, event=event, host=host, result=result, reason=reason,
-                details=details, start_time=start_time or now, finish_time=now))
+        try:
+            with self.joined(conn) as conn:
+                conn.execute(_INSERT_EVENT, {
+                    "b_uuid": instance_uuid, "b_action": action, "b_event": event,
+                    "b_host": host, "b_result": result, "b_reason": reason,
+                    "b_details": details, "b_start": start_time or now, "b_finish": now})
+        except sa.exc.IntegrityError:  # no such action: action_id came out NULL
+            raise InstanceNotFound(
+                f"instance {instance_uuid} has no {action!r} action") from None
 
     def list_events(self) -> dict[str, list[ActionEvent]]:
         """instance uuid -> its events, in the order they were recorded."""
@@ -161,7 +194,7 @@ class CellDatabase:
                            e.c.details, e.c.start_time, e.c.finish_time)
                  .join(a, a.c.id == e.c.action_id).order_by(e.c.id))
         events: dict[str, list[ActionEvent]] = {}
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             for row in conn.execute(query):
                 values = dict(row._mapping)
                 events.setdefault(values.pop("instance_uuid"), []).append(ActionEvent(**values))

@@ -8,13 +8,48 @@ Other databases (PostgreSQL) get a plain engine.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 _engines: dict[str, sa.Engine] = {}
+_sqlite_locks: dict[str, threading.Lock] = {}
 _lock = threading.Lock()
+
+
+class Database:
+    """Base of the API and cell databases: one engine per URL, transactions via `begin()`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = get_engine(url)
+        with _lock:
+            # SQLite's busy handler waits for a lock by sleeping in growing steps (up to 100 ms),
+            # so threads of one process contending for the write lock lose most of their time
+            # asleep. Queueing them on a Python lock instead hands the database over at once.
+            self._local_lock = (_sqlite_locks.setdefault(url, threading.Lock())
+                                if url.startswith("sqlite") else None)
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        if self._local_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._local_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def joined(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        """Run in the caller's transaction when given one (to group steps), else in a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.begin() as new_conn:
+                yield new_conn
 
 
 def get_engine(url: str) -> sa.Engine:
@@ -29,6 +64,7 @@ def get_engine(url: str) -> sa.Engine:
 def dispose_engine(url: str) -> None:
     with _lock:
         engine = _engines.pop(url, None)
+        _sqlite_locks.pop(url, None)
     if engine is not None:
         engine.dispose()
 

@@ -33,12 +33,14 @@ class BuryInCell0:
                             project_id=build_request.project_id, user_id=build_request.user_id,
                             flavor=build_request.flavor, cell_uuid=CELL0_UUID,
                             vm_state=VmState.ERROR, task_state=None)
-        self._cell0_db.create_instance(instance)
-        self._cell0_db.start_action(uuid, ctxt.get("request_id"))
-        self._cell0_db.add_event(uuid, SCHEDULE_EVENT, result="failed", reason=fault.message)
-        self._cell0_db.set_error(uuid, fault)
-        self._api_db.map_instance(uuid, CELL0_UUID)
-        self._api_db.delete_build_request(uuid)
+        cell0_db = self._cell0_db
+        with cell0_db.begin() as conn:
+            cell0_db.create_instance(instance, conn=conn)
+            cell0_db.start_action(uuid, ctxt.get("request_id"), conn=conn)
+            cell0_db.add_event(uuid, SCHEDULE_EVENT, result="failed", reason=fault.message,
+                               conn=conn)
+            cell0_db.set_error(uuid, fault, conn=conn)
+        self._api_db.map_instance(uuid, CELL0_UUID, delete_build_request=True)
         LOG.warning("Instance %s buried in cell0: %s", uuid, fault.message)
         self._notifier.error(ctxt, "compute_task.build_instances.error", {
             "instance_uuid": uuid, "name": build_request.name, "cell_uuid": CELL0_UUID,

@@ -74,13 +74,14 @@ class ScheduleAndBuild:
                             flavor=build_request.flavor, cell_uuid=cell.uuid,
                             availability_zone=chosen.availability_zone)
         cell_db = self._cell_dbs[cell.uuid]
-        cell_db.create_instance(instance)
-        cell_db.start_action(instance.uuid, ctxt.get("request_id"))
-        cell_db.add_event(instance.uuid, SCHEDULE_EVENT, result="success",
-                          host=chosen.service_host,
-                          details={"selection": [s.service_host for s in host_list]})
-        self._api_db.map_instance(instance.uuid, cell.uuid)
-        self._api_db.delete_build_request(instance.uuid)
+        with cell_db.begin() as conn:
+            cell_db.create_instance(instance, conn=conn)
+            cell_db.start_action(instance.uuid, ctxt.get("request_id"), conn=conn)
+            cell_db.add_event(instance.uuid, SCHEDULE_EVENT, result="success",
+                              host=chosen.service_host,
+                              details={"selection": [s.service_host for s in host_list]},
+                              conn=conn)
+        self._api_db.map_instance(instance.uuid, cell.uuid, delete_build_request=True)
         retry = None
         if self._max_attempts > 1:
             retry = RetryInfo(num_attempts=1, hosts=[(chosen.service_host, chosen.nodename)])

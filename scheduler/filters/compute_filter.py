@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from oslo_config import cfg
+
 from altsim.objects import RequestSpec
 from scheduler.filters.base import HostFilter
 from scheduler.host_state import HostState
 
 
 class ComputeFilter(HostFilter):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self._down_after = conf.filter_scheduler.service_down_time
+
     def host_passes(self, host: HostState, spec: RequestSpec, now: float) -> bool:
-        down_after = self.conf.filter_scheduler.service_down_time
-        return not host.disabled and now - host.updated_at <= down_after
+        return not host.disabled and now - host.updated_at <= self._down_after

@@ -13,4 +13,8 @@ from scheduler.host_state import HostState
 
 class ResourceFilter(HostFilter):
     def host_passes(self, host: HostState, spec: RequestSpec, now: float) -> bool:
-        return all(host.free(rc) >= amount for rc, amount in spec.flavor.resources.items())
+        free = host.free_resources
+        for resource_class, amount in spec.flavor.resources.items():
+            if free.get(resource_class, 0) < amount:
+                return False
+        return True

@@ -45,7 +45,7 @@ def weigh_hosts(weighers: list[HostWeigher], hosts: list[HostState],
     totals = [0.0] * len(hosts)
     for weigher in weighers:
         multiplier = weigher.multiplier()
-        if multiplier == 0:
+        if multiplier == 0 or not weigher.applies():
             continue
         normalized = _normalize([weigher.raw_weight(host, spec) for host in hosts])
         totals = [total + multiplier * value

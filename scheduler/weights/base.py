@@ -17,3 +17,7 @@ class HostWeigher:
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         raise NotImplementedError
+
+    def applies(self) -> bool:
+        """False when the weigher would give every host the same weight (skip the work)."""
+        return True

@@ -15,7 +15,7 @@ class _FreeResourceWeigher(HostWeigher):
         return float(getattr(self.conf.filter_scheduler, self.option))
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
-        return float(host.free(self.resource_class))
+        return host.free_resources.get(self.resource_class, 0)
 
 
 class RAMWeigher(_FreeResourceWeigher):

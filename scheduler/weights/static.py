@@ -19,5 +19,8 @@ class StaticWeigher(HostWeigher):
     def multiplier(self) -> float:
         return float(self.conf.filter_scheduler.static_weight_multiplier)
 
+    def applies(self) -> bool:
+        return bool(self._weights)
+
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         return self._weights.get(host.host, 0.0)

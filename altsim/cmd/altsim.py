@@ -1,0 +1,124 @@
+"""`altsim`: run a scenario and report what happened.
+
+Exit codes: 0 every expectation met; 1 an expectation missed (or the run did not finish);
+2 invalid scenario, config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from altsim.conf.overrides import ConfigOverrideError
+from altsim.scenario.runner import Progress as RunProgress
+from altsim.scenario.runner import RunResult, run_scenario
+from altsim.scenario.schema import ScenarioError, load_scenario
+from altsim.scenario.topology import service_conf
+
+EXIT_OK, EXIT_MISSED, EXIT_INVALID = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="altsim", description="Simulate Nova's Cells v2 build path with alternate hosts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run", help="run a scenario and check its expectations",
+        description="Deploy the scenario's cells and hosts, run its requests through the "
+                    "build path (scheduler, super conductor, computes, cell conductor "
+                    "reschedules), print a summary, check the `expect` block and optionally "
+                    "write the JSON report. Exit 0 if every expectation is met, 1 if one is "
+                    "missed, 2 if the scenario is invalid.")
+    run.add_argument("scenario", type=Path, help="scenario YAML file (see etc/altsim/scenarios)")
+    run.add_argument("--report", type=Path, metavar="PATH", help="write the JSON report here")
+    run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                     help="give up waiting for instances after this long (default 300)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    run.add_argument("-v", "--verbose", action="store_true", help="log the services' activity")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    try:
+        scenario = load_scenario(args.scenario)
+        service_conf(scenario, "check")  # reject a bad `config:` before starting anything
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_INVALID
+    except (ConfigOverrideError, ValueError) as exc:
+        err.print(f"[red]error:[/] {args.scenario}: {exc}", highlight=False)
+        return EXIT_INVALID
+    console = Console(quiet=args.quiet)
+    try:
+        result = _run_with_progress(scenario, args, console)
+    except ValueError as exc:  # e.g. an unknown filter name, found when services are built
+        err.print(f"[red]error:[/] {args.scenario}: {exc}", highlight=False)
+        return EXIT_INVALID
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(result.report, indent=2) + "\n")
+    _print_summary(console, result)
+    for error in result.errors:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+    missed = [c for c in result.report["expectations"] if not c["ok"]]
+    for check in missed:
+        err.print(f"[red]expectation missed:[/] {check['check']}: {check['detail']}",
+                  highlight=False)
+    return EXIT_OK if result.ok else EXIT_MISSED
+
+
+def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: ignore[no-untyped-def]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("active {task.fields[active]} error {task.fields[error]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(scenario.name, total=None, active=0, error=0)
+        counts = {"ACTIVE": 0, "ERROR": 0}
+
+        def finished(_uuid: str, status: str) -> None:
+            counts[status] = counts.get(status, 0) + 1
+            bar.update(task, advance=1, active=counts["ACTIVE"], error=counts["ERROR"])
+
+        hooks = RunProgress(on_start=lambda total: bar.update(task, total=total),
+                            on_finished=finished,
+                            on_phase=lambda phase: bar.update(
+                                task, description=f"{scenario.name}: {phase}"))
+        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks)
+
+
+def _print_summary(console: Console, result: RunResult) -> None:
+    summary = result.report["summary"]
+    table = Table(title=f"{result.report['scenario']} ({result.report['transport']})")
+    table.add_column("summary")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+    checks = Table(title="expectations", show_header=True)
+    checks.add_column("check")
+    checks.add_column("ok")
+    checks.add_column("detail")
+    for check in result.report["expectations"]:
+        checks.add_row(check["check"], "[green]yes[/]" if check["ok"] else "[red]NO[/]",
+                       check["detail"])
+    if result.report["expectations"]:
+        console.print(checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The embedded deployment: every service in this process, on in-memory buses, SQLite, placement
+in-process. The services are the same RPC servers the daemons run; only the transport driver
+(`memory://`, one isolated bus per level) and the placement client differ.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import oslo_messaging as messaging
+
+from altsim import memory_driver, rpc
+from altsim.db.api import ApiDatabase
+from altsim.db.cell import CellDatabase
+from altsim.db.discover import discover_hosts
+from altsim.db.engine import dispose_engine
+from altsim.scenario.schema import Scenario
+from altsim.scenario.topology import Topology, plan_topology, service_conf
+from compute_sim.faults import FaultInjector
+from compute_sim.service import ComputeSimService
+from conductor.service import build_cell_conductor_server, build_super_conductor_server
+from placement_sim.client import InProcessPlacementClient
+from placement_sim.store import PlacementStore
+from scheduler.service import build_scheduler_server
+
+LOG = logging.getLogger(__name__)
+
+
+class EmbeddedDeployment:
+    transport_name = "embedded"
+
+    def __init__(self, scenario: Scenario, run_id: str, workdir: Path) -> None:
+        self.scenario = scenario
+        self.topology: Topology = plan_topology(scenario, run_id, workdir)
+        self.placement = InProcessPlacementClient(PlacementStore())
+        self.api_db = ApiDatabase(self.topology.api_db_url)
+        self.cell_dbs = {cell.mapping.uuid: CellDatabase(cell.mapping.database_connection)
+                         for cell in self.topology.cells}
+        self.cell0_db = CellDatabase(self.topology.cell0.database_connection)
+        self._transports: list[messaging.Transport] = []
+        self._servers: list[messaging.RPCServer] = []
+        self._computes: list[ComputeSimService] = []
+        self._router: rpc.CellRouter | None = None
+
+    # lifecycle
+    def start(self) -> None:
+        self._create_databases()
+        self._start_cells()
+        self._start_api_level()
+
+    def stop(self, also: Sequence[Any] = ()) -> None:
+        """Stop every service (and `also`, e.g. the runner's listeners) in one parallel wait."""
+        for compute in self._computes:
+            compute.heartbeat.stop()
+        rpc.stop_servers([*also, *self._servers,
+                          *(server for compute in self._computes for server in compute.servers)])
+        if self._router is not None:
+            self._router.cleanup()
+        for transport in self._transports:
+            transport.cleanup()
+        for url in self._transport_urls():
+            memory_driver.delete_vhost(messaging.TransportURL.parse(
+                service_conf(self.scenario, "cleanup"), url).virtual_host)
+        for db_url in [self.topology.api_db_url, self.topology.cell0.database_connection,
+                       *(c.mapping.database_connection for c in self.topology.cells)]:
+            dispose_engine(db_url)
+
+    # what the runner needs to reach
+    def api_rpc_transport(self) -> messaging.Transport:
+        return self._transport("rpc", self.topology.api_transport_url, "client")
+
+    def notification_transports(self) -> list[messaging.Transport]:
+        return [self._transport("notification", url, "collector")
+                for url in self._transport_urls()]
+
+    def _transport_urls(self) -> list[str]:
+        return [self.topology.api_transport_url,
+                *(cell.mapping.transport_url for cell in self.topology.cells)]
+
+    def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
+        conf = service_conf(self.scenario, host)
+        transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
+                     else rpc.get_notification_transport(conf, url))
+        self._transports.append(transport)
+        return transport
+
+    # building blocks
+    def _create_databases(self) -> None:
+        self.api_db.sync()
+        self.cell0_db.sync()
+        self.api_db.create_cell(self.topology.cell0)
+        for cell in self.topology.cells:
+            self.cell_dbs[cell.mapping.uuid].sync()
+            self.api_db.create_cell(cell.mapping)
+
+    def _start_cells(self) -> None:
+        faults = FaultInjector(self.scenario.faults, self.scenario.seed)
+        for cell in self.topology.cells:
+            url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
+            conductor_conf = service_conf(self.scenario, f"conductor-{cell.mapping.name}")
+            self._start(build_cell_conductor_server(
+                conductor_conf, self._transport("rpc", url, "conductor"),
+                self._transport("notification", url, "conductor"), cell_db, self.placement))
+            compute = ComputeSimService(
+                service_conf(self.scenario, f"compute-{cell.mapping.name}"),
+                self._transport("rpc", url, "compute"),
+                self._transport("notification", url, "compute"), cell_db, self.placement,
+                cell.hosts, faults)
+            compute.start()
+            self._computes.append(compute)
+        discover_hosts(self.api_db)
+
+    def _start_api_level(self) -> None:
+        api_url = self.topology.api_transport_url
+        scheduler_conf = service_conf(self.scenario, "scheduler")
+        self._start(build_scheduler_server(
+            scheduler_conf, self._transport("rpc", api_url, "scheduler"), self.placement,
+            self.cell_dbs, self._transport("notification", api_url, "scheduler")))
+        conductor_conf = service_conf(self.scenario, "conductor-super")
+        self._router = rpc.CellRouter(conductor_conf, self.api_db.list_cells())
+        self._start(build_super_conductor_server(
+            conductor_conf, self._transport("rpc", api_url, "conductor"),
+            self._transport("notification", api_url, "conductor"), self.api_db, self.cell_dbs,
+            self.cell0_db, self._router))
+
+    def _start(self, server: messaging.RPCServer) -> None:
+        server.start()
+        self._servers.append(server)

@@ -1,0 +1,137 @@
+"""The run report (DESIGN.md section 6), built from what the services recorded.
+
+Instances, attempts and failed claims come from the cell databases (instance rows, faults, action
+events); usage and allocations from placement; the scheduler's lost claim races from its
+select_destinations.end notification. Nothing here is inferred from what the runner expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from altsim.db.api import ApiDatabase
+from altsim.db.cell import ActionEvent, CellDatabase
+from altsim.objects import CELL0_UUID
+from compute_sim.manager import BUILD_EVENT
+from conductor.tasks.cell0 import SCHEDULE_EVENT
+from conductor.tasks.reschedule import CLAIM_EVENT
+from placement_sim.client import PlacementClient
+
+STATUS_BY_VM_STATE = {"active": "ACTIVE", "error": "ERROR", "building": "BUILD"}
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """Everything the report is made from, gathered after the run."""
+
+    scenario: str
+    seed: int
+    transport: str
+    config: dict[str, Any]
+    names_by_uuid: dict[str, str]
+    instance_order: list[str]                # names in scenario order
+    cell_names: dict[str, str]               # cell uuid -> name (cell0 included)
+    host_cells: dict[str, str]               # host -> cell name
+    scheduler_claim_failures: dict[str, list[str]]
+    duration_s: float
+
+
+def gather_instances(api_db: ApiDatabase, cell_dbs: dict[str, CellDatabase],
+                     names_by_uuid: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """uuid -> {row, cell_uuid, events, fault} for every instance of this run."""
+    found: dict[str, dict[str, Any]] = {}
+    for cell_uuid, cell_db in cell_dbs.items():
+        events, faults = cell_db.list_events(), cell_db.list_faults()
+        for row in cell_db.list_instance_rows():
+            if row["uuid"] in names_by_uuid:
+                found[row["uuid"]] = {"row": row, "cell_uuid": cell_uuid,
+                                      "events": events.get(row["uuid"], []),
+                                      "fault": faults.get(row["uuid"])}
+    return found
+
+
+def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
+                 placement: PlacementClient,
+                 failed_builds: dict[str, int]) -> dict[str, Any]:
+    providers = {p["name"]: p["uuid"] for p in placement.list_resource_providers()}
+    host_by_provider = {uuid: name for name, uuid in providers.items()}
+    active_uuids = {uuid for uuid, info in instances.items()
+                    if info["row"]["vm_state"] == "active"}
+    uuid_by_name = {name: uuid for uuid, name in facts.names_by_uuid.items()}
+    entries = [_instance_entry(facts, uuid_by_name[name], name,
+                               instances.get(uuid_by_name[name]), placement, host_by_provider)
+               for name in facts.instance_order if name in uuid_by_name]
+    leaked = sum(1 for provider_uuid in providers.values()
+                 for consumer in placement.get_provider_allocations(provider_uuid)
+                 if consumer not in active_uuids)
+    hosts = [{"name": host, "cell": facts.host_cells.get(host),
+              "usage": placement.get_usages(providers[host]),
+              "failed_builds": failed_builds.get(host, 0)}
+             for host in sorted(providers) if host in facts.host_cells]
+    return {"scenario": facts.scenario, "seed": facts.seed, "transport": facts.transport,
+            "config": facts.config, "summary": _summary(entries, leaked, facts.duration_s),
+            "instances": entries, "hosts": hosts, "expectations": []}
+
+
+def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] | None,
+                    placement: PlacementClient,
+                    host_by_provider: dict[str, str]) -> dict[str, Any]:
+    allocations = {host_by_provider.get(rp, rp): resources for rp, resources in
+                   placement.get_allocations_for_consumer(uuid).items()}
+    if info is None:  # never reached a cell: still a BuildRequest in the API DB
+        return {"name": name, "uuid": uuid, "status": "BUILD", "host": None, "cell": None,
+                "selection": [], "attempts": [],
+                "claim_failures": list(facts.scheduler_claim_failures.get(uuid, [])),
+                "fault": None, "allocations": allocations}
+    row, events = info["row"], info["events"]
+    fault = info["fault"]
+    return {"name": name, "uuid": uuid,
+            "status": STATUS_BY_VM_STATE.get(row["vm_state"], row["vm_state"].upper()),
+            "host": row["host"], "cell": facts.cell_names.get(info["cell_uuid"]),
+            "selection": _selection(events), "attempts": _attempts(events),
+            "claim_failures": (list(facts.scheduler_claim_failures.get(uuid, []))
+                               + [e.host for e in events if e.event == CLAIM_EVENT]),
+            "fault": None if fault is None else {"code": fault.code, "message": fault.message},
+            "allocations": allocations}
+
+
+def _selection(events: list[ActionEvent]) -> list[str]:
+    for event in events:
+        if event.event == SCHEDULE_EVENT and isinstance(event.details, dict):
+            return list(event.details.get("selection", []))
+    return []
+
+
+def _attempts(events: list[ActionEvent]) -> list[dict[str, Any]]:
+    attempts = []
+    for event in events:
+        if event.event != BUILD_EVENT:
+            continue
+        attempt: dict[str, Any] = {"host": event.host, "result": event.result}
+        if event.reason:
+            attempt["reason"] = event.reason
+        attempt["duration_s"] = round((event.finish_time or event.start_time)
+                                      - event.start_time, 6)
+        attempts.append(attempt)
+    return attempts
+
+
+def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float) -> dict[str, Any]:
+    def count(status: str) -> int:
+        return sum(1 for e in entries if e["status"] == status)
+
+    active = count("ACTIVE")
+    return {"instances": len(entries), "active": active, "error": count("ERROR"),
+            "building": count("BUILD"),
+            "reschedules": sum(1 for e in entries for a in e["attempts"]
+                               if a["result"] == "rescheduled"),
+            "claim_failures": sum(len(e["claim_failures"]) for e in entries),
+            "leaked_allocations": leaked, "duration_s": round(duration_s, 3),
+            "builds_per_s": round(active / duration_s, 2) if duration_s > 0 else 0.0}
+
+
+def cell_names(api_db: ApiDatabase) -> dict[str, str]:
+    names = {cell.uuid: cell.name for cell in api_db.list_cells()}
+    names.setdefault(CELL0_UUID, "cell0")
+    return names

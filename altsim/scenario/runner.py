@@ -1,0 +1,105 @@
+"""Run a scenario: deploy, submit the workload, wait for every instance to finish, report, check.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from altsim.api import ComputeClient
+from altsim.scenario.collector import Collector
+from altsim.scenario.embedded import EmbeddedDeployment
+from altsim.scenario.expectations import check_expectations
+from altsim.scenario.report import RunFacts, build_report, cell_names, gather_instances
+from altsim.scenario.schema import Scenario
+from altsim.scenario.workload import Workload
+from conductor.rpcapi import ConductorAPI
+
+
+@dataclass
+class Progress:
+    """Hooks the CLI uses to show progress; all optional."""
+
+    on_start: Callable[[int], None] = lambda total: None
+    on_finished: Callable[[str, str], None] = lambda uuid, status: None
+    on_phase: Callable[[str], None] = lambda phase: None
+
+
+@dataclass
+class RunResult:
+    report: dict[str, Any]
+    timed_out: bool
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(c["ok"] for c in self.report["expectations"])
+
+
+def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
+                 progress: Progress | None = None) -> RunResult:
+    progress = progress or Progress()
+    run_id = f"altsim-{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
+        deployment = EmbeddedDeployment(scenario, run_id, Path(workdir))
+        progress.on_phase("starting services")
+        collector: Collector | None = None
+        try:
+            deployment.start()
+            client = ComputeClient(deployment.api_db,
+                                   ConductorAPI(deployment.api_rpc_transport()),
+                                   scenario.seed, scenario.name)
+            workload = Workload(scenario, client)
+
+            def finished(instance_uuid: str, status: str) -> None:
+                workload.instance_finished(instance_uuid, status)
+                progress.on_finished(instance_uuid, status)
+
+            collector = Collector(deployment.notification_transports(), on_finished=finished)
+            collector.start()
+            duration, completed = _run(scenario, workload, collector, timeout_s, progress)
+            progress.on_phase("collecting report")
+            return _report(scenario, deployment, workload, collector, duration, not completed)
+        finally:
+            progress.on_phase("stopping services")
+            deployment.stop(also=collector.listeners if collector else ())
+
+
+def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s: float,
+         progress: Progress) -> tuple[float, bool]:
+    """Submit the workload and wait for it; returns (duration, every instance finished)."""
+    progress.on_phase("running workload")
+    progress.on_start(len(scenario.instance_names()))
+    started = time.time()
+    workload.run(started)
+    completed = collector.wait_for(workload.uuids.values(), timeout_s)
+    if not completed:
+        return time.time() - started, False
+    return max((t for _, t in collector.finished.values()), default=started) - started, True
+
+
+def _report(scenario: Scenario, deployment: EmbeddedDeployment, workload: Workload,
+            collector: Collector, duration: float, timed_out: bool) -> RunResult:
+    names_by_uuid = {u: n for n, u in workload.uuids.items()}
+    all_cell_dbs = {**deployment.cell_dbs, deployment.topology.cell0.uuid: deployment.cell0_db}
+    instances = gather_instances(deployment.api_db, all_cell_dbs, names_by_uuid)
+    failed_builds = {node.host: node.failed_builds for db in deployment.cell_dbs.values()
+                     for node in db.list_compute_nodes()}
+    facts = RunFacts(scenario=scenario.name, seed=scenario.seed,
+                     transport=deployment.transport_name, config=dict(scenario.config),
+                     names_by_uuid=names_by_uuid, instance_order=scenario.instance_names(),
+                     cell_names=cell_names(deployment.api_db),
+                     host_cells=deployment.topology.host_cell_names(),
+                     scheduler_claim_failures=dict(collector.scheduler_claim_failures),
+                     duration_s=duration)
+    report = build_report(facts, instances, deployment.placement, failed_builds)
+    report["expectations"] = check_expectations(scenario.expect, report)
+    errors = [f"workload: {exc}" for exc in workload.errors]
+    if timed_out:
+        errors.append(f"timed out: {report['summary']['building']} instance(s) still in BUILD")
+    return RunResult(report, timed_out, errors)

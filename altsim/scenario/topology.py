@@ -1,0 +1,70 @@
+"""What a scenario deploys, independent of how: cells with their URLs and DBs, hosts, configs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from oslo_config import cfg
+
+import compute_sim.conf
+import conductor.conf
+import scheduler.conf
+from altsim.conf import make_conf
+from altsim.conf.overrides import apply_overrides
+from altsim.db.api import CellMapping
+from altsim.objects import CELL0_UUID
+from altsim.scenario.schema import Scenario
+from compute_sim.host import SimulatedHost
+
+_CELL_NAMESPACE = uuid.UUID("0b5d6f43-7f4e-4c0c-9f0e-2a3c1c1f3e11")
+SERVICE_OPTION_PACKAGES = (scheduler.conf.register_opts, conductor.conf.register_opts,
+                           compute_sim.conf.register_opts)
+
+
+@dataclass(frozen=True)
+class Cell:
+    mapping: CellMapping
+    hosts: list[SimulatedHost]
+
+
+@dataclass(frozen=True)
+class Topology:
+    api_transport_url: str
+    api_db_url: str
+    cell0: CellMapping
+    cells: list[Cell]
+
+    def host_cell_names(self) -> dict[str, str]:
+        return {host.name: cell.mapping.name for cell in self.cells for host in cell.hosts}
+
+
+def service_conf(scenario: Scenario, host: str) -> cfg.ConfigOpts:
+    """A fresh ConfigOpts for one service, with the scenario's config applied."""
+    conf = make_conf(SERVICE_OPTION_PACKAGES)
+    conf([], project="altsim", default_config_files=[], default_config_dirs=[])
+    conf.set_override("seed", scenario.seed)
+    conf.set_override("host", host)
+    apply_overrides(conf, scenario.config)
+    return conf
+
+
+def plan_topology(scenario: Scenario, run_id: str, workdir: Path,
+                  transport_template: str = "memory:///{run_id}-{name}") -> Topology:
+    """Names every bus and database of the run; nothing is created yet."""
+    def url(name: str) -> str:
+        return transport_template.format(run_id=run_id, name=name)
+
+    cells = []
+    for spec in scenario.cells:
+        mapping = CellMapping(uuid=str(uuid.uuid5(_CELL_NAMESPACE, spec.name)), name=spec.name,
+                              transport_url=url(spec.name),
+                              database_connection=f"sqlite:///{workdir / spec.name}.db")
+        hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio),
+                               dict(h.reserved)) for h in spec.all_hosts()]
+        cells.append(Cell(mapping, hosts))
+    cell0 = CellMapping(uuid=CELL0_UUID, name="cell0", transport_url="none:///",
+                        database_connection=f"sqlite:///{workdir / 'cell0'}.db")
+    return Topology(api_transport_url=url("api"), api_db_url=f"sqlite:///{workdir / 'api'}.db",
+                    cell0=cell0, cells=cells)
