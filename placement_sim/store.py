@@ -102,9 +102,21 @@ class _Provider:
     # consumer uuid -> rc -> amount: what GET /resource_providers/{uuid}/allocations shows,
     # and what makes "delete provider" and "remove inventory in use" cheap to refuse.
     allocations: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The provider summary of allocation candidates and the generation it was built at:
+    # rebuilt only after the provider changed, since every scheduling request reads it.
+    summary: dict[str, Any] | None = None
+    summary_generation: int = -1
 
     def to_dict(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "name": self.name, "generation": self.generation}
+
+    def current_summary(self) -> dict[str, Any]:
+        if self.summary is None or self.summary_generation != self.generation:
+            self.summary = {"resources": {
+                rc: {"capacity": inv.capacity, "used": self.usages.get(rc, 0)}
+                for rc, inv in self.inventories.items()}}
+            self.summary_generation = self.generation
+        return self.summary
 
 
 @dataclass(slots=True)
@@ -443,15 +455,8 @@ class PlacementStore:
                 "allocation_requests": [
                     {"allocations": {p.uuid: {"resources": dict(resources)}}} for p in matches
                 ],
-                "provider_summaries": {
-                    p.uuid: {
-                        "resources": {
-                            rc: {"capacity": inv.capacity, "used": p.usages.get(rc, 0)}
-                            for rc, inv in p.inventories.items()
-                        }
-                    }
-                    for p in matches
-                },
+                # Shared, cached summaries: callers must treat them as read-only.
+                "provider_summaries": {p.uuid: p.current_summary() for p in matches},
             }
 
     # -- internals (callers hold the lock where noted) --

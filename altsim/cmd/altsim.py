@@ -15,12 +15,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from altsim.conf.overrides import ConfigOverrideError
 from altsim.scenario.runner import Progress as RunProgress
 from altsim.scenario.runner import RunResult, run_scenario
 from altsim.scenario.schema import ScenarioError, load_scenario
-from altsim.scenario.topology import service_conf
+from altsim.scenario.topology import check_config
 
 EXIT_OK, EXIT_MISSED, EXIT_INVALID = 0, 1, 2
 
@@ -56,30 +57,51 @@ def _run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
         scenario = load_scenario(args.scenario)
-        service_conf(scenario, "check")  # reject a bad `config:` before starting anything
+        check_config(scenario)  # reject a bad `config:` before starting anything
     except ScenarioError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        _error(err, str(exc))
         return EXIT_INVALID
     except (ConfigOverrideError, ValueError) as exc:
-        err.print(f"[red]error:[/] {args.scenario}: {exc}", highlight=False)
+        _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
     console = Console(quiet=args.quiet)
     try:
         result = _run_with_progress(scenario, args, console)
     except ValueError as exc:  # e.g. an unknown filter name, found when services are built
-        err.print(f"[red]error:[/] {args.scenario}: {exc}", highlight=False)
+        _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(result.report, indent=2) + "\n")
     _print_summary(console, result)
     for error in result.errors:
-        err.print(f"[red]error:[/] {error}", highlight=False)
+        _error(err, error)
     missed = [c for c in result.report["expectations"] if not c["ok"]]
     for check in missed:
-        err.print(f"[red]expectation missed:[/] {check['check']}: {check['detail']}",
-                  highlight=False)
+        _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
     return EXIT_OK if result.ok else EXIT_MISSED
+
+
+MAX_INSTANCE_ROWS = 20
+
+
+def _instances_table(instances: list[dict]) -> Table:
+    """One row per instance: where it ended and how it got there (small runs only)."""
+    table = Table(title="instances")
+    for column in ("name", "status", "cell", "host", "attempts", "lost claims", "fault"):
+        table.add_column(column)
+    for entry in instances:
+        attempts = ", ".join(f"{a['host']}:{a['result']}" for a in entry["attempts"])
+        fault = (entry.get("fault") or {}).get("message", "")
+        table.add_row(*(Text(str(value or "")) for value in (
+            entry["name"], entry["status"], entry["cell"], entry["host"], attempts,
+            ", ".join(entry["claim_failures"]), fault)))
+    return table
+
+
+def _error(console: Console, message: str, label: str = "error") -> None:
+    # User text (paths, option names like [filter_scheduler]) must not be read as rich markup.
+    console.print(Text.assemble((f"{label}:", "red"), " ", message), highlight=False)
 
 
 def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: ignore[no-untyped-def]
@@ -109,13 +131,16 @@ def _print_summary(console: Console, result: RunResult) -> None:
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
+    if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
+        console.print(_instances_table(result.report["instances"]))
     checks = Table(title="expectations", show_header=True)
     checks.add_column("check")
     checks.add_column("ok")
     checks.add_column("detail")
     for check in result.report["expectations"]:
-        checks.add_row(check["check"], "[green]yes[/]" if check["ok"] else "[red]NO[/]",
-                       check["detail"])
+        checks.add_row(Text(check["check"]),
+                       Text("yes", "green") if check["ok"] else Text("NO", "red"),
+                       Text(check["detail"]))
     if result.report["expectations"]:
         console.print(checks)
 

@@ -53,7 +53,7 @@ class ApiDatabase(Database):
                 database_connection=cell.database_connection, disabled=cell.disabled))
 
     def list_cells(self) -> list[CellMapping]:
-        with self.begin() as conn:
+        with self.read() as conn:
             rows = conn.execute(sa.select(t.cell_mappings).order_by(t.cell_mappings.c.name))
             return [CellMapping(**row._mapping) for row in rows]
 
@@ -66,12 +66,12 @@ class ApiDatabase(Database):
 
     def host_cells(self) -> dict[str, str]:
         """host -> cell uuid for every mapped host."""
-        with self.begin() as conn:
+        with self.read() as conn:
             return dict(conn.execute(sa.select(t.host_mappings.c.host,
                                                t.host_mappings.c.cell_uuid)).all())
 
     def get_cell_for_host(self, host: str) -> CellMapping:
-        with self.begin() as conn:
+        with self.read() as conn:
             row = conn.execute(_CELL_FOR_HOST, {"b_host": host}).first()
         if row is None:
             raise HostMappingNotFound(f"host {host!r} is not mapped to any cell")
@@ -91,7 +91,7 @@ class ApiDatabase(Database):
                 "project_id": build_request.project_id})
 
     def build_request_exists(self, instance_uuid: str) -> bool:
-        with self.begin() as conn:
+        with self.read() as conn:
             return conn.execute(sa.select(t.build_requests.c.instance_uuid).where(
                 t.build_requests.c.instance_uuid == instance_uuid)).first() is not None
 
@@ -109,6 +109,6 @@ class ApiDatabase(Database):
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""
-        with self.begin() as conn:
+        with self.read() as conn:
             return dict(conn.execute(sa.select(t.instance_mappings.c.instance_uuid,
                                                t.instance_mappings.c.cell_uuid)).all())

@@ -46,10 +46,16 @@ class InstanceNotFound(LookupError):
 _LIST_COMPUTE_NODES = sa.select(
     *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
 ).order_by(t.compute_nodes.c.host)
+_COMPUTE_NODE_ROWS_SQL = ("SELECT uuid, host, hypervisor_hostname, disabled, failed_builds, "
+                          "updated_at FROM compute_nodes ORDER BY host")
 _NODE = t.compute_nodes.c.uuid == sa.bindparam("b_node")
+_NEXT_VERSION = t.compute_nodes.c.version + 1
 _COUNT_FAILED_BUILD = t.compute_nodes.update().where(_NODE).values(
-    failed_builds=t.compute_nodes.c.failed_builds + 1)
-_RESET_FAILED_BUILDS = t.compute_nodes.update().where(_NODE).values(failed_builds=0)
+    failed_builds=t.compute_nodes.c.failed_builds + 1, version=_NEXT_VERSION)
+# Only rows that had failures change: a success on a healthy host leaves the stamp alone.
+_RESET_FAILED_BUILDS = t.compute_nodes.update().where(
+    _NODE, t.compute_nodes.c.failed_builds != 0).values(failed_builds=0, version=_NEXT_VERSION)
+_COMPUTE_NODES_STAMP_SQL = "SELECT COUNT(*), COALESCE(SUM(version), 0) FROM compute_nodes"
 _INSERT_INSTANCE = t.instances.insert()
 _INSERT_FAULT = t.instance_faults.insert()
 _INSERT_ACTION = t.instance_actions.insert()
@@ -88,20 +94,35 @@ class CellDatabase(Database):
             if found is None:
                 conn.execute(t.compute_nodes.insert().values(
                     uuid=node_uuid, host=host, hypervisor_hostname=host, disabled=False,
-                    failed_builds=0, updated_at=now))
+                    failed_builds=0, updated_at=now, version=0))
             else:
                 conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid == node_uuid)
-                             .values(updated_at=now))
+                             .values(updated_at=now, version=_NEXT_VERSION))
 
     def list_compute_nodes(self) -> list[ComputeNode]:
         # The scheduler reads this on every request: a prebuilt statement and positional rows.
-        with self.begin() as conn:
+        with self.read() as conn:
             return [ComputeNode(*row) for row in conn.execute(_LIST_COMPUTE_NODES)]
+
+    def compute_node_rows(self, unless_stamp: tuple[int, int] | None = None,
+                          ) -> tuple[tuple[int, int], list[tuple] | None]:
+        """The change stamp of the compute nodes and, unless it equals `unless_stamp`, their
+        rows: (uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at) by host.
+
+        The scheduler reads this on every request; when nothing changed since its last read
+        (the stamp is the same) it keeps what it has and skips reading every row again.
+        """
+        with self.read() as conn:
+            count, total = conn.exec_driver_sql(_COMPUTE_NODES_STAMP_SQL).one()
+            stamp = (int(count), int(total))
+            if stamp == unless_stamp:
+                return stamp, None
+            return stamp, [tuple(row) for row in conn.exec_driver_sql(_COMPUTE_NODE_ROWS_SQL)]
 
     def heartbeat(self, node_uuids: list[str]) -> None:
         with self.begin() as conn:
             conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid.in_(node_uuids))
-                         .values(updated_at=time.time()))
+                         .values(updated_at=time.time(), version=_NEXT_VERSION))
 
     def record_build_result(self, node_uuid: str, failed: bool,
                             conn: sa.Connection | None = None) -> None:
@@ -135,7 +156,7 @@ class CellDatabase(Database):
             raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
 
     def get_instance_row(self, instance_uuid: str) -> dict[str, Any]:
-        with self.begin() as conn:
+        with self.read() as conn:
             row = conn.execute(sa.select(t.instances)
                                .where(t.instances.c.uuid == instance_uuid)).first()
         if row is None:
@@ -143,7 +164,7 @@ class CellDatabase(Database):
         return dict(row._mapping)
 
     def list_instance_rows(self) -> list[dict[str, Any]]:
-        with self.begin() as conn:
+        with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]
 
     def set_error(self, instance_uuid: str, fault: Fault,
@@ -158,7 +179,7 @@ class CellDatabase(Database):
 
     def list_faults(self) -> dict[str, Fault]:
         """The latest fault of each instance that has one."""
-        with self.begin() as conn:
+        with self.read() as conn:
             rows = conn.execute(sa.select(t.instance_faults).order_by(t.instance_faults.c.id))
             return {row.instance_uuid: Fault(code=row.code, message=row.message,
                                              details=row.details or "") for row in rows}
@@ -194,7 +215,7 @@ class CellDatabase(Database):
                            e.c.details, e.c.start_time, e.c.finish_time)
                  .join(a, a.c.id == e.c.action_id).order_by(e.c.id))
         events: dict[str, list[ActionEvent]] = {}
-        with self.begin() as conn:
+        with self.read() as conn:
             for row in conn.execute(query):
                 values = dict(row._mapping)
                 events.setdefault(values.pop("instance_uuid"), []).append(ActionEvent(**values))

@@ -12,6 +12,9 @@ compute_nodes = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("failed_builds", sa.Integer, nullable=False, default=0),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # +1 on every change to the row: SUM(version) over the table grows with any change, so a
+    # reader can tell in one cheap aggregate whether anything changed since it last looked.
+    sa.Column("version", sa.Integer, nullable=False, default=0),
 )
 
 instances = sa.Table(

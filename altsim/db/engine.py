@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy import event
 
+READ_ONLY = "altsim_read_only"
 _engines: dict[str, sa.Engine] = {}
 _sqlite_locks: dict[str, threading.Lock] = {}
 _lock = threading.Lock()
@@ -41,6 +42,15 @@ class Database:
             return
         with self._local_lock, self.engine.begin() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction: with SQLite's WAL it needs neither the write lock nor the
+        queue for it, so readers never wait behind writers."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def joined(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
@@ -87,6 +97,7 @@ def _create_engine(url: str) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

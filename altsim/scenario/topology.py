@@ -12,11 +12,13 @@ import compute_sim.conf
 import conductor.conf
 import scheduler.conf
 from altsim.conf import make_conf
-from altsim.conf.overrides import apply_overrides
+from altsim.conf.overrides import ConfigOverrideError, apply_overrides
 from altsim.db.api import CellMapping
 from altsim.objects import CELL0_UUID
 from altsim.scenario.schema import Scenario
 from compute_sim.host import SimulatedHost
+from scheduler.filters import enabled_filters
+from scheduler.weights import enabled_weighers
 
 _CELL_NAMESPACE = uuid.UUID("0b5d6f43-7f4e-4c0c-9f0e-2a3c1c1f3e11")
 SERVICE_OPTION_PACKAGES = (scheduler.conf.register_opts, conductor.conf.register_opts,
@@ -48,6 +50,16 @@ def service_conf(scenario: Scenario, host: str) -> cfg.ConfigOpts:
     conf.set_override("host", host)
     apply_overrides(conf, scenario.config)
     return conf
+
+
+def check_config(scenario: Scenario) -> None:
+    """Reject a scenario `config:` that no service would accept, before anything starts."""
+    conf = service_conf(scenario, "check")
+    try:
+        enabled_filters(conf)
+        enabled_weighers(conf)
+    except ValueError as exc:
+        raise ConfigOverrideError(f"config.{exc}") from None
 
 
 def plan_topology(scenario: Scenario, run_id: str, workdir: Path,

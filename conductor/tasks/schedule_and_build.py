@@ -31,16 +31,19 @@ class ScheduleAndBuild:
         self._compute_api_for = compute_api_for
         self._bury = bury
         self._max_attempts = max_attempts
+        # Host -> cell. A HostMapping never changes once made (moving a host to another cell
+        # is a delete and re-discover, which the simulator does not do), so unlike Nova's
+        # per-request cache this one lives as long as the task.
+        self._cells_by_host: dict[str, CellMapping] = {}
 
     def __call__(self, ctxt: dict, build_requests: list[BuildRequest],
                  request_specs: list[RequestSpec]) -> None:
         host_lists = self._schedule(ctxt, build_requests, request_specs)
         if host_lists is None:
             return
-        cells: dict[str, CellMapping] = {}
         for build_request, spec, host_list in zip(build_requests, request_specs, host_lists,
                                                   strict=True):
-            cell = self._cell_for(ctxt, build_request, host_list[0].service_host, cells)
+            cell = self._cell_for(ctxt, build_request, host_list[0].service_host)
             if cell is not None:
                 self._build_in_cell(ctxt, build_request, spec, host_list, cell)
 
@@ -56,15 +59,16 @@ class ScheduleAndBuild:
             self._bury(ctxt, build_requests, exc)
             return None
 
-    def _cell_for(self, ctxt: dict, build_request: BuildRequest, host: str,
-                  cache: dict[str, CellMapping]) -> CellMapping | None:
-        if host not in cache:
+    def _cell_for(self, ctxt: dict, build_request: BuildRequest,
+                  host: str) -> CellMapping | None:
+        cell = self._cells_by_host.get(host)
+        if cell is None:
             try:
-                cache[host] = self._api_db.get_cell_for_host(host)
+                cell = self._cells_by_host[host] = self._api_db.get_cell_for_host(host)
             except HostMappingNotFound as exc:
                 self._bury(ctxt, [build_request], exc)
                 return None
-        return cache[host]
+        return cell
 
     def _build_in_cell(self, ctxt: dict, build_request: BuildRequest, spec: RequestSpec,
                        host_list: list[Selection], cell: CellMapping) -> None:

@@ -16,7 +16,7 @@ def enabled_filters(conf: cfg.ConfigOpts) -> list[HostFilter]:
     filters = []
     for name in conf.filter_scheduler.enabled_filters:
         if name not in ALL_FILTERS:
-            raise ValueError(f"[filter_scheduler] enabled_filters: unknown filter {name!r} "
+            raise ValueError(f"filter_scheduler.enabled_filters: unknown filter {name!r} "
                              f"(available: {', '.join(sorted(ALL_FILTERS))})")
         filters.append(ALL_FILTERS[name](conf))
     return filters

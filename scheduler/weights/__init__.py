@@ -24,7 +24,7 @@ def enabled_weighers(conf: cfg.ConfigOpts) -> list[HostWeigher]:
     weighers = []
     for name in conf.filter_scheduler.weight_classes:
         if name not in ALL_WEIGHERS:
-            raise ValueError(f"[filter_scheduler] weight_classes: unknown weigher {name!r} "
+            raise ValueError(f"filter_scheduler.weight_classes: unknown weigher {name!r} "
                              f"(available: {', '.join(sorted(ALL_WEIGHERS))})")
         weighers.append(ALL_WEIGHERS[name](conf))
     return weighers

@@ -14,7 +14,8 @@ class StaticWeigher(HostWeigher):
         try:
             self._weights = {host: float(value) for host, value in weights.items()}
         except ValueError as exc:
-            raise ValueError(f"[filter_scheduler] static_host_weights: {exc}") from None
+            raise ValueError(f"filter_scheduler.static_host_weights: weights must be numbers "
+                             f"({exc})") from None
 
     def multiplier(self) -> float:
         return float(self.conf.filter_scheduler.static_weight_multiplier)
