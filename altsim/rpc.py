@@ -30,13 +30,11 @@ _SERIALIZER = PayloadSerializer()
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:
     # oslo.messaging registers some groups its clients read on the global CONF only.
     register_oslo_messaging_opts(conf)
-    messaging.set_transport_defaults(CONTROL_EXCHANGE)
-    # get_rpc_transport registers the transport options on the conf it is given; doing it here
-    # first lets us give this conf (not the global one) our exchange as its default.
-    try:
-        conf.set_default("control_exchange", CONTROL_EXCHANGE)
-    except cfg.NoSuchOptError:
-        pass
+    # get_rpc_transport would register the transport options itself; registering them first
+    # lets this conf (and only this conf: set_transport_defaults would change the process-wide
+    # default) use altsim's exchange unless the operator set another.
+    conf.register_opts(messaging.transport._transport_opts)
+    conf.set_default("control_exchange", CONTROL_EXCHANGE)
 
 
 def get_rpc_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:

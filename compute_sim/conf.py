@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from altsim.conf.groups import register_group_opts
+
 compute_sim_group = cfg.OptGroup("compute_sim", help="The simulated compute hosts.")
 
 compute_sim_opts = [
@@ -14,8 +16,7 @@ compute_sim_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(compute_sim_group)
-    conf.register_opts(compute_sim_opts, group=compute_sim_group)
+    register_group_opts(conf, compute_sim_group, compute_sim_opts)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -83,7 +83,7 @@ class ComputeManager:
         with db.begin() as conn:
             db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
             db.update_instance(instance.uuid, conn=conn, host=None, node=None,
-                               task_state="scheduling")
+                               availability_zone=None, task_state="scheduling")
             db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
         LOG.info("Instance %s failed to spawn on %s (%s); rescheduling", instance.uuid,

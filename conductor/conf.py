@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from altsim.conf.groups import register_group_opts
+
 conductor_group = cfg.OptGroup("conductor", help="The super and cell conductors.")
 
 conductor_opts = [
@@ -15,8 +17,7 @@ conductor_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(conductor_group)
-    conf.register_opts(conductor_opts, group=conductor_group)
+    register_group_opts(conf, conductor_group, conductor_opts)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from altsim.conf.groups import register_group_opts
+
 filter_scheduler_group = cfg.OptGroup("filter_scheduler", help="Filtering and weighing hosts.")
 
 filter_scheduler_opts = [
@@ -39,8 +41,7 @@ filter_scheduler_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(filter_scheduler_group)
-    conf.register_opts(filter_scheduler_opts, group=filter_scheduler_group)
+    register_group_opts(conf, filter_scheduler_group, filter_scheduler_opts)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

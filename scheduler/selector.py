@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from altsim.exceptions import NoValidHost
 from altsim.objects import RequestSpec, Selection
 from placement_sim.client import PlacementClient
+from placement_sim.exceptions import PlacementUnavailable
 from scheduler.filters.base import HostFilter
 from scheduler.host_manager import HostManager
 from scheduler.host_state import HostState
@@ -49,8 +50,12 @@ class Selector:
 
     def select(self, spec: RequestSpec, instance_uuids: list[str],
                num_alternates: int) -> list[Placement]:
-        candidates = self._placement.get_allocation_candidates(spec.flavor.resources,
-                                                               limit=self._limit)
+        try:
+            candidates = self._placement.get_allocation_candidates(spec.flavor.resources,
+                                                                   limit=self._limit)
+        except PlacementUnavailable:
+            # As Nova: an unreachable placement offers no candidates, hence no valid host.
+            raise NoValidHost() from None
         requests_by_rp = _allocation_requests_by_provider(candidates["allocation_requests"])
         if not requests_by_rp:
             raise NoValidHost()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from altsim.conf.groups import register_group_opts
+
 default_opts = [
     cfg.StrOpt("host", default="altsim",
                help="Name of this service's host, used as its RPC server name."),
@@ -41,12 +43,9 @@ scheduler_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(default_opts)
-    conf.register_group(api_database_group)
-    conf.register_opts(api_database_opts, group=api_database_group)
-    conf.register_group(database_group)
-    conf.register_opts(database_opts, group=database_group)
-    conf.register_group(scheduler_group)
-    conf.register_opts(scheduler_opts, group=scheduler_group)
+    register_group_opts(conf, api_database_group, api_database_opts)
+    register_group_opts(conf, database_group, database_opts)
+    register_group_opts(conf, scheduler_group, scheduler_opts)
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:

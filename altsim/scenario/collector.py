@@ -40,7 +40,7 @@ class Collector:
         self._on_finished = on_finished
         targets = [messaging.Target(topic=NOTIFICATION_TOPIC)]
         self._listeners = [messaging.get_notification_listener(
-            transport, targets, [_Endpoint(self)], executor="threading", pool="altsim-runner")
+            transport, targets, [_Endpoint(self)], pool="altsim-runner")
             for transport in transports]
 
     def start(self) -> None:

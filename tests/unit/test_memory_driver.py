@@ -78,8 +78,7 @@ class Bus:
     def server(self, transport: oslo_messaging.Transport, topic: str, server: str,
                endpoint: Any) -> Any:
         srv = oslo_messaging.get_rpc_server(
-            transport, oslo_messaging.Target(topic=topic, server=server), [endpoint],
-            executor="threading")
+            transport, oslo_messaging.Target(topic=topic, server=server), [endpoint])
         srv.start()
         self.servers.append(srv)
         return srv
@@ -225,7 +224,7 @@ def test_notifications_reach_listener(bus: Bus) -> None:
     endpoint = NotificationEndpoint()
     listener = oslo_messaging.get_notification_listener(
         oslo_messaging.get_notification_transport(bus.conf, url=url),
-        [oslo_messaging.Target(topic="notifications")], [endpoint], executor="threading")
+        [oslo_messaging.Target(topic="notifications")], [endpoint])
     listener.start()
     bus.servers.append(listener)
     notifier.info({}, "instance.create.end", {"uuid": "abc"})
