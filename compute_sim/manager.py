@@ -40,6 +40,9 @@ class ComputeManager:
         self._notifier = notifier
         self._faults = faults
         self._sleep = sleep
+        # As Nova's compute does, the host keeps its own count of consecutive failed builds and
+        # reports it to its compute node row; a success on a healthy host writes nothing.
+        self._failed_builds = 0
 
     def build_and_run_instance(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                                retry: RetryInfo | None, host_list: list[Selection],
@@ -71,7 +74,9 @@ class ComputeManager:
             db.update_instance(instance.uuid, conn=conn, vm_state="active", task_state=None,
                                host=self.host.name, node=self.host.name,
                                launched_at=time.time())
-            db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
+            if self._failed_builds:
+                self._failed_builds = 0
+                db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
             db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
                          start_time=started, conn=conn)
         self._notifier.info(ctxt, "instance.create.end", self._payload(instance, "active"))
@@ -81,6 +86,7 @@ class ComputeManager:
                     started: float) -> None:
         db = self._cell_db
         with db.begin() as conn:
+            self._failed_builds += 1
             db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
             db.update_instance(instance.uuid, conn=conn, host=None, node=None,
                                availability_zone=None, task_state="scheduling")
@@ -96,6 +102,7 @@ class ComputeManager:
         fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
         db = self._cell_db
         with db.begin() as conn:
+            self._failed_builds += 1
             db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
             db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
                          reason=reason, start_time=started, conn=conn)

@@ -106,6 +106,10 @@ class _Provider:
     # rebuilt only after the provider changed, since every scheduling request reads it.
     summary: dict[str, Any] | None = None
     summary_generation: int = -1
+    # Requested resources -> (generation, this provider's allocation request or None when it
+    # cannot take them): the same flavors are asked for again and again, and a provider's
+    # answer only changes with its generation.
+    candidates: dict[tuple, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "name": self.name, "generation": self.generation}
@@ -430,36 +434,44 @@ class PlacementStore:
             raise _bad_request(f"Invalid limit {limit!r}: must be a positive integer.")
 
         requested = list(resources.items())
+        key = tuple(sorted(requested))
         with self._lock:
             if self._by_name is None:
                 self._by_name = sorted(self._providers.values(), key=lambda p: p.name)
             matches: list[_Provider] = []
+            requests: list[dict[str, Any]] = []
             for provider in self._by_name:
-                inventories = provider.inventories
-                usages = provider.usages
-                for rc, amount in requested:
-                    inv = inventories.get(rc)
-                    if (
-                        inv is None
-                        or usages.get(rc, 0) + amount > inv.capacity
-                        or not inv.fits_units(amount)
-                    ):
-                        break
+                cached = provider.candidates.get(key)
+                if cached is not None and cached[0] == provider.generation:
+                    request = cached[1]
                 else:
+                    request = self._candidate(provider, requested)
+                    provider.candidates[key] = (provider.generation, request)
+                if request is not None:
                     matches.append(provider)
+                    requests.append(request)
                     if limit is not None and len(matches) >= limit:
                         # Name order is fixed, so stopping early returns the same first
                         # ``limit`` candidates a full scan would.
                         break
             return {
-                "allocation_requests": [
-                    {"allocations": {p.uuid: {"resources": dict(resources)}}} for p in matches
-                ],
-                # Shared, cached summaries: callers must treat them as read-only.
+                # Shared, cached requests and summaries: callers must treat them as read-only.
+                "allocation_requests": requests,
                 "provider_summaries": {p.uuid: p.current_summary() for p in matches},
             }
 
     # -- internals (callers hold the lock where noted) --
+
+    @staticmethod
+    def _candidate(provider: _Provider,
+                   requested: list[tuple[str, int]]) -> dict[str, Any] | None:
+        """The provider's allocation request for `requested`, or None if it cannot take it."""
+        for rc, amount in requested:
+            inv = provider.inventories.get(rc)
+            if (inv is None or provider.usages.get(rc, 0) + amount > inv.capacity
+                    or not inv.fits_units(amount)):
+                return None
+        return {"allocations": {provider.uuid: {"resources": dict(requested)}}}
 
     def _provider(self, uuid: str) -> _Provider:
         provider = self._providers.get(uuid)

@@ -15,11 +15,16 @@ class HostManager:
     Each cell's rows are kept with the change stamp they were read at and read again only when
     the stamp moved: any change to a compute node (a failed build, a heartbeat, a new node)
     moves it, so the states are as fresh as reading every row on every request.
+
+    A host's state is rebuilt only when its row or its placement summary changed (placement
+    hands out the same summary object until the provider changes); otherwise the last one is
+    handed out again, so a request costs little more than the hosts that changed since the last.
     """
 
     def __init__(self, cell_dbs: Mapping[str, CellDatabase]) -> None:
         self._cell_dbs = cell_dbs
         self._rows: dict[str, tuple[tuple[int, int], list[tuple]]] = {}
+        self._states: dict[str, tuple[tuple, dict, HostState]] = {}
         self._lock = threading.Lock()
 
     def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> list[tuple]:
@@ -32,15 +37,26 @@ class HostManager:
         return rows or []
 
     def get_host_states(self, provider_summaries: Mapping[str, dict]) -> list[HostState]:
-        """States of the hosts whose provider placement offered, ordered by host name."""
+        """States of the hosts whose provider placement offered, ordered by host name.
+
+        The states are shared with later requests: a caller that consumes resources on one
+        must consume on a `copy()`.
+        """
         states = []
         for cell_uuid, cell_db in self._cell_dbs.items():
-            for uuid, host, nodename, disabled, failed_builds, updated_at in self._cell_rows(
-                    cell_uuid, cell_db):
-                summary = provider_summaries.get(uuid)
+            for row in self._cell_rows(cell_uuid, cell_db):
+                summary = provider_summaries.get(row[0])
                 if summary is not None:
-                    states.append(HostState.from_summary(
-                        host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
-                        failed_builds, summary["resources"]))
+                    states.append(self._state(cell_uuid, row, summary))
         states.sort(key=lambda state: state.host)
         return states
+
+    def _state(self, cell_uuid: str, row: tuple, summary: dict) -> HostState:
+        uuid, host, nodename, disabled, failed_builds, updated_at = row
+        cached = self._states.get(uuid)
+        if cached is not None and cached[0] is row and cached[1] is summary:
+            return cached[2]
+        state = HostState.from_summary(host, nodename, uuid, cell_uuid, bool(disabled),
+                                       updated_at, failed_builds, summary["resources"])
+        self._states[uuid] = (row, summary, state)
+        return state

@@ -38,6 +38,16 @@ class HostState:
                                 for rc, amounts in summary_resources.items()}
         return state
 
+    def copy(self) -> HostState:
+        """A state of its own for one request (consume() changes only the copy)."""
+        state = HostState.__new__(HostState)
+        state.host, state.nodename, state.uuid = self.host, self.nodename, self.uuid
+        state.cell_uuid, state.disabled = self.cell_uuid, self.disabled
+        state.updated_at, state.failed_builds = self.updated_at, self.failed_builds
+        state.capacity = self.capacity
+        state.free_resources = dict(self.free_resources)
+        return state
+
     def __repr__(self) -> str:
         return f"HostState({self.host!r}, cell={self.cell_uuid!r}, free={self.free_resources})"
 

@@ -66,7 +66,12 @@ class Selector:
             for instance_uuid in instance_uuids:
                 weighed = self._filter_and_weigh(states, spec)
                 host, failures = self._claim_first(weighed, spec, instance_uuid, requests_by_rp)
-                host.consume(spec.flavor.resources)
+                if len(instance_uuids) > 1:
+                    # The states are shared with the host manager's cache: consume on a copy
+                    # of this request's own, which the next instance then sees.
+                    owned = host.copy()
+                    states[states.index(host)] = owned
+                    owned.consume(spec.flavor.resources)
                 chosen.append((host, weighed, failures))
         except NoValidHost:
             self._rollback(instance_uuids[:len(chosen)])
@@ -80,7 +85,9 @@ class Selector:
 
     def _filter_and_weigh(self, states: list[HostState], spec: RequestSpec) -> list[HostState]:
         now = self._clock()
-        passing = [s for s in states if all(f.host_passes(s, spec, now) for f in self._filters)]
+        passing = states
+        for host_filter in self._filters:  # filter by filter, as Nova's filter handler does
+            passing = [s for s in passing if host_filter.host_passes(s, spec, now)]
         return weigh_hosts(self._weighers, passing, spec)
 
     def _claim_first(self, weighed: list[HostState], spec: RequestSpec, instance_uuid: str,

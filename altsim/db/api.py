@@ -24,19 +24,10 @@ class HostMappingNotFound(LookupError):
     pass
 
 
-# Statements of the build path, built once: constructing a statement costs SQLAlchemy several
-# times more than executing a prebuilt one with parameters.
-_INSERT_BUILD_REQUEST = t.build_requests.insert()
-_INSERT_REQUEST_SPEC = t.request_specs.insert()
-_INSERT_INSTANCE_MAPPING = t.instance_mappings.insert()
-_MAP_INSTANCE = (t.instance_mappings.update()
-                 .where(t.instance_mappings.c.instance_uuid == sa.bindparam("b_uuid"))
-                 .values(cell_uuid=sa.bindparam("b_cell")))
-_DELETE_BUILD_REQUEST = t.build_requests.delete().where(
-    t.build_requests.c.instance_uuid == sa.bindparam("b_uuid"))
 _CELL_FOR_HOST = (sa.select(*(t.cell_mappings.c[f] for f in CellMapping.__dataclass_fields__))
                   .join(t.host_mappings, t.host_mappings.c.cell_uuid == t.cell_mappings.c.uuid)
                   .where(t.host_mappings.c.host == sa.bindparam("b_host")))
+_DELETE_BUILD_REQUEST = "DELETE FROM build_requests WHERE instance_uuid = :uuid"
 
 
 class ApiDatabase(Database):
@@ -47,10 +38,13 @@ class ApiDatabase(Database):
 
     # cell and host mappings
     def create_cell(self, cell: CellMapping) -> None:
-        with self.begin() as conn:
-            conn.execute(t.cell_mappings.insert().values(
-                uuid=cell.uuid, name=cell.name, transport_url=cell.transport_url,
-                database_connection=cell.database_connection, disabled=cell.disabled))
+        with self.begin() as tx:
+            tx.execute("INSERT INTO cell_mappings (uuid, name, transport_url, "
+                       "database_connection, disabled) VALUES (:uuid, :name, :transport_url, "
+                       ":database_connection, :disabled)",
+                       {"uuid": cell.uuid, "name": cell.name, "transport_url": cell.transport_url,
+                        "database_connection": cell.database_connection,
+                        "disabled": cell.disabled})
 
     def list_cells(self) -> list[CellMapping]:
         with self.read() as conn:
@@ -58,11 +52,10 @@ class ApiDatabase(Database):
             return [CellMapping(**row._mapping) for row in rows]
 
     def map_host(self, host: str, cell_uuid: str) -> None:
-        with self.begin() as conn:
-            exists = conn.execute(sa.select(t.host_mappings.c.host)
-                                  .where(t.host_mappings.c.host == host)).first()
-            if exists is None:
-                conn.execute(t.host_mappings.insert().values(host=host, cell_uuid=cell_uuid))
+        with self.begin() as tx:
+            if not tx.query("SELECT host FROM host_mappings WHERE host = :host", {"host": host}):
+                tx.execute("INSERT INTO host_mappings (host, cell_uuid) VALUES (:host, :cell)",
+                           {"host": host, "cell": cell_uuid})
 
     def host_cells(self) -> dict[str, str]:
         """host -> cell uuid for every mapped host."""
@@ -79,16 +72,17 @@ class ApiDatabase(Database):
 
     # what nova-api writes for a new server
     def create_build_request(self, build_request: BuildRequest, spec: RequestSpec) -> None:
-        with self.begin() as conn:
-            conn.execute(_INSERT_BUILD_REQUEST, {
-                "instance_uuid": build_request.instance_uuid,
-                "project_id": build_request.project_id,
-                "data": build_request.model_dump(mode="json")})
-            conn.execute(_INSERT_REQUEST_SPEC, {"instance_uuid": spec.instance_uuid,
-                                                "data": spec.model_dump(mode="json")})
-            conn.execute(_INSERT_INSTANCE_MAPPING, {
-                "instance_uuid": build_request.instance_uuid, "cell_uuid": None,
-                "project_id": build_request.project_id})
+        uuid, project_id = build_request.instance_uuid, build_request.project_id
+        with self.begin() as tx:
+            tx.execute("INSERT INTO build_requests (instance_uuid, project_id, data) "
+                       "VALUES (:uuid, :project_id, :data)",
+                       {"uuid": uuid, "project_id": project_id,
+                        "data": build_request.model_dump_json()})
+            tx.execute("INSERT INTO request_specs (instance_uuid, data) VALUES (:uuid, :data)",
+                       {"uuid": spec.instance_uuid, "data": spec.model_dump_json()})
+            tx.execute("INSERT INTO instance_mappings (instance_uuid, cell_uuid, project_id) "
+                       "VALUES (:uuid, NULL, :project_id)",
+                       {"uuid": uuid, "project_id": project_id})
 
     def build_request_exists(self, instance_uuid: str) -> bool:
         with self.read() as conn:
@@ -96,16 +90,17 @@ class ApiDatabase(Database):
                 t.build_requests.c.instance_uuid == instance_uuid)).first() is not None
 
     def delete_build_request(self, instance_uuid: str) -> None:
-        with self.begin() as conn:
-            conn.execute(_DELETE_BUILD_REQUEST, {"b_uuid": instance_uuid})
+        with self.begin() as tx:
+            tx.execute(_DELETE_BUILD_REQUEST, {"uuid": instance_uuid})
 
     def map_instance(self, instance_uuid: str, cell_uuid: str,
                      delete_build_request: bool = False) -> None:
         """Point the InstanceMapping at a cell (and drop the BuildRequest, in one transaction)."""
-        with self.begin() as conn:
-            conn.execute(_MAP_INSTANCE, {"b_uuid": instance_uuid, "b_cell": cell_uuid})
+        with self.begin() as tx:
+            tx.execute("UPDATE instance_mappings SET cell_uuid = :cell "
+                       "WHERE instance_uuid = :uuid", {"uuid": instance_uuid, "cell": cell_uuid})
             if delete_build_request:
-                conn.execute(_DELETE_BUILD_REQUEST, {"b_uuid": instance_uuid})
+                tx.execute(_DELETE_BUILD_REQUEST, {"uuid": instance_uuid})
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from altsim.db import cell_schema as t
-from altsim.db.engine import Database
+from altsim.db.engine import Database, Transaction
 from altsim.objects import Fault, Instance
 
 CREATE_ACTION = "create"
@@ -41,42 +42,44 @@ class InstanceNotFound(LookupError):
     pass
 
 
-# Statements of the build path, built once: constructing a statement costs SQLAlchemy several
-# times more than executing a prebuilt one with parameters.
 _LIST_COMPUTE_NODES = sa.select(
     *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
 ).order_by(t.compute_nodes.c.host)
 _COMPUTE_NODE_ROWS_SQL = ("SELECT uuid, host, hypervisor_hostname, disabled, failed_builds, "
                           "updated_at FROM compute_nodes ORDER BY host")
-_NODE = t.compute_nodes.c.uuid == sa.bindparam("b_node")
-_NEXT_VERSION = t.compute_nodes.c.version + 1
-_COUNT_FAILED_BUILD = t.compute_nodes.update().where(_NODE).values(
-    failed_builds=t.compute_nodes.c.failed_builds + 1, version=_NEXT_VERSION)
-# Only rows that had failures change: a success on a healthy host leaves the stamp alone.
-_RESET_FAILED_BUILDS = t.compute_nodes.update().where(
-    _NODE, t.compute_nodes.c.failed_builds != 0).values(failed_builds=0, version=_NEXT_VERSION)
 _COMPUTE_NODES_STAMP_SQL = "SELECT COUNT(*), COALESCE(SUM(version), 0) FROM compute_nodes"
-_INSERT_INSTANCE = t.instances.insert()
-_INSERT_FAULT = t.instance_faults.insert()
-_INSERT_ACTION = t.instance_actions.insert()
-_SET_ERROR = (t.instances.update().where(t.instances.c.uuid == sa.bindparam("b_uuid"))
-              .values(vm_state="error", task_state=None, updated_at=sa.bindparam("b_now")))
+
+# Writes are plain SQL with :name parameters (altsim.db.engine.Transaction).
+_COUNT_FAILED_BUILD = ("UPDATE compute_nodes SET failed_builds = failed_builds + 1, "
+                       "version = version + 1 WHERE uuid = :node")
+# Only rows that had failures change: a success on a healthy host leaves the stamp alone.
+_RESET_FAILED_BUILDS = ("UPDATE compute_nodes SET failed_builds = 0, version = version + 1 "
+                        "WHERE uuid = :node AND failed_builds != 0")
+_INSERT_INSTANCE = (
+    "INSERT INTO instances (uuid, name, project_id, user_id, flavor, host, node, "
+    "availability_zone, vm_state, task_state, created_at, updated_at, launched_at) VALUES "
+    "(:uuid, :name, :project_id, :user_id, :flavor, :host, :node, :availability_zone, "
+    ":vm_state, :task_state, :now, :now, NULL)")
+_SET_ERROR = ("UPDATE instances SET vm_state = 'error', task_state = NULL, updated_at = :now "
+              "WHERE uuid = :uuid")
+_INSERT_FAULT = ("INSERT INTO instance_faults (instance_uuid, code, message, details, "
+                 "created_at) VALUES (:uuid, :code, :message, :details, :now)")
+_INSERT_ACTION = ("INSERT INTO instance_actions (instance_uuid, action, request_id, start_time) "
+                  "VALUES (:uuid, :action, :request_id, :now)")
 # The event joins the instance's latest action of its kind, found in the same statement.
-_LATEST_ACTION = (sa.select(t.instance_actions.c.id)
-                  .where(t.instance_actions.c.instance_uuid == sa.bindparam("b_uuid"),
-                         t.instance_actions.c.action == sa.bindparam("b_action"))
-                  .order_by(t.instance_actions.c.id.desc()).limit(1).scalar_subquery())
-_INSERT_EVENT = t.instance_action_events.insert().values(
-    action_id=_LATEST_ACTION, event=sa.bindparam("b_event"), host=sa.bindparam("b_host"),
-    result=sa.bindparam("b_result"), reason=sa.bindparam("b_reason"),
-    details=sa.bindparam("b_details", type_=t.instance_action_events.c.details.type),
-    start_time=sa.bindparam("b_start"), finish_time=sa.bindparam("b_finish"))
+_INSERT_EVENT = (
+    "INSERT INTO instance_actions_events (action_id, event, host, result, reason, details, "
+    "start_time, finish_time) SELECT id, :event, :host, :result, :reason, :details, :start, "
+    ":now FROM instance_actions WHERE instance_uuid = :uuid AND action = :action "
+    "ORDER BY id DESC LIMIT 1")
+_INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
 
 
 @functools.lru_cache(maxsize=64)
-def _update_instance_statement(columns: tuple[str, ...]) -> sa.Update:
-    return (t.instances.update().where(t.instances.c.uuid == sa.bindparam("b_uuid"))
-            .values({name: sa.bindparam(f"v_{name}") for name in columns}))
+def _update_instance_sql(columns: tuple[str, ...]) -> str:
+    # Column names come from _INSTANCE_COLUMNS only (checked by the caller), never from input.
+    assignments = ", ".join(f"{name} = :v_{name}" for name in columns)
+    return f"UPDATE instances SET {assignments} WHERE uuid = :uuid"
 
 
 class CellDatabase(Database):
@@ -87,17 +90,15 @@ class CellDatabase(Database):
 
     # compute nodes
     def register_compute_node(self, node_uuid: str, host: str) -> None:
-        now = time.time()
-        with self.begin() as conn:
-            found = conn.execute(sa.select(t.compute_nodes.c.uuid)
-                                 .where(t.compute_nodes.c.uuid == node_uuid)).first()
-            if found is None:
-                conn.execute(t.compute_nodes.insert().values(
-                    uuid=node_uuid, host=host, hypervisor_hostname=host, disabled=False,
-                    failed_builds=0, updated_at=now, version=0))
-            else:
-                conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid == node_uuid)
-                             .values(updated_at=now, version=_NEXT_VERSION))
+        params = {"uuid": node_uuid, "host": host, "now": time.time()}
+        with self.begin() as tx:
+            # A restarted compute counts failures afresh, as Nova's does.
+            if not tx.execute("UPDATE compute_nodes SET updated_at = :now, failed_builds = 0, "
+                              "version = version + 1 WHERE uuid = :uuid", params):
+                tx.execute("INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, "
+                           "disabled, failed_builds, updated_at, version) VALUES "
+                           "(:uuid, :host, :host, :disabled, 0, :now, 0)",
+                           {**params, "disabled": False})
 
     def list_compute_nodes(self) -> list[ComputeNode]:
         # The scheduler reads this on every request: a prebuilt statement and positional rows.
@@ -112,47 +113,53 @@ class CellDatabase(Database):
         The scheduler reads this on every request; when nothing changed since its last read
         (the stamp is the same) it keeps what it has and skips reading every row again.
         """
-        with self.read() as conn:
-            count, total = conn.exec_driver_sql(_COMPUTE_NODES_STAMP_SQL).one()
-            stamp = (int(count), int(total))
-            if stamp == unless_stamp:
-                return stamp, None
-            return stamp, [tuple(row) for row in conn.exec_driver_sql(_COMPUTE_NODE_ROWS_SQL)]
+        (count, total), = self.raw_queries(_COMPUTE_NODES_STAMP_SQL)[0]
+        stamp = (int(count), int(total))
+        if stamp == unless_stamp:
+            return stamp, None
+        # Rows read after the stamp can only be newer than it: the next call then sees a
+        # different stamp and reads again, which is safe.
+        rows = self.raw_queries(_COMPUTE_NODE_ROWS_SQL)[0]
+        return stamp, [(uuid, host, node, bool(disabled), failed, updated)
+                       for uuid, host, node, disabled, failed, updated in rows]
 
     def heartbeat(self, node_uuids: list[str]) -> None:
-        with self.begin() as conn:
-            conn.execute(t.compute_nodes.update().where(t.compute_nodes.c.uuid.in_(node_uuids))
-                         .values(updated_at=time.time(), version=_NEXT_VERSION))
+        now = time.time()
+        with self.begin() as tx:
+            for node_uuid in node_uuids:
+                tx.execute("UPDATE compute_nodes SET updated_at = :now, version = version + 1 "
+                           "WHERE uuid = :uuid", {"uuid": node_uuid, "now": now})
 
     def record_build_result(self, node_uuid: str, failed: bool,
-                            conn: sa.Connection | None = None) -> None:
+                            conn: Transaction | None = None) -> None:
         """Nova's failed_builds counter: +1 on a failed or rescheduled build, 0 on success."""
-        with self.joined(conn) as conn:
-            conn.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
-                         {"b_node": node_uuid})
+        with self.joined(conn) as tx:
+            tx.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
+                       {"node": node_uuid})
 
     # instances
     def create_instance(self, instance: Instance,
-                        conn: sa.Connection | None = None) -> None:
-        now = time.time()
-        with self.joined(conn) as conn:
-            conn.execute(_INSERT_INSTANCE, {
+                        conn: Transaction | None = None) -> None:
+        with self.joined(conn) as tx:
+            tx.execute(_INSERT_INSTANCE, {
                 "uuid": instance.uuid, "name": instance.name, "project_id": instance.project_id,
-                "user_id": instance.user_id, "flavor": instance.flavor.model_dump(mode="json"),
+                "user_id": instance.user_id, "flavor": instance.flavor.model_dump_json(),
                 "host": instance.host, "node": instance.node,
                 "availability_zone": instance.availability_zone,
                 "vm_state": instance.vm_state.value, "task_state": instance.task_state,
-                "created_at": now, "updated_at": now, "launched_at": None})
+                "now": time.time()})
 
-    def update_instance(self, instance_uuid: str, conn: sa.Connection | None = None,
+    def update_instance(self, instance_uuid: str, conn: Transaction | None = None,
                         **values: Any) -> None:
         values["updated_at"] = time.time()
-        statement = _update_instance_statement(tuple(sorted(values)))
+        unknown = set(values) - _INSTANCE_COLUMNS
+        if unknown:
+            raise ValueError(f"instances has no column(s) {sorted(unknown)}")
         params = {f"v_{name}": value for name, value in values.items()}
-        params["b_uuid"] = instance_uuid
-        with self.joined(conn) as conn:
-            result = conn.execute(statement, params)
-        if result.rowcount == 0:
+        params["uuid"] = instance_uuid
+        with self.joined(conn) as tx:
+            changed = tx.execute(_update_instance_sql(tuple(sorted(values))), params)
+        if changed == 0:
             raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
 
     def get_instance_row(self, instance_uuid: str) -> dict[str, Any]:
@@ -168,14 +175,14 @@ class CellDatabase(Database):
             return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]
 
     def set_error(self, instance_uuid: str, fault: Fault,
-                  conn: sa.Connection | None = None) -> None:
+                  conn: Transaction | None = None) -> None:
         """vm_state error, task_state None and a fault, in one transaction."""
         now = time.time()
-        with self.joined(conn) as conn:
-            conn.execute(_SET_ERROR, {"b_uuid": instance_uuid, "b_now": now})
-            conn.execute(_INSERT_FAULT, {"instance_uuid": instance_uuid, "code": fault.code,
-                                         "message": fault.message, "details": fault.details,
-                                         "created_at": now})
+        with self.joined(conn) as tx:
+            tx.execute(_SET_ERROR, {"uuid": instance_uuid, "now": now})
+            tx.execute(_INSERT_FAULT, {"uuid": instance_uuid, "code": fault.code,
+                                       "message": fault.message, "details": fault.details,
+                                       "now": now})
 
     def list_faults(self) -> dict[str, Fault]:
         """The latest fault of each instance that has one."""
@@ -187,26 +194,24 @@ class CellDatabase(Database):
     # instance actions and their events
     def start_action(self, instance_uuid: str, request_id: str | None,
                      action: str = CREATE_ACTION,
-                     conn: sa.Connection | None = None) -> None:
-        with self.joined(conn) as conn:
-            conn.execute(_INSERT_ACTION, {"instance_uuid": instance_uuid, "action": action,
-                                          "request_id": request_id, "start_time": time.time(),
-                                          "message": None})
+                     conn: Transaction | None = None) -> None:
+        with self.joined(conn) as tx:
+            tx.execute(_INSERT_ACTION, {"uuid": instance_uuid, "action": action,
+                                        "request_id": request_id, "now": time.time()})
 
     def add_event(self, instance_uuid: str, event: str, result: str, host: str | None = None,
                   reason: str | None = None, details: Any = None,
                   start_time: float | None = None, action: str = CREATE_ACTION,
-                  conn: sa.Connection | None = None) -> None:
+                  conn: Transaction | None = None) -> None:
         now = time.time()
-        try:
-            with self.joined(conn) as conn:
-                conn.execute(_INSERT_EVENT, {
-                    "b_uuid": instance_uuid, "b_action": action, "b_event": event,
-                    "b_host": host, "b_result": result, "b_reason": reason,
-                    "b_details": details, "b_start": start_time or now, "b_finish": now})
-        except sa.exc.IntegrityError:  # no such action: action_id came out NULL
-            raise InstanceNotFound(
-                f"instance {instance_uuid} has no {action!r} action") from None
+        with self.joined(conn) as tx:
+            inserted = tx.execute(_INSERT_EVENT, {
+                "uuid": instance_uuid, "action": action, "event": event, "host": host,
+                "result": result, "reason": reason,
+                "details": None if details is None else json.dumps(details),
+                "start": start_time or now, "now": now})
+        if inserted == 0:  # the SELECT found no action to attach the event to
+            raise InstanceNotFound(f"instance {instance_uuid} has no {action!r} action")
 
     def list_events(self) -> dict[str, list[ActionEvent]]:
         """instance uuid -> its events, in the order they were recorded."""

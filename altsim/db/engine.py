@@ -9,8 +9,11 @@ Other databases (PostgreSQL) get a plain engine.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,6 +22,34 @@ READ_ONLY = "altsim_read_only"
 _engines: dict[str, sa.Engine] = {}
 _sqlite_locks: dict[str, threading.Lock] = {}
 _lock = threading.Lock()
+
+
+_NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _for_driver(sql: str, paramstyle: str) -> str:
+    """altsim's SQL names parameters `:name`; pyformat drivers (psycopg) want `%(name)s`."""
+    if paramstyle in ("pyformat", "format"):
+        return _NAMED_PARAM.sub(r"%(\1)s", sql)
+    return sql  # sqlite3 takes :name whatever SQLAlchemy's default style for it is
+
+
+class Transaction:
+    """Plain, portable SQL with `:name` parameters, run on the driver's own cursor."""
+
+    def __init__(self, cursor: Any, paramstyle: str) -> None:
+        self._cursor = cursor
+        self._paramstyle = paramstyle
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        self._cursor.execute(_for_driver(sql, self._paramstyle), params or {})
+        return self._cursor.rowcount
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        self._cursor.execute(_for_driver(sql, self._paramstyle), params or {})
+        return [tuple(row) for row in self._cursor.fetchall()]
 
 
 class Database:
@@ -33,15 +64,43 @@ class Database:
             # asleep. Queueing them on a Python lock instead hands the database over at once.
             self._local_lock = (_sqlite_locks.setdefault(url, threading.Lock())
                                 if url.startswith("sqlite") else None)
+        self._paramstyle = self.engine.dialect.paramstyle
 
     @contextlib.contextmanager
-    def begin(self) -> Iterator[sa.Connection]:
+    def begin(self) -> Iterator[Transaction]:
+        """A write transaction on a pooled DBAPI connection.
+
+        Writes go straight to the driver with plain SQL (see Transaction): on the build path
+        SQLAlchemy's per-statement machinery cost more than SQLite itself did.
+        """
         if self._local_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
+            with self._raw_transaction("") as tx:
+                yield tx
             return
-        with self._local_lock, self.engine.begin() as conn:
-            yield conn
+        with self._local_lock, self._raw_transaction("BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def _raw_transaction(self, begin_sql: str) -> Iterator[Transaction]:
+        raw = self.engine.raw_connection()
+        cursor = raw.cursor()
+        try:
+            if begin_sql:  # SQLite runs in autocommit mode here: open the transaction
+                cursor.execute(begin_sql)
+            yield Transaction(cursor, self._paramstyle)
+            if begin_sql:
+                cursor.execute("COMMIT")
+            else:
+                raw.commit()
+        except BaseException:
+            if begin_sql:
+                cursor.execute("ROLLBACK")
+            else:
+                raw.rollback()
+            raise
+        finally:
+            cursor.close()
+            raw.close()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -52,8 +111,27 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def raw_queries(self, *statements: str) -> list[list[tuple]]:
+        """Run plain parameterless SELECTs on a pooled DBAPI connection, bypassing SQLAlchemy's
+        Connection layer, which costs more than the query itself for the scheduler's hottest,
+        smallest reads. Each statement sees committed data; they are not one snapshot."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                results = []
+                for statement in statements:
+                    cursor.execute(statement)
+                    results.append([tuple(row) for row in cursor.fetchall()])
+                return results
+            finally:
+                cursor.close()
+        finally:
+            raw.rollback()  # end the read transaction a non-autocommit driver began
+            raw.close()     # back to the pool
+
     @contextlib.contextmanager
-    def joined(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+    def joined(self, conn: Transaction | None) -> Iterator[Transaction]:
         """Run in the caller's transaction when given one (to group steps), else in a new one."""
         if conn is not None:
             yield conn

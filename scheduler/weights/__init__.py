@@ -47,7 +47,7 @@ def weigh_hosts(weighers: list[HostWeigher], hosts: list[HostState],
         multiplier = weigher.multiplier()
         if multiplier == 0 or not weigher.applies():
             continue
-        normalized = _normalize([weigher.raw_weight(host, spec) for host in hosts])
+        normalized = _normalize(weigher.raw_weights(hosts, spec))
         totals = [total + multiplier * value
                   for total, value in zip(totals, normalized, strict=True)]
     order = sorted(range(len(hosts)), key=lambda i: (-totals[i], hosts[i].host))

@@ -18,6 +18,10 @@ class HostWeigher:
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         raise NotImplementedError
 
+    def raw_weights(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        """Raw weights of many hosts at once (override where a loop can be tighter)."""
+        return [self.raw_weight(host, spec) for host in hosts]
+
     def applies(self) -> bool:
         """False when the weigher would give every host the same weight (skip the work)."""
         return True

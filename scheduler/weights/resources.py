@@ -17,6 +17,10 @@ class _FreeResourceWeigher(HostWeigher):
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         return host.free_resources.get(self.resource_class, 0)
 
+    def raw_weights(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        resource_class = self.resource_class
+        return [host.free_resources.get(resource_class, 0) for host in hosts]
+
 
 class RAMWeigher(_FreeResourceWeigher):
     resource_class, option = "MEMORY_MB", "ram_weight_multiplier"
