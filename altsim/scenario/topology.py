@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import oslo_messaging
+import oslo_messaging.opts
 from oslo_config import cfg
 
 import compute_sim.conf
@@ -42,9 +44,21 @@ class Topology:
         return {host.name: cell.mapping.name for cell in self.cells for host in cell.hosts}
 
 
+# Every embedded service shares one interpreter and its GIL: a few workers per RPC server keep
+# the CPU as busy as 64 do, without the thread convoys that cost a third of the throughput at
+# 20 concurrent requests (benchmarks/embedded_build_path.py). A scenario may set it higher.
+EMBEDDED_EXECUTOR_POOL_SIZE = 4
+
+
 def service_conf(scenario: Scenario, host: str) -> cfg.ConfigOpts:
     """A fresh ConfigOpts for one service, with the scenario's config applied."""
     conf = make_conf(SERVICE_OPTION_PACKAGES)
+    # oslo.messaging's own [DEFAULT] options (executor_thread_pool_size, rpc_response_timeout,
+    # ...) are registered up front so that a scenario can set them like any other.
+    for group, opts in oslo_messaging.opts.list_opts():
+        if group is None:
+            conf.register_opts(opts)
+    oslo_messaging.opts.set_defaults(conf, executor_thread_pool_size=EMBEDDED_EXECUTOR_POOL_SIZE)
     conf([], project="altsim", default_config_files=[], default_config_dirs=[])
     conf.set_override("seed", scenario.seed)
     conf.set_override("host", host)
