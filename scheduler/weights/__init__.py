@@ -10,6 +10,7 @@ from oslo_config import cfg
 
 from altsim.objects import RequestSpec
 from scheduler.host_state import HostState
+from scheduler.plugins import load_plugins
 from scheduler.weights.base import HostWeigher
 from scheduler.weights.build_failure import BuildFailureWeigher
 from scheduler.weights.resources import CPUWeigher, DiskWeigher, RAMWeigher
@@ -21,13 +22,8 @@ ALL_WEIGHERS: dict[str, type[HostWeigher]] = {
 
 
 def enabled_weighers(conf: cfg.ConfigOpts) -> list[HostWeigher]:
-    weighers = []
-    for name in conf.filter_scheduler.weight_classes:
-        if name not in ALL_WEIGHERS:
-            raise ValueError(f"filter_scheduler.weight_classes: unknown weigher {name!r} "
-                             f"(available: {', '.join(sorted(ALL_WEIGHERS))})")
-        weighers.append(ALL_WEIGHERS[name](conf))
-    return weighers
+    return load_plugins(conf, "filter_scheduler.weight_classes",
+                        conf.filter_scheduler.weight_classes, ALL_WEIGHERS)
 
 
 def _normalize(values: list[float]) -> list[float]:

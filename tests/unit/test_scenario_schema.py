@@ -9,7 +9,7 @@ import pytest
 
 from altsim.conf.overrides import ConfigOverrideError
 from altsim.scenario.schema import CellSpec, ScenarioError, load_scenario, parse_scenario
-from altsim.scenario.topology import service_conf
+from altsim.scenario.topology import check_config, service_conf
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "etc" / "altsim" / "scenarios"
 BASE = {
@@ -198,3 +198,18 @@ def test_one_scenarios_config_does_not_leak_into_another_scenarios_conf():
     second = parse_scenario(scenario())
     service_conf(first, "first")
     assert service_conf(second, "second").scheduler.max_attempts == 3
+
+
+@pytest.mark.parametrize(("config", "text"), [
+    ({"filter_scheduler.enabled_filters": ["ComputeFilter", "Bogus"]},
+     "config.filter_scheduler.enabled_filters: unknown name 'Bogus'"),
+    ({"filter_scheduler.weight_classes": ["HeavyWeigher"]},
+     "config.filter_scheduler.weight_classes: unknown name 'HeavyWeigher'"),
+    ({"filter_scheduler.static_host_weights": {"h1": "lots"}},
+     "config.filter_scheduler.static_host_weights: weights must be numbers"),
+])
+def test_check_config_names_an_unknown_filter_weigher_or_bad_weight(config, text):
+    parsed = parse_scenario(scenario(config=config))
+    with pytest.raises(ConfigOverrideError) as caught:
+        check_config(parsed)
+    assert str(caught.value).startswith(text)
