@@ -114,21 +114,10 @@ class Database:
     def raw_queries(self, *statements: str) -> list[list[tuple]]:
         """Run plain parameterless SELECTs on a pooled DBAPI connection, bypassing SQLAlchemy's
         Connection layer, which costs more than the query itself for the scheduler's hottest,
-        smallest reads. Each statement sees committed data; they are not one snapshot."""
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                results = []
-                for statement in statements:
-                    cursor.execute(statement)
-                    results.append([tuple(row) for row in cursor.fetchall()])
-                return results
-            finally:
-                cursor.close()
-        finally:
-            raw.rollback()  # end the read transaction a non-autocommit driver began
-            raw.close()     # back to the pool
+        smallest reads. Each statement sees committed data; they are not one snapshot, and
+        they take no write lock."""
+        with self._raw_transaction("") as tx:
+            return [tx.query(statement) for statement in statements]
 
     @contextlib.contextmanager
     def joined(self, conn: Transaction | None) -> Iterator[Transaction]:
