@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import oslo_messaging
 import oslo_messaging.opts
 from oslo_config import cfg
 
@@ -53,11 +52,6 @@ EMBEDDED_EXECUTOR_POOL_SIZE = 4
 def service_conf(scenario: Scenario, host: str) -> cfg.ConfigOpts:
     """A fresh ConfigOpts for one service, with the scenario's config applied."""
     conf = make_conf(SERVICE_OPTION_PACKAGES)
-    # oslo.messaging's own [DEFAULT] options (executor_thread_pool_size, rpc_response_timeout,
-    # ...) are registered up front so that a scenario can set them like any other.
-    for group, opts in oslo_messaging.opts.list_opts():
-        if group is None:
-            conf.register_opts(opts)
     oslo_messaging.opts.set_defaults(conf, executor_thread_pool_size=EMBEDDED_EXECUTOR_POOL_SIZE)
     conf([], project="altsim", default_config_files=[], default_config_dirs=[])
     conf.set_override("seed", scenario.seed)
