@@ -1,0 +1,64 @@
+"""Options of placement: how services reach it, and how `altsim-placement` serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from oslo_config import cfg
+
+from altsim.conf.groups import register_group_opts
+from placement_sim.client import InProcessPlacementClient, PlacementClient
+from placement_sim.store import PlacementStore
+
+placement_group = cfg.OptGroup(
+    "placement",
+    help="The placement service: the client side (endpoint_url, auth_token, timeout) for "
+         "every service that talks to placement, and the server side (bind_host, bind_port, "
+         "noauth) for altsim-placement.")
+
+placement_opts = [
+    cfg.StrOpt("endpoint_url",
+               help="Base URL of the Placement API, e.g. http://127.0.0.1:8778 for "
+                    "altsim-placement (or a real Placement). Unset means in-process: the "
+                    "service gets a placement store of its own in memory, which is what the "
+                    "embedded mode uses; processes that must share placement need this set."),
+    cfg.StrOpt("auth_token", secret=True,
+               help="Token sent as X-Auth-Token with every placement request. On "
+                    "altsim-placement, the token every request but GET / must carry; the "
+                    "server refuses to start without one unless noauth is true."),
+    cfg.FloatOpt("timeout", default=10.0, min=0.001,
+                 help="Seconds to wait for placement to connect and to answer a request. A "
+                      "timeout counts as placement being unavailable: a claim then fails "
+                      "(returns False) as with Nova's safe_connect, other calls raise."),
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1",
+                       help="Address altsim-placement listens on. Keep the loopback default "
+                            "unless other machines must reach it: the token is the only "
+                            "protection and travels in clear over HTTP."),
+    cfg.PortOpt("bind_port", default=8778,
+                help="Port altsim-placement listens on (8778 is Placement's usual port)."),
+    cfg.BoolOpt("noauth", default=False,
+                help="Serve without authentication (altsim-placement only). When false, "
+                     "auth_token must be set and every request except GET / must send it."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    register_group_opts(conf, placement_group, placement_opts)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(placement_group.name, placement_opts)]
+
+
+def make_placement_client(
+    conf: cfg.ConfigOpts, store_factory: Callable[[], PlacementStore] | None = None
+) -> PlacementClient:
+    """An HTTP client when [placement] endpoint_url is set, else an in-process one over a new
+    store (from ``store_factory`` when given, e.g. to share one store in a process)."""
+    group = conf.placement
+    if group.endpoint_url:
+        from placement_sim.http_client import HttpPlacementClient  # httpx only when needed
+
+        return HttpPlacementClient(group.endpoint_url, auth_token=group.auth_token,
+                                   timeout=group.timeout)
+    return InProcessPlacementClient(store_factory() if store_factory else PlacementStore())

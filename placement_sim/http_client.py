@@ -1,0 +1,185 @@
+"""``PlacementClient`` over HTTP: the placement simulator's front end, or a real Placement.
+
+``HttpPlacementClient`` is ``InProcessPlacementClient`` running over ``RemotePlacementStore``,
+an object with the ``PlacementStore`` methods where each method is the one Placement API
+request that the store method documents. The client logic (idempotent
+``ensure_resource_provider``, the claim retry loop on provider generation conflicts, False on
+capacity conflicts or unreachable placement, ``AllocationUpdateFailed`` on consumer
+generation conflicts) is therefore literally the same code in process and over HTTP.
+
+Error mapping: a placement error body becomes the same ``PlacementError`` the store would
+raise (``PlacementError.from_body``); a connection failure, timeout or 5xx answer becomes
+``PlacementUnavailable``. Return values are projected onto the store's shapes (providers as
+uuid/name/generation, candidates as allocation requests and resource summaries only), so both
+clients return equal values for equal states.
+
+One ``httpx.Client`` (a connection pool, safe to share between threads) serves all requests;
+it sends ``OpenStack-API-Version: placement 1.36`` and, when given, ``X-Auth-Token``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from placement_sim.client import CLAIM_ATTEMPTS, InProcessPlacementClient, nova_backoff
+from placement_sim.exceptions import DEFAULT, PlacementError, PlacementUnavailable
+
+MICROVERSION = "1.36"
+
+
+def _provider(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"uuid": body["uuid"], "name": body["name"], "generation": body["generation"]}
+
+
+class RemotePlacementStore:
+    """The ``PlacementStore`` interface implemented by requests to a Placement endpoint."""
+
+    def __init__(self, endpoint_url: str, auth_token: str | None = None,
+                 timeout: float = 10.0) -> None:
+        headers = {"OpenStack-API-Version": f"placement {MICROVERSION}",
+                   "Accept": "application/json"}
+        if auth_token:
+            headers["X-Auth-Token"] = auth_token
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.endpoint_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, *, json: Any = None,
+                 params: Mapping[str, Any] | None = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=json, params=params)
+        except httpx.TransportError as exc:
+            raise PlacementUnavailable(
+                f"{method} {self.endpoint_url}{path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise PlacementUnavailable(
+                f"{method} {self.endpoint_url}{path}: HTTP {response.status_code}: "
+                f"{response.text[:200]}")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and body.get("errors"):
+                raise PlacementError.from_body(response.status_code, body)
+            raise PlacementError(response.status_code, DEFAULT, response.text[:500])
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    @staticmethod
+    def _rp(uuid: str, suffix: str = "") -> str:
+        return f"/resource_providers/{quote(uuid, safe='')}{suffix}"
+
+    @staticmethod
+    def _consumer(consumer_uuid: str) -> str:
+        return f"/allocations/{quote(consumer_uuid, safe='')}"
+
+    # -- resource providers --
+
+    def create_resource_provider(self, uuid: str, name: str) -> dict[str, Any]:
+        return _provider(self._request("POST", "/resource_providers",
+                                       json={"uuid": uuid, "name": name}))
+
+    def get_resource_provider(self, uuid: str) -> dict[str, Any]:
+        return _provider(self._request("GET", self._rp(uuid)))
+
+    def list_resource_providers(self) -> list[dict[str, Any]]:
+        body = self._request("GET", "/resource_providers")
+        return [_provider(p) for p in body["resource_providers"]]
+
+    def delete_resource_provider(self, uuid: str) -> None:
+        self._request("DELETE", self._rp(uuid))
+
+    # -- inventories --
+
+    def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
+        return self._request("GET", self._rp(rp_uuid, "/inventories"))
+
+    def set_inventories(self, rp_uuid: str, generation: int,
+                        inventories: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        return self._request("PUT", self._rp(rp_uuid, "/inventories"), json={
+            "resource_provider_generation": generation,
+            "inventories": {rc: dict(record) for rc, record in inventories.items()},
+        })
+
+    # -- allocations --
+
+    def put_allocations(self, consumer_uuid: str, allocations: Mapping[str, Mapping[str, Any]],
+                        project_id: str, user_id: str, consumer_generation: int | None) -> None:
+        self._request("PUT", self._consumer(consumer_uuid), json={
+            "allocations": {rp: dict(entry) for rp, entry in allocations.items()},
+            "project_id": project_id,
+            "user_id": user_id,
+            "consumer_generation": consumer_generation,
+        })
+
+    def delete_allocations(self, consumer_uuid: str) -> None:
+        self._request("DELETE", self._consumer(consumer_uuid))
+
+    def get_allocations(self, consumer_uuid: str) -> dict[str, Any]:
+        return self._request("GET", self._consumer(consumer_uuid))
+
+    def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        body = self._request("GET", self._rp(rp_uuid, "/allocations"))
+        return {c: entry["resources"] for c, entry in body["allocations"].items()}
+
+    def get_usages(self, rp_uuid: str) -> dict[str, int]:
+        return self._request("GET", self._rp(rp_uuid, "/usages"))["usages"]
+
+    # -- allocation candidates --
+
+    def allocation_candidates(self, resources: Mapping[str, int],
+                              limit: int | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "resources": ",".join(f"{rc}:{amount}" for rc, amount in resources.items())}
+        if limit is not None:
+            params["limit"] = limit
+        body = self._request("GET", "/allocation_candidates", params=params)
+        return {
+            "allocation_requests": [{"allocations": r["allocations"]}
+                                    for r in body["allocation_requests"]],
+            "provider_summaries": {rp: {"resources": s["resources"]}
+                                   for rp, s in body["provider_summaries"].items()},
+        }
+
+
+class HttpPlacementClient(InProcessPlacementClient):
+    """``PlacementClient`` talking to a Placement API at ``endpoint_url``.
+
+    Usable as a context manager; ``close()`` releases the pooled connections.
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        auth_token: str | None = None,
+        timeout: float = 10.0,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: Callable[[int], float] = nova_backoff,
+        max_attempts: int = CLAIM_ATTEMPTS,
+    ) -> None:
+        self.remote = RemotePlacementStore(endpoint_url, auth_token, timeout)
+        super().__init__(self.remote, sleep=sleep, backoff=backoff,  # type: ignore[arg-type]
+                         max_attempts=max_attempts)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.remote.endpoint_url
+
+    def close(self) -> None:
+        self.remote.close()
+
+    def __enter__(self) -> HttpPlacementClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
