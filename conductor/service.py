@@ -10,6 +10,7 @@ from oslo_config import cfg
 from altsim import rpc
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
+from altsim.objects import CELL0_UUID
 from compute_sim.rpcapi import ComputeAPI
 from conductor.cell_manager import CellConductorManager
 from conductor.rpcapi import RPC_TOPIC
@@ -39,6 +40,26 @@ def build_super_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Tran
     task = ScheduleAndBuild(api_db, cell_dbs, SchedulerAPI(transport), compute_api_for,
                             BuryInCell0(api_db, cell0_db, notifier), conf.scheduler.max_attempts)
     return rpc.make_server(transport, RPC_TOPIC, conf.host, [SuperConductorManager(task)])
+
+
+def build_super_conductor_from_api_db(
+        conf: cfg.ConfigOpts, transport: messaging.Transport,
+        notification_transport: messaging.Transport,
+) -> tuple[messaging.RPCServer, rpc.CellRouter]:
+    """The super conductor of a deployment: its cells, their DBs and buses from CellMappings."""
+    api_db = ApiDatabase(conf.api_database.connection)
+    cells = api_db.list_cells()
+    cell_dbs = {cell.uuid: CellDatabase(cell.database_connection)
+                for cell in cells if cell.uuid != CELL0_UUID}
+    cell0 = next((cell for cell in cells if cell.uuid == CELL0_UUID), None)
+    if cell0 is None:
+        raise SystemExit("altsim-conductor: the API database has no cell0 mapping "
+                         "(altsim-manage cell create cell0 ...)")
+    router = rpc.CellRouter(conf, cells)
+    server = build_super_conductor_server(conf, transport, notification_transport, api_db,
+                                          cell_dbs, CellDatabase(cell0.database_connection),
+                                          router)
+    return server, router
 
 
 def build_cell_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Transport,

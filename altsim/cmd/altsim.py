@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", type=Path, metavar="PATH", help="write the JSON report here")
     run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                      help="give up waiting for instances after this long (default 300)")
+    run.add_argument("--transport-url", metavar="URL",
+                     help="run every service as its own process over this RabbitMQ, e.g. "
+                          "rabbit://guest:guest@127.0.0.1:5672/ (default: embedded, one "
+                          "process, in-memory buses); needs rabbitmqctl to create the "
+                          "per-level vhosts")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     run.add_argument("-v", "--verbose", action="store_true", help="log the services' activity")
     return parser
@@ -120,7 +125,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_finished=finished,
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
-        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks)
+        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
+                            transport_url=args.transport_url)
 
 
 def _print_summary(console: Console, result: RunResult) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import time
 import uuid
@@ -41,12 +42,29 @@ class RunResult:
         return not self.errors and all(c["ok"] for c in self.report["expectations"])
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _deployment(scenario: Scenario, run_id: str, workdir: Path,
+                transport_url: str | None) -> Any:
+    if transport_url is None:
+        return EmbeddedDeployment(scenario, run_id, workdir)
+    from altsim.scenario.launcher import LaunchedDeployment  # only the rabbit mode needs it
+    return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port())
+
+
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
-                 progress: Progress | None = None) -> RunResult:
+                 progress: Progress | None = None,
+                 transport_url: str | None = None) -> RunResult:
+    """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
+    its own process over that broker."""
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
-        deployment = EmbeddedDeployment(scenario, run_id, Path(workdir))
+        deployment = _deployment(scenario, run_id, Path(workdir), transport_url)
         progress.on_phase("starting services")
         collector: Collector | None = None
         try:
@@ -83,7 +101,7 @@ def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s
     return max((t for _, t in collector.finished.values()), default=started) - started, True
 
 
-def _report(scenario: Scenario, deployment: EmbeddedDeployment, workload: Workload,
+def _report(scenario: Scenario, deployment: Any, workload: Workload,
             collector: Collector, duration: float, timed_out: bool) -> RunResult:
     names_by_uuid = {u: n for n, u in workload.uuids.items()}
     all_cell_dbs = {**deployment.cell_dbs, deployment.topology.cell0.uuid: deployment.cell0_db}

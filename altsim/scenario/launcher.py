@@ -1,0 +1,242 @@
+"""The launched deployment: every service as its own OS process over RabbitMQ.
+
+The API level and each cell get a vhost of their own (created with rabbitmqctl and deleted at
+the end), so a cell process, configured with its cell's URL only, cannot reach an API-level
+topic. Databases are SQLite files in the run's folder (shared by the processes), placement is
+the `altsim-placement` HTTP service. Each service is started from a config file written here and
+is waited for on its readiness line, never a sleep; every process is stopped at the end, also on
+an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import oslo_messaging as messaging
+
+from altsim import rpc
+from altsim.daemon import READY_PREFIX
+from altsim.db.api import ApiDatabase
+from altsim.db.cell import CellDatabase
+from altsim.db.discover import discover_hosts
+from altsim.db.engine import dispose_engine
+from altsim.scenario.schema import Scenario
+from altsim.scenario.topology import Topology, plan_topology, service_conf
+from placement_sim.http_client import HttpPlacementClient
+
+LOG = logging.getLogger(__name__)
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+class LaunchError(RuntimeError):
+    """A service could not be started (its output is in the message)."""
+
+
+def vhost_url(base_url: str, vhost: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + vhost, parts.query, parts.fragment))
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def _ini_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
+    lines = []
+    for section, options in sections.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{name} = {_ini_value(value)}" for name, value in options.items()
+                     if value is not None)
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+class _Process:
+    """One service process: started, waited for on its readiness line, stopped for sure."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._ready = threading.Event()
+        self._output: list[str] = []
+        self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, start_new_session=True)
+        threading.Thread(target=self._pump, daemon=True, name=f"out-{name}").start()
+
+    def _pump(self) -> None:
+        with self.log_path.open("w") as log_file:
+            for line in self.popen.stdout:  # type: ignore[union-attr]
+                log_file.write(line)
+                log_file.flush()
+                if len(self._output) < 200:
+                    self._output.append(line)
+                if line.startswith(READY_PREFIX) or "altsim-placement ready" in line:
+                    self._ready.set()
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.1):
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                exited = self.popen.poll() is not None
+                state = (f"exited with {self.popen.returncode}" if exited
+                         else f"not ready after {timeout:.0f} s")
+                raise LaunchError(f"{self.name} {state}; its output ({self.log_path}):\n"
+                                  + "".join(self._output[-30:]))
+
+    def terminate(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                LOG.warning("%s did not stop in %.0f s: killing it", self.name, STOP_TIMEOUT_S)
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+class LaunchedDeployment:
+    transport_name = "rabbit"
+
+    def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
+                 placement_port: int) -> None:
+        self.scenario = scenario
+        self.workdir = workdir
+        self._base_url = base_url
+        self._vhosts = [f"{run_id}-api", *(f"{run_id}-{c.name}" for c in scenario.cells)]
+        template = vhost_url(base_url, "{run_id}-{name}")
+        self.topology: Topology = plan_topology(scenario, run_id, workdir, template)
+        self._token = secrets.token_hex(16)
+        self._placement_url = f"http://127.0.0.1:{placement_port}"
+        self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
+        self.api_db = ApiDatabase(self.topology.api_db_url)
+        self.cell_dbs = {c.mapping.uuid: CellDatabase(c.mapping.database_connection)
+                         for c in self.topology.cells}
+        self.cell0_db = CellDatabase(self.topology.cell0.database_connection)
+        self._processes: list[_Process] = []
+        self._transports: list[messaging.Transport] = []
+        self._placement_port = placement_port
+
+    # lifecycle
+    def start(self) -> None:
+        for vhost in self._vhosts:
+            rabbitmqctl("add_vhost", vhost)
+            rabbitmqctl("set_permissions", "-p", vhost, self._user(), ".*", ".*", ".*")
+        self._create_databases()
+        self._launch("placement", "altsim-placement", {
+            "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
+                          "auth_token": self._token}}).wait_ready(START_TIMEOUT_S)
+        # Everything else starts at once (a Python process takes seconds to import its world);
+        # the hosts are mapped to their cells once every compute has registered them.
+        for cell in self.topology.cells:
+            cell_sections = {"DEFAULT": {"transport_url": cell.mapping.transport_url},
+                             "database": {"connection": cell.mapping.database_connection}}
+            self._launch(f"conductor-{cell.mapping.name}", "altsim-conductor",
+                         {**cell_sections, "conductor": {"role": "cell"}})
+            self._launch(f"compute-{cell.mapping.name}", "altsim-compute", {
+                **cell_sections, "compute_sim": {"scenario_file": str(self._scenario_file()),
+                                                 "cell": cell.mapping.name}})
+        api_sections = {"DEFAULT": {"transport_url": self.topology.api_transport_url},
+                        "api_database": {"connection": self.topology.api_db_url}}
+        self._launch("scheduler", "altsim-scheduler", api_sections)
+        self._launch("conductor-super", "altsim-conductor",
+                     {**api_sections, "conductor": {"role": "super"}})
+        for process in self._processes:
+            process.wait_ready(START_TIMEOUT_S)
+        discover_hosts(self.api_db)
+
+    def stop(self, also: Sequence[Any] = ()) -> None:
+        for process in self._processes:  # all at once: each takes a while to wind down
+            process.terminate()
+        rpc.stop_servers(list(also))
+        for process in reversed(self._processes):
+            process.stop()
+        for transport in self._transports:
+            transport.cleanup()
+        for vhost in self._vhosts:
+            try:
+                rabbitmqctl("delete_vhost", vhost)
+            except (subprocess.CalledProcessError, OSError) as exc:
+                LOG.warning("could not delete vhost %s: %s", vhost, exc)
+        for url in [self.topology.api_db_url, self.topology.cell0.database_connection,
+                    *(c.mapping.database_connection for c in self.topology.cells)]:
+            dispose_engine(url)
+
+    # what the runner needs to reach
+    def api_rpc_transport(self) -> messaging.Transport:
+        return self._transport("rpc", self.topology.api_transport_url)
+
+    def notification_transports(self) -> list[messaging.Transport]:
+        urls = [self.topology.api_transport_url,
+                *(c.mapping.transport_url for c in self.topology.cells)]
+        return [self._transport("notification", url) for url in urls]
+
+    # building blocks
+    def _user(self) -> str:
+        return urlsplit(self._base_url).username or "guest"
+
+    def _transport(self, kind: str, url: str) -> messaging.Transport:
+        conf = service_conf(self.scenario, "runner")
+        transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
+                     else rpc.get_notification_transport(conf, url))
+        self._transports.append(transport)
+        return transport
+
+    def _scenario_file(self) -> Path:
+        path = self.workdir / "scenario.json"
+        if not path.exists():
+            path.write_text(self.scenario.model_dump_json())
+        return path
+
+    def _create_databases(self) -> None:
+        self.api_db.sync()
+        self.cell0_db.sync()
+        self.api_db.create_cell(self.topology.cell0)
+        for cell in self.topology.cells:
+            self.cell_dbs[cell.mapping.uuid].sync()
+            self.api_db.create_cell(cell.mapping)
+
+    def _launch(self, name: str, command: str,
+                sections: dict[str, dict[str, Any]]) -> _Process:
+        sections = {section: dict(options) for section, options in sections.items()}
+        defaults = sections.setdefault("DEFAULT", {})
+        defaults.setdefault("host", name)
+        defaults.setdefault("seed", self.scenario.seed)
+        if name != "placement":
+            sections.setdefault("placement", {}).update(
+                {"endpoint_url": self._placement_url, "auth_token": self._token})
+        for key, value in self.scenario.config.items():
+            group, _, option = key.rpartition(".")
+            sections.setdefault(group or "DEFAULT", {})[option] = value
+        path = write_config(self.workdir / f"{name}.conf", sections)
+        executable = str(Path(sys.executable).with_name(command))
+        process = _Process(name, [executable, "--config-file", str(path)],
+                           self.workdir / f"{name}.log")
+        self._processes.append(process)
+        return process

@@ -1,0 +1,44 @@
+"""altsim-compute: one process simulating every host of a cell, each on its `compute.<host>`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from altsim import daemon, rpc
+from altsim.db.cell import CellDatabase
+from altsim.scenario.schema import ScenarioError, load_scenario
+from compute_sim import conf as compute_conf
+from compute_sim.faults import FaultInjector
+from compute_sim.host import SimulatedHost
+from compute_sim.service import ComputeSimService
+from placement_sim import conf as placement_conf
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    conf = daemon.load_conf(argv, [compute_conf.register_opts, placement_conf.register_opts])
+    options = conf.compute_sim
+    if not (options.scenario_file and options.cell and conf.database.connection):
+        sys.exit("altsim-compute: needs [compute_sim] scenario_file and cell, and [database] "
+                 "connection")
+    try:
+        scenario = load_scenario(options.scenario_file)
+    except ScenarioError as exc:
+        sys.exit(f"altsim-compute: {exc}")
+    cell = next((c for c in scenario.cells if c.name == options.cell), None)
+    if cell is None:
+        sys.exit(f"altsim-compute: {options.scenario_file}: no cell named {options.cell!r}")
+    hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio), dict(h.reserved))
+             for h in cell.all_hosts()]
+    service = ComputeSimService(
+        conf, rpc.get_rpc_transport(conf, conf.transport_url),
+        rpc.get_notification_transport(conf, conf.transport_url),
+        CellDatabase(conf.database.connection), placement_conf.make_placement_client(conf),
+        hosts, FaultInjector(scenario.faults, scenario.seed))
+    service.heartbeat.start()
+    return daemon.serve(f"compute {options.cell} ({len(hosts)} hosts)", service.servers,
+                        on_stop=service.heartbeat.stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
