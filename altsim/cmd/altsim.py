@@ -18,12 +18,13 @@ from rich.table import Table
 from rich.text import Text
 
 from altsim.conf.overrides import ConfigOverrideError
+from altsim.scenario.launcher import LaunchError
 from altsim.scenario.runner import Progress as RunProgress
 from altsim.scenario.runner import RunResult, run_scenario
 from altsim.scenario.schema import ScenarioError, load_scenario
 from altsim.scenario.topology import check_config
 
-EXIT_OK, EXIT_MISSED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_MISSED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +76,12 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. an unknown filter name, found when services are built
         _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
+    except LaunchError as exc:
+        _error(err, f"could not launch the services: {exc}")
+        return EXIT_INVALID
+    except KeyboardInterrupt:  # the services were stopped on the way out
+        _error(err, "interrupted; every service was stopped")
+        return EXIT_INTERRUPTED
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(result.report, indent=2) + "\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,7 +51,15 @@ def vhost_url(base_url: str, vhost: str) -> str:
 
 
 def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    try:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
+                       text=True, timeout=60)
+    except FileNotFoundError:
+        raise LaunchError("rabbitmqctl is not on PATH: the launcher creates one vhost per "
+                          "level with it (run where RabbitMQ is installed)") from None
+    except subprocess.CalledProcessError as exc:
+        raise LaunchError(f"rabbitmqctl {' '.join(args)} failed: "
+                          f"{(exc.stderr or exc.stdout or '').strip()}") from None
 
 
 def _ini_value(value: Any) -> str:
@@ -61,6 +70,16 @@ def _ini_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def _executable(command: str) -> str:
+    """The console script installed with this Python (a venv's bin/), else the one on PATH."""
+    beside = Path(sys.executable).with_name(command)
+    found = str(beside) if beside.exists() else shutil.which(command)
+    if found is None:
+        raise LaunchError(f"{command} is not installed (pip install altsim puts it beside "
+                          f"{sys.executable})")
+    return found
 
 
 def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
@@ -182,7 +201,7 @@ class LaunchedDeployment:
         for vhost in self._vhosts:
             try:
                 rabbitmqctl("delete_vhost", vhost)
-            except (subprocess.CalledProcessError, OSError) as exc:
+            except (LaunchError, OSError) as exc:
                 LOG.warning("could not delete vhost %s: %s", vhost, exc)
         for url in [self.topology.api_db_url, self.topology.cell0.database_connection,
                     *(c.mapping.database_connection for c in self.topology.cells)]:
@@ -235,8 +254,7 @@ class LaunchedDeployment:
             group, _, option = key.rpartition(".")
             sections.setdefault(group or "DEFAULT", {})[option] = value
         path = write_config(self.workdir / f"{name}.conf", sections)
-        executable = str(Path(sys.executable).with_name(command))
-        process = _Process(name, [executable, "--config-file", str(path)],
+        process = _Process(name, [_executable(command), "--config-file", str(path)],
                            self.workdir / f"{name}.log")
         self._processes.append(process)
         return process
