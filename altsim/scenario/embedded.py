@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import oslo_messaging as messaging
 
@@ -62,8 +63,7 @@ class EmbeddedDeployment:
         for transport in self._transports:
             transport.cleanup()
         for url in self._transport_urls():
-            memory_driver.delete_vhost(messaging.TransportURL.parse(
-                service_conf(self.scenario, "cleanup"), url).virtual_host)
+            memory_driver.delete_vhost(urlsplit(url).path.lstrip("/"))
         for db_url in [self.topology.api_db_url, self.topology.cell0.database_connection,
                        *(c.mapping.database_connection for c in self.topology.cells)]:
             dispose_engine(db_url)

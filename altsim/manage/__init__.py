@@ -1,0 +1,1 @@
+"""Operator tooling behind `altsim-manage`: cell mappings and the placement audit."""
