@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import oslo_messaging
 import pydantic
+from oslo_context import context as oslo_context
 from pydantic import BaseModel, ConfigDict, Field
 
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
@@ -172,4 +173,10 @@ class PayloadSerializer(oslo_messaging.Serializer):
     def deserialize_context(self, ctxt: Any) -> dict:
         if not isinstance(ctxt, dict):
             raise PayloadError(f"context must be a mapping, got {type(ctxt).__name__}")
+        # oslo.messaging calls this in the worker thread that then runs the endpoint: making it
+        # oslo.context's current context puts the request id in every log line of the
+        # handling, so one build can be followed through every daemon's log.
+        request_id = ctxt.get("request_id")
+        if isinstance(request_id, str):
+            oslo_context.RequestContext(request_id=request_id, overwrite=True)
         return dict(ctxt)

@@ -201,3 +201,12 @@ def test_a_malformed_cast_is_dropped_and_the_server_keeps_serving(server_and_cli
     good.cast({}, "remember", payload=MODELS[4])
     assert endpoint.cast_seen.wait(5)
     assert endpoint.received == [MODELS[4]]
+
+
+def test_a_handled_message_makes_its_request_id_the_current_logging_context():
+    from oslo_context import context as oslo_context
+
+    from altsim.objects import PayloadSerializer
+
+    PayloadSerializer().deserialize_context({"request_id": "req-follow-me"})
+    assert oslo_context.get_current().request_id == "req-follow-me"
