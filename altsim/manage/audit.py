@@ -1,5 +1,6 @@
-"""Placement audit: allocations no ACTIVE instance accounts for, and usages that disagree with
-their provider's allocations (what nova-manage placement audit looks for)."""
+"""Placement audit: allocations no live instance (ACTIVE, or still building) accounts for, and
+usages that disagree with their provider's allocations (what nova-manage placement audit looks
+for)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.objects import VmState
 from placement_sim.client import PlacementClient
+
+_LIVE_STATES = {VmState.ACTIVE.value, VmState.BUILDING.value}
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,14 @@ def audit_placement(api_db: ApiDatabase, placement: PlacementClient,
             for rc, amount in resources.items():
                 allocated[rc] = allocated.get(rc, 0) + amount
             state = states.get(consumer)
-            if state != VmState.ACTIVE.value:
-                reason = "no instance in any cell" if state is None else f"vm_state {state}"
-                report.orphans.append(OrphanAllocation(rp_uuid, rp_name, consumer,
-                                                       dict(resources), reason))
+            # A live instance owns its allocation: ACTIVE, or still building (in a cell, or
+            # claimed by the scheduler and not yet out of its BuildRequest).
+            if state in _LIVE_STATES or (state is None
+                                         and api_db.build_request_exists(consumer)):
+                continue
+            reason = "no instance in any cell" if state is None else f"vm_state {state}"
+            report.orphans.append(OrphanAllocation(rp_uuid, rp_name, consumer,
+                                                   dict(resources), reason))
         usages = placement.get_usages(rp_uuid)
         for rc in sorted(set(usages) | set(allocated)):
             if usages.get(rc, 0) != allocated.get(rc, 0):
