@@ -207,6 +207,11 @@ class LaunchedDeployment:
                     *(c.mapping.database_connection for c in self.topology.cells)]:
             dispose_engine(url)
 
+    def process_ids(self) -> dict[str, int]:
+        """Service name (placement, scheduler, conductor-super, conductor-<cell>,
+        compute-<cell>) -> its process id."""
+        return {process.name: process.popen.pid for process in self._processes}
+
     # what the runner needs to reach
     def api_rpc_transport(self) -> messaging.Transport:
         return self._transport("rpc", self.topology.api_transport_url)

@@ -58,9 +58,11 @@ def _deployment(scenario: Scenario, run_id: str, workdir: Path,
 
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  progress: Progress | None = None,
-                 transport_url: str | None = None) -> RunResult:
+                 transport_url: str | None = None,
+                 inspect: Callable[[Any], None] | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
-    its own process over that broker."""
+    its own process over that broker. `inspect`, if given, is called with the deployment once
+    the workload has finished and before anything stops (tests look at the live system)."""
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
@@ -81,6 +83,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
             collector = Collector(deployment.notification_transports(), on_finished=finished)
             collector.start()
             duration, completed = _run(scenario, workload, collector, timeout_s, progress)
+            if inspect is not None:
+                inspect(deployment)
             progress.on_phase("collecting report")
             return _report(scenario, deployment, workload, collector, duration, not completed)
         finally:
