@@ -207,6 +207,13 @@ class LaunchedDeployment:
                     *(c.mapping.database_connection for c in self.topology.cells)]:
             dispose_engine(url)
 
+    def write_client_config(self, path: Path) -> Path:
+        """A config file with which altsim-manage (and other clients) reach this deployment."""
+        return write_config(path, {
+            "DEFAULT": {"transport_url": self.topology.api_transport_url},
+            "api_database": {"connection": self.topology.api_db_url},
+            "placement": {"endpoint_url": self._placement_url, "auth_token": self._token}})
+
     def process_ids(self) -> dict[str, int]:
         """Service name (placement, scheduler, conductor-super, conductor-<cell>,
         compute-<cell>) -> its process id."""

@@ -4,6 +4,7 @@ embedded, nothing left behind."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,20 @@ def vhosts() -> set[str]:
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_launched_scenario_meets_its_expectations(rabbit_url: str, path: Path):
     before = vhosts()
-    result = run_scenario(load_scenario(path), timeout_s=120, transport_url=rabbit_url)
+    audits: list[subprocess.CompletedProcess] = []
+
+    def audit(deployment) -> None:  # type: ignore[no-untyped-def]
+        config = deployment.write_client_config(deployment.workdir / "manage.conf")
+        audits.append(subprocess.run(
+            [str(Path(sys.executable).with_name("altsim-manage")), "--config-file",
+             str(config), "placement", "audit"], capture_output=True, text=True, timeout=120))
+
+    result = run_scenario(load_scenario(path), timeout_s=120, transport_url=rabbit_url,
+                          inspect=audit)
     missed = [c for c in result.report["expectations"] if not c["ok"]]
     assert not result.errors, result.errors
     assert not missed, missed
     assert result.report["transport"] == "rabbit"
+    # altsim-manage placement audit finds nothing on the live deployment after the run
+    assert audits and audits[0].returncode == 0, audits[0].stdout + audits[0].stderr
     assert vhosts() == before, "the run left vhosts behind"
