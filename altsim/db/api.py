@@ -89,10 +89,6 @@ class ApiDatabase(Database):
             return conn.execute(sa.select(t.build_requests.c.instance_uuid).where(
                 t.build_requests.c.instance_uuid == instance_uuid)).first() is not None
 
-    def delete_build_request(self, instance_uuid: str) -> None:
-        with self.begin() as tx:
-            tx.execute(_DELETE_BUILD_REQUEST, {"uuid": instance_uuid})
-
     def map_instance(self, instance_uuid: str, cell_uuid: str,
                      delete_build_request: bool = False) -> None:
         """Point the InstanceMapping at a cell (and drop the BuildRequest, in one transaction)."""

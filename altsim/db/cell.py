@@ -162,14 +162,6 @@ class CellDatabase(Database):
         if changed == 0:
             raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
 
-    def get_instance_row(self, instance_uuid: str) -> dict[str, Any]:
-        with self.read() as conn:
-            row = conn.execute(sa.select(t.instances)
-                               .where(t.instances.c.uuid == instance_uuid)).first()
-        if row is None:
-            raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
-        return dict(row._mapping)
-
     def list_instance_rows(self) -> list[dict[str, Any]]:
         with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]

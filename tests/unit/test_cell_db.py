@@ -1,0 +1,66 @@
+"""The compute node change stamp the scheduler relies on: every change moves it, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from altsim.db.cell import CellDatabase
+from altsim.db.engine import dispose_engine
+
+
+@pytest.fixture
+def cell_db(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'cell.db'}"
+    db = CellDatabase(url)
+    db.sync()
+    db.register_compute_node("node-1", "host1")
+    db.register_compute_node("node-2", "host2")
+    yield db
+    dispose_engine(url)
+
+
+def stamp(db: CellDatabase) -> tuple[int, int]:
+    return db.compute_node_rows()[0]
+
+
+def test_rows_are_skipped_only_while_the_stamp_is_unchanged(cell_db):
+    first, rows = cell_db.compute_node_rows()
+    assert [row[1] for row in rows] == ["host1", "host2"]
+    assert cell_db.compute_node_rows(unless_stamp=first) == (first, None)
+    cell_db.record_build_result("node-1", failed=True)
+    moved, rows = cell_db.compute_node_rows(unless_stamp=first)
+    assert moved != first
+    assert {row[1]: row[4] for row in rows} == {"host1": 1, "host2": 0}
+
+
+def test_a_success_on_a_healthy_host_leaves_the_stamp_alone(cell_db):
+    before = stamp(cell_db)
+    cell_db.record_build_result("node-2", failed=False)
+    assert stamp(cell_db) == before
+
+
+def test_a_success_after_failures_resets_the_count_and_moves_the_stamp(cell_db):
+    cell_db.record_build_result("node-1", failed=True)
+    before = stamp(cell_db)
+    cell_db.record_build_result("node-1", failed=False)
+    assert stamp(cell_db) != before
+    assert {n.host: n.failed_builds for n in cell_db.list_compute_nodes()}["host1"] == 0
+
+
+def test_heartbeat_and_a_new_node_move_the_stamp(cell_db):
+    before = stamp(cell_db)
+    old = {n.host: n.updated_at for n in cell_db.list_compute_nodes()}
+    cell_db.heartbeat(["node-1"])
+    after_beat = stamp(cell_db)
+    assert after_beat != before
+    assert {n.host: n.updated_at for n in cell_db.list_compute_nodes()}["host1"] >= old["host1"]
+    cell_db.register_compute_node("node-3", "host3")
+    assert stamp(cell_db)[0] == 3
+
+
+def test_re_registering_a_compute_resets_its_failure_count(cell_db):
+    cell_db.record_build_result("node-1", failed=True)
+    cell_db.register_compute_node("node-1", "host1")
+    assert {n.host: n.failed_builds for n in cell_db.list_compute_nodes()}["host1"] == 0
