@@ -14,12 +14,10 @@ from urllib.parse import urlsplit
 import oslo_messaging as messaging
 
 from altsim import memory_driver, rpc
-from altsim.db.api import ApiDatabase
-from altsim.db.cell import CellDatabase
 from altsim.db.discover import discover_hosts
-from altsim.db.engine import dispose_engine
+from altsim.scenario.deployment import Deployment
 from altsim.scenario.schema import Scenario
-from altsim.scenario.topology import Topology, plan_topology, service_conf
+from altsim.scenario.topology import plan_topology, service_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.service import ComputeSimService
 from conductor.service import build_cell_conductor_server, build_super_conductor_server
@@ -30,18 +28,12 @@ from scheduler.service import build_scheduler_server
 LOG = logging.getLogger(__name__)
 
 
-class EmbeddedDeployment:
+class EmbeddedDeployment(Deployment):
     transport_name = "embedded"
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path) -> None:
-        self.scenario = scenario
-        self.topology: Topology = plan_topology(scenario, run_id, workdir)
+        super().__init__(scenario, plan_topology(scenario, run_id, workdir))
         self.placement = InProcessPlacementClient(PlacementStore())
-        self.api_db = ApiDatabase(self.topology.api_db_url)
-        self.cell_dbs = {cell.mapping.uuid: CellDatabase(cell.mapping.database_connection)
-                         for cell in self.topology.cells}
-        self.cell0_db = CellDatabase(self.topology.cell0.database_connection)
-        self._transports: list[messaging.Transport] = []
         self._servers: list[messaging.RPCServer] = []
         self._computes: list[ComputeSimService] = []
         self._router: rpc.CellRouter | None = None
@@ -60,42 +52,11 @@ class EmbeddedDeployment:
                           *(server for compute in self._computes for server in compute.servers)])
         if self._router is not None:
             self._router.cleanup()
-        for transport in self._transports:
-            transport.cleanup()
+        self._release()
         for url in self._transport_urls():
             memory_driver.delete_vhost(urlsplit(url).path.lstrip("/"))
-        for db_url in [self.topology.api_db_url, self.topology.cell0.database_connection,
-                       *(c.mapping.database_connection for c in self.topology.cells)]:
-            dispose_engine(db_url)
-
-    # what the runner needs to reach
-    def api_rpc_transport(self) -> messaging.Transport:
-        return self._transport("rpc", self.topology.api_transport_url, "client")
-
-    def notification_transports(self) -> list[messaging.Transport]:
-        return [self._transport("notification", url, "collector")
-                for url in self._transport_urls()]
-
-    def _transport_urls(self) -> list[str]:
-        return [self.topology.api_transport_url,
-                *(cell.mapping.transport_url for cell in self.topology.cells)]
-
-    def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
-        conf = service_conf(self.scenario, host)
-        transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
-                     else rpc.get_notification_transport(conf, url))
-        self._transports.append(transport)
-        return transport
 
     # building blocks
-    def _create_databases(self) -> None:
-        self.api_db.sync()
-        self.cell0_db.sync()
-        self.api_db.create_cell(self.topology.cell0)
-        for cell in self.topology.cells:
-            self.cell_dbs[cell.mapping.uuid].sync()
-            self.api_db.create_cell(cell.mapping)
-
     def _start_cells(self) -> None:
         faults = FaultInjector(self.scenario.faults, self.scenario.seed)
         for cell in self.topology.cells:

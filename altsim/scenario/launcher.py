@@ -24,16 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import oslo_messaging as messaging
-
 from altsim import rpc
 from altsim.daemon import READY_PREFIX
-from altsim.db.api import ApiDatabase
-from altsim.db.cell import CellDatabase
 from altsim.db.discover import discover_hosts
-from altsim.db.engine import dispose_engine
+from altsim.scenario.deployment import Deployment
 from altsim.scenario.schema import Scenario
-from altsim.scenario.topology import Topology, plan_topology, service_conf
+from altsim.scenario.topology import plan_topology
 from placement_sim.http_client import HttpPlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -140,26 +136,20 @@ class _Process:
                 self.popen.wait()
 
 
-class LaunchedDeployment:
+class LaunchedDeployment(Deployment):
     transport_name = "rabbit"
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
                  placement_port: int) -> None:
-        self.scenario = scenario
+        template = vhost_url(base_url, "{run_id}-{name}")
+        super().__init__(scenario, plan_topology(scenario, run_id, workdir, template))
         self.workdir = workdir
         self._base_url = base_url
         self._vhosts = [f"{run_id}-api", *(f"{run_id}-{c.name}" for c in scenario.cells)]
-        template = vhost_url(base_url, "{run_id}-{name}")
-        self.topology: Topology = plan_topology(scenario, run_id, workdir, template)
         self._token = secrets.token_hex(16)
         self._placement_url = f"http://127.0.0.1:{placement_port}"
         self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
-        self.api_db = ApiDatabase(self.topology.api_db_url)
-        self.cell_dbs = {c.mapping.uuid: CellDatabase(c.mapping.database_connection)
-                         for c in self.topology.cells}
-        self.cell0_db = CellDatabase(self.topology.cell0.database_connection)
         self._processes: list[_Process] = []
-        self._transports: list[messaging.Transport] = []
         self._placement_port = placement_port
 
     # lifecycle
@@ -196,16 +186,13 @@ class LaunchedDeployment:
         rpc.stop_servers(list(also))
         for process in reversed(self._processes):
             process.stop()
-        for transport in self._transports:
-            transport.cleanup()
+        self.placement.close()
+        self._release()
         for vhost in self._vhosts:
             try:
                 rabbitmqctl("delete_vhost", vhost)
             except (LaunchError, OSError) as exc:
                 LOG.warning("could not delete vhost %s: %s", vhost, exc)
-        for url in [self.topology.api_db_url, self.topology.cell0.database_connection,
-                    *(c.mapping.database_connection for c in self.topology.cells)]:
-            dispose_engine(url)
 
     def write_client_config(self, path: Path) -> Path:
         """A config file with which altsim-manage (and other clients) reach this deployment."""
@@ -219,39 +206,15 @@ class LaunchedDeployment:
         compute-<cell>) -> its process id."""
         return {process.name: process.popen.pid for process in self._processes}
 
-    # what the runner needs to reach
-    def api_rpc_transport(self) -> messaging.Transport:
-        return self._transport("rpc", self.topology.api_transport_url)
-
-    def notification_transports(self) -> list[messaging.Transport]:
-        urls = [self.topology.api_transport_url,
-                *(c.mapping.transport_url for c in self.topology.cells)]
-        return [self._transport("notification", url) for url in urls]
-
     # building blocks
     def _user(self) -> str:
         return urlsplit(self._base_url).username or "guest"
-
-    def _transport(self, kind: str, url: str) -> messaging.Transport:
-        conf = service_conf(self.scenario, "runner")
-        transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
-                     else rpc.get_notification_transport(conf, url))
-        self._transports.append(transport)
-        return transport
 
     def _scenario_file(self) -> Path:
         path = self.workdir / "scenario.json"
         if not path.exists():
             path.write_text(self.scenario.model_dump_json())
         return path
-
-    def _create_databases(self) -> None:
-        self.api_db.sync()
-        self.cell0_db.sync()
-        self.api_db.create_cell(self.topology.cell0)
-        for cell in self.topology.cells:
-            self.cell_dbs[cell.mapping.uuid].sync()
-            self.api_db.create_cell(cell.mapping)
 
     def _launch(self, name: str, command: str,
                 sections: dict[str, dict[str, Any]]) -> _Process:
