@@ -1,8 +1,21 @@
-"""Tests of placement_sim.client: the in-process PlacementClient and Nova's claim semantics."""
+"""The PlacementClient behaviour tests, run against both clients.
+
+``client`` is parametrized over the in-process client and ``HttpPlacementClient`` talking to
+a real uvicorn server (127.0.0.1, ephemeral port, one per module) that serves the test's own
+store through a proxy, so a test can inject a flaky or racy store for both clients alike.
+"""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
+import uvicorn
 
 from placement_sim.client import (
     CLAIM_ATTEMPTS,
@@ -10,6 +23,7 @@ from placement_sim.client import (
     PlacementClient,
     nova_backoff,
 )
+from placement_sim.conf import make_placement_client, register_opts
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
     DUPLICATE_NAME,
@@ -17,10 +31,16 @@ from placement_sim.exceptions import (
     PlacementError,
     PlacementUnavailable,
 )
+from placement_sim.http_app import create_app
+from placement_sim.http_client import HttpPlacementClient
 from placement_sim.store import PlacementStore
 
-RP1, RP2 = "rp-1", "rp-2"
-C1, C2 = "consumer-1", "consumer-2"
+TOKEN = "test-token"
+RP1 = "a1a1a1a1-0000-4000-8000-000000000001"
+RP2 = "a1a1a1a1-0000-4000-8000-000000000002"
+NO_RP = "a1a1a1a1-0000-4000-8000-00000000dead"
+C1 = "c0c0c0c0-0000-4000-8000-000000000001"
+C2 = "c0c0c0c0-0000-4000-8000-000000000002"
 INV = {"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}
 RP_CONFLICT = "Inventory and/or allocations changed while attempting to allocate: retry"
 
@@ -45,20 +65,81 @@ class FlakyStore(PlacementStore):
         super().put_allocations(*args, **kwargs)
 
 
+class StoreProxy:
+    """What the live server serves: whichever store the current test put in ``target``."""
+
+    def __init__(self) -> None:
+        self.target = PlacementStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+
+@dataclass
+class LiveServer:
+    proxy: StoreProxy
+    url: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    proxy = StoreProxy()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(proxy, TOKEN), host="127.0.0.1", port=0, log_config=None,  # type: ignore
+        access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, name="placement-http", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.005)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield LiveServer(proxy, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(params=["inprocess", "http"])
+def make_client(request):
+    """``make_client(store, **kwargs)``: a client of the parametrized kind over ``store``."""
+    made: list[HttpPlacementClient] = []
+
+    def make(store: PlacementStore, **kwargs: Any) -> PlacementClient:
+        if request.param == "inprocess":
+            return InProcessPlacementClient(store, **kwargs)
+        live = request.getfixturevalue("live_server")
+        live.proxy.target = store
+        client = HttpPlacementClient(live.url, TOKEN, timeout=5.0, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
 @pytest.fixture
 def store() -> PlacementStore:
     return PlacementStore()
 
 
 @pytest.fixture
-def client(store) -> InProcessPlacementClient:
-    c = InProcessPlacementClient(store, sleep=lambda s: None)
+def client(make_client, store) -> PlacementClient:
+    c = make_client(store, sleep=lambda s: None)
     c.ensure_resource_provider(RP1, "host-1", INV)
     return c
 
 
-def test_in_process_client_satisfies_the_protocol(store):
-    assert isinstance(InProcessPlacementClient(store), PlacementClient)
+def test_client_satisfies_the_protocol(make_client, store):
+    assert isinstance(make_client(store), PlacementClient)
 
 
 # -- ensure_resource_provider --
@@ -67,12 +148,12 @@ def test_in_process_client_satisfies_the_protocol(store):
 def test_ensure_creates_provider_with_inventories(client, store):
     assert client.list_resource_providers() == [{"uuid": RP1, "name": "host-1", "generation": 1}]
     assert store.get_inventories(RP1)["inventories"]["VCPU"]["total"] == 4
+    assert store.get_inventories(RP1)["inventories"]["VCPU"]["max_unit"] == 4
     assert client.get_usages(RP1) == {"VCPU": 0, "MEMORY_MB": 0}
 
 
 def test_ensure_is_idempotent_and_keeps_the_generation(client, store):
     client.ensure_resource_provider(RP1, "host-1", INV)
-    # Explicit defaults are the same inventory as omitted ones.
     client.ensure_resource_provider(
         RP1,
         "host-1",
@@ -96,19 +177,18 @@ def test_ensure_with_a_name_taken_by_another_provider_raises(client):
     assert (exc.value.status, exc.value.code) == (409, DUPLICATE_NAME)
 
 
-def test_ensure_retries_inventory_update_on_provider_generation_conflict(store):
+def test_ensure_retries_inventory_update_on_provider_generation_conflict(make_client):
     class RacyStore(PlacementStore):
         raced = False
 
         def set_inventories(self, rp_uuid, generation, inventories):
             if not self.raced:
-                # Someone else writes between our GET and PUT.
                 self.raced = True
                 super().set_inventories(rp_uuid, generation, {"VCPU": {"total": 1}})
             return super().set_inventories(rp_uuid, generation, inventories)
 
     racy = RacyStore()
-    InProcessPlacementClient(racy).ensure_resource_provider(RP1, "host-1", INV)
+    make_client(racy).ensure_resource_provider(RP1, "host-1", INV)
     assert racy.get_inventories(RP1)["inventories"]["VCPU"]["total"] == 4
     assert racy.get_resource_provider(RP1)["generation"] == 2
 
@@ -132,16 +212,16 @@ def test_claim_returns_false_when_capacity_is_gone(client):
 
 @pytest.mark.parametrize(
     "alloc_request",
-    [request(RP1, VCPU=5), request("no-such-rp", VCPU=1), request(RP1, DISK_GB=1)],
+    [request(RP1, VCPU=5), request(NO_RP, VCPU=1), request(RP1, DISK_GB=1)],
     ids=["over-max-unit", "unknown-provider", "class-not-in-inventory"],
 )
 def test_claim_returns_false_on_other_placement_rejections(client, alloc_request):
     assert client.claim_resources(C1, alloc_request, "p", "u") is False
 
 
-def test_claim_does_not_retry_a_capacity_conflict():
+def test_claim_does_not_retry_a_capacity_conflict(make_client):
     store = FlakyStore(failures=0)
-    client = InProcessPlacementClient(store, sleep=lambda s: None)
+    client = make_client(store, sleep=lambda s: None)
     client.ensure_resource_provider(RP1, "host-1", INV)
     assert client.claim_resources(C1, request(RP1, VCPU=99), "p", "u") is False
     assert store.put_calls == 1
@@ -149,16 +229,16 @@ def test_claim_does_not_retry_a_capacity_conflict():
 
 def test_claim_raises_allocation_update_failed_on_consumer_generation_conflict(client):
     assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u")
-    # None says "new consumer", but it already has allocations.
     with pytest.raises(AllocationUpdateFailed) as exc:
         client.claim_resources(C1, request(RP1, VCPU=2), "p", "u")
     assert exc.value.consumer_uuid == C1
+    assert "consumer generation conflict" in exc.value.detail
     with pytest.raises(AllocationUpdateFailed):
         client.claim_resources(C1, request(RP1, VCPU=2), "p", "u", consumer_generation=7)
     assert client.get_allocations_for_consumer(C1) == {RP1: {"VCPU": 1}}
 
 
-def test_claim_with_current_consumer_generation_replaces_allocations(client, store):
+def test_claim_with_current_consumer_generation_replaces_allocations(client):
     client.ensure_resource_provider(RP2, "host-2", INV)
     assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u")
     assert client.claim_resources(C1, request(RP2, VCPU=4), "p", "u", consumer_generation=1)
@@ -166,20 +246,21 @@ def test_claim_with_current_consumer_generation_replaces_allocations(client, sto
     assert client.get_usages(RP1)["VCPU"] == 0
 
 
-def test_consumer_generation_conflict_is_not_retried():
+def test_consumer_generation_conflict_is_not_retried(make_client):
     error = PlacementError(409, CONCURRENT_UPDATE, "consumer generation conflict - expected 1")
     store = FlakyStore(failures=10, error=error)
-    client = InProcessPlacementClient(store, sleep=lambda s: None)
+    client = make_client(store, sleep=lambda s: None)
+    client.ensure_resource_provider(RP1, "host-1", INV)
     with pytest.raises(AllocationUpdateFailed):
         client.claim_resources(C1, request(RP1, VCPU=1), "p", "u")
     assert store.put_calls == 1
 
 
-@pytest.mark.parametrize("failures", [1, 2, CLAIM_ATTEMPTS - 1])
-def test_claim_retries_provider_generation_conflicts_then_succeeds(failures):
+@pytest.mark.parametrize("failures", [1, CLAIM_ATTEMPTS - 1])
+def test_claim_retries_provider_generation_conflicts_then_succeeds(make_client, failures):
     store = FlakyStore(failures=failures)
     sleeps: list[float] = []
-    client = InProcessPlacementClient(store, sleep=sleeps.append, backoff=lambda n: n * 10.0)
+    client = make_client(store, sleep=sleeps.append, backoff=lambda n: n * 10.0)
     client.ensure_resource_provider(RP1, "host-1", INV)
     assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is True
     assert store.put_calls == failures + 1
@@ -187,21 +268,22 @@ def test_claim_retries_provider_generation_conflicts_then_succeeds(failures):
     assert client.get_usages(RP1)["VCPU"] == 1
 
 
-def test_claim_gives_up_after_exactly_four_attempts_on_provider_generation_conflicts():
+def test_claim_gives_up_after_exactly_four_attempts_on_provider_generation_conflicts(
+        make_client):
     store = FlakyStore(failures=100)
     sleeps: list[float] = []
-    client = InProcessPlacementClient(store, sleep=sleeps.append)
+    client = make_client(store, sleep=sleeps.append)
     client.ensure_resource_provider(RP1, "host-1", INV)
     assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
-    assert CLAIM_ATTEMPTS == 4
     assert store.put_calls == 4
     assert len(sleeps) == 3
     assert client.get_allocations_for_consumer(C1) == {}
 
 
-def test_claim_returns_false_when_placement_is_unavailable():
+def test_claim_returns_false_when_placement_is_unavailable(make_client):
+    # Over HTTP the store's exception is a 500, which the client also calls unavailable.
     store = FlakyStore(failures=1, error=PlacementUnavailable("connection refused"))
-    client = InProcessPlacementClient(store, sleep=lambda s: None)
+    client = make_client(store, sleep=lambda s: None)
     client.ensure_resource_provider(RP1, "host-1", INV)
     assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
     assert store.put_calls == 1
@@ -215,25 +297,29 @@ def test_claim_does_not_modify_or_alias_the_allocation_request(client):
     assert client.get_usages(RP1)["VCPU"] == 1
 
 
-def test_nova_backoff_is_jittered_within_twice_the_attempt_number():
-    for attempt in range(1, 4):
-        for _ in range(50):
-            assert 0 <= nova_backoff(attempt) <= 2 * attempt
-
-
 # -- the rest of the interface --
 
 
 def test_get_allocation_candidates_returns_the_placement_body_and_honours_limit(client):
     client.ensure_resource_provider(RP2, "host-0", INV)
     body = client.get_allocation_candidates({"VCPU": 1})
-    assert [next(iter(a["allocations"])) for a in body["allocation_requests"]] == [RP2, RP1]
-    assert body["provider_summaries"][RP1]["resources"]["VCPU"] == {"capacity": 4, "used": 0}
+    assert body == {
+        "allocation_requests": [request(RP2, VCPU=1), request(RP1, VCPU=1)],
+        "provider_summaries": {
+            rp: {"resources": {"VCPU": {"capacity": 4, "used": 0},
+                               "MEMORY_MB": {"capacity": 2048, "used": 0}}}
+            for rp in (RP2, RP1)},
+    }
     limited = client.get_allocation_candidates({"VCPU": 1}, limit=1)
     assert len(limited["allocation_requests"]) == 1
-    # A candidate's allocation request is directly claimable.
     assert client.claim_resources(C1, body["allocation_requests"][1], "p", "u")
     assert client.get_usages(RP1)["VCPU"] == 1
+
+
+def test_bad_candidates_request_raises_400(client):
+    with pytest.raises(PlacementError) as exc:
+        client.get_allocation_candidates({"VCPU": 0})
+    assert exc.value.status == 400
 
 
 def test_delete_allocation_for_instance_reports_whether_anything_was_deleted(client):
@@ -242,16 +328,90 @@ def test_delete_allocation_for_instance_reports_whether_anything_was_deleted(cli
     assert client.delete_allocation_for_instance(C1) is True
     assert client.get_usages(RP1)["VCPU"] == 0
     assert client.delete_allocation_for_instance(C1) is False
-    # Deleted consumers are new again: a claim with the default (None) generation works.
     assert client.claim_resources(C1, request(RP1, VCPU=2), "p", "u")
 
 
 def test_get_allocations_for_unknown_consumer_is_empty(client):
-    assert client.get_allocations_for_consumer("nobody") == {}
+    assert client.get_allocations_for_consumer(C2) == {}
 
 
 def test_provider_reads_for_unknown_provider_raise_404(client):
     for call in (client.get_usages, client.get_provider_allocations):
         with pytest.raises(PlacementError) as exc:
-            call("nope")
+            call(NO_RP)
         assert exc.value.status == 404
+
+
+def test_concurrent_claims_through_one_client_never_overcommit(client):
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def claim(n: int) -> None:
+        consumer = f"c0c0c0c0-0000-4000-8000-{n:012d}"
+        ok = client.claim_resources(consumer, request(RP1, VCPU=1), "p", "u")
+        with lock:
+            results.append(ok)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == [False] * 8 + [True] * 4
+    assert client.get_usages(RP1)["VCPU"] == 4
+
+
+# -- HTTP only --
+
+
+def test_unreachable_placement_fails_claims_and_raises_on_reads():
+    sleeps: list[float] = []
+    with HttpPlacementClient(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=2.0,
+                             sleep=sleeps.append) as client:
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
+        assert sleeps == []  # unavailable is not retried, as with Nova's safe_connect
+        with pytest.raises(PlacementUnavailable):
+            client.get_allocation_candidates({"VCPU": 1})
+        with pytest.raises(PlacementUnavailable):
+            client.ensure_resource_provider(RP1, "host-1", INV)
+
+
+def test_wrong_token_is_a_401_placement_error(live_server):
+    live_server.proxy.target = PlacementStore()
+    with HttpPlacementClient(live_server.url, "wrong") as client:
+        with pytest.raises(PlacementError) as exc:
+            client.list_resource_providers()
+    assert exc.value.status == 401
+
+
+def test_make_placement_client_picks_http_or_in_process(live_server):
+    from oslo_config import cfg
+
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf([])
+    shared = PlacementStore()
+    in_process = make_placement_client(conf, store_factory=lambda: shared)
+    assert type(in_process) is InProcessPlacementClient
+    assert type(make_placement_client(conf)) is InProcessPlacementClient
+    in_process.ensure_resource_provider(RP1, "host-1", INV)
+    assert shared.get_resource_provider(RP1)["name"] == "host-1"
+
+    live_server.proxy.target = shared
+    conf.set_override("endpoint_url", live_server.url + "/", group="placement")
+    conf.set_override("auth_token", TOKEN, group="placement")
+    conf.set_override("timeout", 3.0, group="placement")
+    http = make_placement_client(conf)
+    try:
+        assert isinstance(http, HttpPlacementClient)
+        assert http.endpoint_url == live_server.url
+        assert http.list_resource_providers() == [
+            {"uuid": RP1, "name": "host-1", "generation": 1}]
+    finally:
+        http.close()
+
+
+def test_nova_backoff_is_jittered_within_twice_the_attempt_number():
+    for attempt in range(1, 4):
+        for _ in range(50):
+            assert 0 <= nova_backoff(attempt) <= 2 * attempt
