@@ -34,17 +34,25 @@ class ComputeClient:
     def create_servers(self, names: list[str], flavor: Flavor,
                        num_alternates: int | None = None) -> dict[str, str]:
         """One multi-create request for `names`; returns name -> instance uuid."""
-        ctxt = new_context()
         uuids = {name: self.uuid_for(name) for name in names}
-        build_requests, specs = [], []
-        for name, instance_uuid in uuids.items():
-            build_request = BuildRequest(instance_uuid=instance_uuid, name=name,
-                                         project_id=PROJECT_ID, user_id=USER_ID, flavor=flavor)
-            spec = RequestSpec(instance_uuid=instance_uuid, name=name, project_id=PROJECT_ID,
-                               user_id=USER_ID, flavor=flavor, num_instances=len(names),
-                               request_id=ctxt["request_id"], num_alternates=num_alternates)
-            self._api_db.create_build_request(build_request, spec)
-            build_requests.append(build_request)
-            specs.append(spec)
-        self._conductor_api.schedule_and_build_instances(ctxt, build_requests, specs)
+        submit_servers(self._api_db, self._conductor_api, uuids, flavor, num_alternates)
         return uuids
+
+
+def submit_servers(api_db: ApiDatabase, conductor_api: ConductorAPI, uuids: dict[str, str],
+                   flavor: Flavor, num_alternates: int | None = None) -> None:
+    """What nova-api does for one multi-create request of servers (name -> uuid): record a
+    BuildRequest, RequestSpec and InstanceMapping for each, then cast them all to the super
+    conductor in one schedule_and_build_instances."""
+    ctxt = new_context()
+    build_requests, specs = [], []
+    for name, instance_uuid in uuids.items():
+        build_request = BuildRequest(instance_uuid=instance_uuid, name=name,
+                                     project_id=PROJECT_ID, user_id=USER_ID, flavor=flavor)
+        spec = RequestSpec(instance_uuid=instance_uuid, name=name, project_id=PROJECT_ID,
+                           user_id=USER_ID, flavor=flavor, num_instances=len(uuids),
+                           request_id=ctxt["request_id"], num_alternates=num_alternates)
+        api_db.create_build_request(build_request, spec)
+        build_requests.append(build_request)
+        specs.append(spec)
+    conductor_api.schedule_and_build_instances(ctxt, build_requests, specs)

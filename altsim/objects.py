@@ -32,6 +32,12 @@ class VmState(str, enum.Enum):
     ERROR = "error"
 
 
+def server_status(vm_state: str) -> str:
+    """The API's status for a vm_state, as Nova shows it (building is BUILD)."""
+    return {"active": "ACTIVE", "error": "ERROR", "building": "BUILD"}.get(vm_state,
+                                                                           vm_state.upper())
+
+
 class Flavor(Model):
     """A flavor is a name and the placement resources one instance of it consumes."""
 

@@ -90,6 +90,10 @@ class PlacementClient(Protocol):
         """GET /resource_providers/{uuid}/usages: every inventory class, 0 when unused."""
         ...
 
+    def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
+        """GET /resource_providers/{uuid}/inventories: {"inventories": {rc: record}, ...}."""
+        ...
+
     def list_resource_providers(self) -> list[dict[str, Any]]:
         """GET /resource_providers: dicts with uuid, name, generation."""
         ...
@@ -225,6 +229,10 @@ class InProcessPlacementClient:
 
     def get_usages(self, rp_uuid: str) -> dict[str, int]:
         return self._store.get_usages(rp_uuid)
+
+    def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
+        """The body of GET /resource_providers/{uuid}/inventories."""
+        return self._store.get_inventories(rp_uuid)
 
     def list_resource_providers(self) -> list[dict[str, Any]]:
         return self._store.list_resource_providers()

@@ -1,161 +1,86 @@
-"""`altsim`: run a scenario and report what happened.
+"""`altsim`: run scenarios, and drive a running deployment like the OpenStack client.
 
-Exit codes: 0 every expectation met; 1 an expectation missed (or the run did not finish);
-2 invalid scenario, config or usage.
+`altsim run SCENARIO` deploys a scenario (embedded, or as daemons over RabbitMQ) and checks its
+expectations. The other commands (`server create|list|show`, `server event list`, `host list`,
+`cell list`, `flavor list`) talk to a deployment that is already running, found through the
+config file given with --config-file or $ALTSIM_CONFIG_FILE. Built on cliff, so every listing
+takes -f table|json|yaml|csv|value and -c COLUMN, and `altsim help COMMAND` explains each.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.metadata
 import logging
 import sys
-from pathlib import Path
+from collections.abc import Sequence
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
+from cliff.app import App
+from cliff.commandmanager import CommandManager
 
-from altsim.conf.overrides import ConfigOverrideError
-from altsim.scenario.launcher import LaunchError
-from altsim.scenario.runner import Progress as RunProgress
-from altsim.scenario.runner import RunResult, run_scenario
-from altsim.scenario.schema import ScenarioError, load_scenario
-from altsim.scenario.topology import check_config
-
-EXIT_OK, EXIT_MISSED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+from altsim.client.connection import CONFIG_ENV
+from altsim.cmd.client_commands import COMMANDS
+from altsim.cmd.run import RunScenario
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="altsim", description="Simulate Nova's Cells v2 build path with alternate hosts.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run", help="run a scenario and check its expectations",
-        description="Deploy the scenario's cells and hosts, run its requests through the "
-                    "build path (scheduler, super conductor, computes, cell conductor "
-                    "reschedules), print a summary, check the `expect` block and optionally "
-                    "write the JSON report. Exit 0 if every expectation is met, 1 if one is "
-                    "missed, 2 if the scenario is invalid.")
-    run.add_argument("scenario", type=Path, help="scenario YAML file (see etc/altsim/scenarios)")
-    run.add_argument("--report", type=Path, metavar="PATH", help="write the JSON report here")
-    run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                     help="give up waiting for instances after this long (default 300)")
-    run.add_argument("--transport-url", metavar="URL",
-                     help="run every service as its own process over this RabbitMQ, e.g. "
-                          "rabbit://guest:guest@127.0.0.1:5672/ (default: embedded, one "
-                          "process, in-memory buses); needs rabbitmqctl to create the "
-                          "per-level vhosts")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
-    run.add_argument("-v", "--verbose", action="store_true", help="log the services' activity")
-    return parser
+class AltsimApp(App):
+    NAME = "altsim"
+    _handlers: list[logging.Handler] = []
+
+    def __init__(self) -> None:
+        manager = CommandManager("altsim.cli")  # other packages may add commands here
+        manager.add_command("run", RunScenario)
+        for name, command in COMMANDS.items():
+            manager.add_command(name, command)
+        super().__init__(
+            description="Simulate Nova's Cells v2 build path with alternate hosts: run "
+                        "scenarios, or drive a running deployment.",
+            version=importlib.metadata.version("altsim"), command_manager=manager,
+            deferred_help=True)
+
+    def build_option_parser(self, description: str | None, version: str | None,
+                            argparse_kwargs: dict | None = None) -> argparse.ArgumentParser:
+        kwargs = {"prog": "altsim", **(argparse_kwargs or {})}
+        parser = super().build_option_parser(description, version, kwargs)
+        parser.add_argument("--config-file", action="append", default=[], metavar="FILE",
+                            help="config file of the running deployment ([api_database] "
+                                 "connection, [DEFAULT] transport_url, [placement] "
+                                 f"endpoint_url/auth_token); default ${CONFIG_ENV}. Not "
+                                 "needed by `run`.")
+        return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return _run(args)
+    def configure_logging(self) -> None:
+        # Quieter than cliff's default (INFO on the console, DEBUG on the root logger): the
+        # services log every message at DEBUG, and merely creating those records slows an
+        # embedded run. -q: errors only; default: warnings; -v: info; -vv: debug.
+        level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}.get(
+            self.options.verbose_level, logging.DEBUG)
+        root = logging.getLogger()
+        for handler in AltsimApp._handlers:  # an earlier run in this process (tests)
+            root.removeHandler(handler)
+        console = logging.StreamHandler(self.stderr)
+        console.setLevel(level)
+        console.setFormatter(logging.Formatter(self.CONSOLE_MESSAGE_FORMAT))
+        AltsimApp._handlers = [console]
+        if self.options.log_file:
+            file_handler = logging.FileHandler(self.options.log_file)
+            file_handler.setFormatter(logging.Formatter(self.LOG_FILE_MESSAGE_FORMAT))
+            AltsimApp._handlers.append(file_handler)
+            level = logging.DEBUG
+        for handler in AltsimApp._handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
 
 
-def _run(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # cliff would open an interactive shell; a usage summary is more useful
+        args = ["--help"]
     try:
-        scenario = load_scenario(args.scenario)
-        check_config(scenario)  # reject a bad `config:` before starting anything
-    except ScenarioError as exc:
-        _error(err, str(exc))
-        return EXIT_INVALID
-    except (ConfigOverrideError, ValueError) as exc:
-        _error(err, f"{args.scenario}: {exc}")
-        return EXIT_INVALID
-    console = Console(quiet=args.quiet)
-    try:
-        result = _run_with_progress(scenario, args, console)
-    except ValueError as exc:  # e.g. an unknown filter name, found when services are built
-        _error(err, f"{args.scenario}: {exc}")
-        return EXIT_INVALID
-    except LaunchError as exc:
-        _error(err, f"could not launch the services: {exc}")
-        return EXIT_INVALID
-    except KeyboardInterrupt:  # the services were stopped on the way out
-        _error(err, "interrupted; every service was stopped")
-        return EXIT_INTERRUPTED
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(result.report, indent=2) + "\n")
-    _print_summary(console, result)
-    for error in result.errors:
-        _error(err, error)
-    missed = [c for c in result.report["expectations"] if not c["ok"]]
-    for check in missed:
-        _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
-    return EXIT_OK if result.ok else EXIT_MISSED
-
-
-MAX_INSTANCE_ROWS = 20
-
-
-def _instances_table(instances: list[dict]) -> Table:
-    """One row per instance: where it ended and how it got there (small runs only)."""
-    table = Table(title="instances")
-    for column in ("name", "status", "cell", "host", "attempts", "lost claims", "fault"):
-        table.add_column(column)
-    for entry in instances:
-        attempts = ", ".join(f"{a['host']}:{a['result']}" for a in entry["attempts"])
-        fault = (entry.get("fault") or {}).get("message", "")
-        table.add_row(*(Text(str(value or "")) for value in (
-            entry["name"], entry["status"], entry["cell"], entry["host"], attempts,
-            ", ".join(entry["claim_failures"]), fault)))
-    return table
-
-
-def _error(console: Console, message: str, label: str = "error") -> None:
-    # User text (paths, option names like [filter_scheduler]) must not be read as rich markup.
-    console.print(Text.assemble((f"{label}:", "red"), " ", message), highlight=False)
-
-
-def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: ignore[no-untyped-def]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("active {task.fields[active]} error {task.fields[error]}"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(scenario.name, total=None, active=0, error=0)
-        counts = {"ACTIVE": 0, "ERROR": 0}
-
-        def finished(_uuid: str, status: str) -> None:
-            counts[status] = counts.get(status, 0) + 1
-            bar.update(task, advance=1, active=counts["ACTIVE"], error=counts["ERROR"])
-
-        hooks = RunProgress(on_start=lambda total: bar.update(task, total=total),
-                            on_finished=finished,
-                            on_phase=lambda phase: bar.update(
-                                task, description=f"{scenario.name}: {phase}"))
-        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
-                            transport_url=args.transport_url)
-
-
-def _print_summary(console: Console, result: RunResult) -> None:
-    summary = result.report["summary"]
-    table = Table(title=f"{result.report['scenario']} ({result.report['transport']})")
-    table.add_column("summary")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key.replace("_", " "), str(value))
-    console.print(table)
-    if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
-        console.print(_instances_table(result.report["instances"]))
-    checks = Table(title="expectations", show_header=True)
-    checks.add_column("check")
-    checks.add_column("ok")
-    checks.add_column("detail")
-    for check in result.report["expectations"]:
-        checks.add_row(Text(check["check"]),
-                       Text("yes", "green") if check["ok"] else Text("NO", "red"),
-                       Text(check["detail"]))
-    if result.report["expectations"]:
-        console.print(checks)
+        return AltsimApp().run(args)
+    except SystemExit as exc:  # --help, or argparse's usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 0
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ import sqlalchemy.exc
 from oslo_config import cfg
 
 from altsim import daemon
-from altsim.db.api import ApiDatabase
+from altsim.db.api import ApiDatabase, FlavorExists
 from altsim.db.cell import CellDatabase
 from altsim.db.discover import discover_hosts
 from altsim.manage.audit import AuditReport, audit_placement
 from altsim.manage.cells import ManageError, create_cell, delete_cell, mask_url
+from altsim.objects import Flavor
 from placement_sim import conf as placement_conf
 
 PROG = "altsim-manage"
@@ -80,6 +81,31 @@ def cmd_discover_hosts(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
     cells = api_db.host_cells()
     names = {c.uuid: c.name for c in api_db.list_cells()}
     print(_table(("host", "cell"), [(h, names.get(cells[h], cells[h])) for h in added]))
+    return 0
+
+
+def cmd_flavor_create(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
+    resources = {"VCPU": args.vcpus, "MEMORY_MB": args.ram, "DISK_GB": args.disk}
+    for item in args.resource:
+        rc, sep, amount = item.partition("=")
+        if not sep or not rc or not amount.isdigit():
+            raise ManageError(f"--resource {item!r}: expected RESOURCE_CLASS=AMOUNT, "
+                              "e.g. CUSTOM_GPU=1")
+        resources[rc] = int(amount)
+    resources = {rc: amount for rc, amount in resources.items() if amount}
+    try:
+        _api_db(conf).create_flavor(Flavor(name=args.name, resources=resources))
+    except FlavorExists as exc:
+        raise ManageError(str(exc)) from None
+    print(f"created flavor {args.name}: "
+          + ", ".join(f"{rc}={n}" for rc, n in sorted(resources.items())))
+    return 0
+
+
+def cmd_flavor_list(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
+    rows = [(f.name, ", ".join(f"{rc}={n}" for rc, n in sorted(f.resources.items())))
+            for f in _api_db(conf).list_flavors()]
+    print(_table(("name", "resources"), rows))
     return 0
 
 
@@ -146,6 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     cell_sub.add_parser("discover-hosts", help="Map the compute hosts found in the cells' DBs "
                                                "to their cell; prints the hosts newly mapped."
                         ).set_defaults(func=cmd_discover_hosts)
+
+    flavor = sub.add_parser("flavor", help="Flavors (what `altsim server create --flavor` "
+                                           "names).")
+    flavor_sub = flavor.add_subparsers(dest="action", metavar="ACTION", required=True)
+    flavor_create = flavor_sub.add_parser(
+        "create", help="Add a flavor: the placement resources one server of it consumes.")
+    flavor_create.add_argument("name", metavar="NAME", help="Unique name of the flavor.")
+    flavor_create.add_argument("--vcpus", type=int, default=1, help="VCPU (default 1).")
+    flavor_create.add_argument("--ram", type=int, default=512, metavar="MB",
+                               help="MEMORY_MB (default 512).")
+    flavor_create.add_argument("--disk", type=int, default=1, metavar="GB",
+                               help="DISK_GB (default 1; 0 for none).")
+    flavor_create.add_argument("--resource", action="append", default=[],
+                               metavar="CLASS=AMOUNT",
+                               help="Another resource class, e.g. CUSTOM_GPU=1; may be "
+                                    "repeated.")
+    flavor_create.set_defaults(func=cmd_flavor_create)
+    flavor_sub.add_parser("list", help="Show the flavors.").set_defaults(func=cmd_flavor_list)
 
     placement = sub.add_parser("placement", help="Placement consistency.")
     placement_sub = placement.add_subparsers(dest="action", metavar="ACTION", required=True)

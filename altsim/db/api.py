@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from altsim.db import api_schema as t
 from altsim.db.engine import Database
-from altsim.objects import BuildRequest, RequestSpec
+from altsim.objects import BuildRequest, Flavor, RequestSpec
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,19 @@ _CELL_FOR_HOST = (sa.select(*(t.cell_mappings.c[f] for f in CellMapping.__datacl
                   .join(t.host_mappings, t.host_mappings.c.cell_uuid == t.cell_mappings.c.uuid)
                   .where(t.host_mappings.c.host == sa.bindparam("b_host")))
 _DELETE_BUILD_REQUEST = "DELETE FROM build_requests WHERE instance_uuid = :uuid"
+
+
+class FlavorNotFound(LookupError):
+    pass
+
+
+class FlavorExists(ValueError):
+    pass
+
+
+def _json(value: Any) -> Any:
+    """A JSON column written as text by plain SQL reads back as text on some drivers."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 class ApiDatabase(Database):
@@ -97,6 +112,33 @@ class ApiDatabase(Database):
                        "WHERE instance_uuid = :uuid", {"uuid": instance_uuid, "cell": cell_uuid})
             if delete_build_request:
                 tx.execute(_DELETE_BUILD_REQUEST, {"uuid": instance_uuid})
+
+    def list_build_requests(self) -> list[BuildRequest]:
+        """The servers that are not (yet) in a cell."""
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.build_requests.c.data))
+            return [BuildRequest.model_validate(_json(row.data)) for row in rows]
+
+    # flavors
+    def create_flavor(self, flavor: Flavor) -> None:
+        """Add a flavor; raises FlavorExists when the name is taken."""
+        with self.begin() as tx:
+            if tx.query("SELECT name FROM flavors WHERE name = :name", {"name": flavor.name}):
+                raise FlavorExists(f"flavor {flavor.name!r} already exists")
+            tx.execute("INSERT INTO flavors (name, resources) VALUES (:name, :resources)",
+                       {"name": flavor.name, "resources": json.dumps(flavor.resources)})
+
+    def list_flavors(self) -> list[Flavor]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.flavors).order_by(t.flavors.c.name))
+            return [Flavor(name=row.name, resources=_json(row.resources)) for row in rows]
+
+    def get_flavor(self, name: str) -> Flavor:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.flavors).where(t.flavors.c.name == name)).first()
+        if row is None:
+            raise FlavorNotFound(f"no flavor named {name!r}")
+        return Flavor(name=row.name, resources=_json(row.resources))
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""

@@ -38,3 +38,10 @@ request_specs = sa.Table(
     sa.Column("instance_uuid", sa.String(36), primary_key=True),
     sa.Column("data", sa.JSON, nullable=False),
 )
+
+# Flavors live in the API database, as in Nova: the client looks a flavor up by name.
+flavors = sa.Table(
+    "flavors", metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("resources", sa.JSON, nullable=False),
+)

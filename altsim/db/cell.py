@@ -205,12 +205,14 @@ class CellDatabase(Database):
         if inserted == 0:  # the SELECT found no action to attach the event to
             raise InstanceNotFound(f"instance {instance_uuid} has no {action!r} action")
 
-    def list_events(self) -> dict[str, list[ActionEvent]]:
-        """instance uuid -> its events, in the order they were recorded."""
+    def list_events(self, instance_uuid: str | None = None) -> dict[str, list[ActionEvent]]:
+        """instance uuid -> its events (of one instance when given), in the order recorded."""
         a, e = t.instance_actions, t.instance_action_events
         query = (sa.select(a.c.instance_uuid, e.c.event, e.c.host, e.c.result, e.c.reason,
                            e.c.details, e.c.start_time, e.c.finish_time)
                  .join(a, a.c.id == e.c.action_id).order_by(e.c.id))
+        if instance_uuid is not None:
+            query = query.where(a.c.instance_uuid == instance_uuid)
         events: dict[str, list[ActionEvent]] = {}
         with self.read() as conn:
             for row in conn.execute(query):

@@ -11,6 +11,7 @@ from altsim import rpc
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.db.engine import dispose_engine
+from altsim.objects import Flavor
 from altsim.scenario.schema import Scenario
 from altsim.scenario.topology import Topology, service_conf
 
@@ -55,6 +56,8 @@ class Deployment:
         for cell in self.topology.cells:
             self.cell_dbs[cell.mapping.uuid].sync()
             self.api_db.create_cell(cell.mapping)
+        for name, resources in self.scenario.flavors.items():
+            self.api_db.create_flavor(Flavor(name=name, resources=dict(resources)))
 
     def _release(self) -> None:
         """Close the runner's transports and the database pools."""

@@ -12,13 +12,11 @@ from typing import Any
 
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import ActionEvent, CellDatabase
-from altsim.objects import CELL0_UUID
+from altsim.objects import CELL0_UUID, server_status
 from compute_sim.manager import BUILD_EVENT
 from conductor.tasks.cell0 import SCHEDULE_EVENT
 from conductor.tasks.reschedule import CLAIM_EVENT
 from placement_sim.client import PlacementClient
-
-STATUS_BY_VM_STATE = {"active": "ACTIVE", "error": "ERROR", "building": "BUILD"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
     row, events = info["row"], info["events"]
     fault = info["fault"]
     return {"name": name, "uuid": uuid,
-            "status": STATUS_BY_VM_STATE.get(row["vm_state"], row["vm_state"].upper()),
+            "status": server_status(row["vm_state"]),
             "host": row["host"], "cell": facts.cell_names.get(info["cell_uuid"]),
             "selection": _selection(events), "attempts": _attempts(events),
             "claim_failures": (list(facts.scheduler_claim_failures.get(uuid, []))

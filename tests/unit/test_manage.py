@@ -234,3 +234,25 @@ def test_placement_audit_command_exit_codes(env, audit_env, monkeypatch, capsys)
     assert "deleted allocations of consumer ghost" in capsys.readouterr().out
     assert run(env, "placement", "audit") == 0
     assert "no problems found" in capsys.readouterr().out
+
+
+def test_flavor_create_and_list(env: dict[str, str], capsys) -> None:
+    assert run(env, "db", "sync") == 0
+    assert run(env, "flavor", "create", "small") == 0
+    assert run(env, "flavor", "create", "gpu", "--vcpus", "4", "--ram", "8192", "--disk", "0",
+               "--resource", "CUSTOM_GPU=1") == 0
+    assert ApiDatabase(env["api"]).list_flavors() == [
+        Flavor(name="gpu", resources={"VCPU": 4, "MEMORY_MB": 8192, "CUSTOM_GPU": 1}),
+        Flavor(name="small", resources={"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})]
+    capsys.readouterr()
+    assert run(env, "flavor", "list") == 0
+    assert "gpu    CUSTOM_GPU=1, MEMORY_MB=8192, VCPU=4" in capsys.readouterr().out
+
+
+def test_flavor_create_refuses_duplicates_and_bad_resources(env: dict[str, str], capsys) -> None:
+    assert run(env, "db", "sync") == 0
+    assert run(env, "flavor", "create", "small") == 0
+    assert run(env, "flavor", "create", "small") == 2
+    assert "flavor 'small' already exists" in capsys.readouterr().err
+    assert run(env, "flavor", "create", "odd", "--resource", "CUSTOM_GPU") == 2
+    assert "--resource 'CUSTOM_GPU': expected RESOURCE_CLASS=AMOUNT" in capsys.readouterr().err
