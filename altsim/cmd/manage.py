@@ -7,6 +7,7 @@ Options come from oslo.config files given with --config-file ([api_database] con
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -215,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (cfg.Error, OSError) as exc:
         print(f"{PROG}: error: configuration: {exc}", file=sys.stderr)
         return 2
+    # httpx logs every placement request at INFO, on the same stdout as the command's report
+    # (the audit makes two per provider); its warnings and errors still show.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.func(conf, args)
     except ManageError as exc:
