@@ -29,9 +29,10 @@ _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 @functools.lru_cache(maxsize=256)
 def _for_driver(sql: str, paramstyle: str) -> str:
-    """altsim's SQL names parameters `:name`; pyformat drivers (psycopg) want `%(name)s`."""
+    """altsim's SQL names parameters `:name`; pyformat drivers (psycopg) want `%(name)s`,
+    and a literal `%` (a LIKE pattern, a modulo) doubled."""
     if paramstyle in ("pyformat", "format"):
-        return _NAMED_PARAM.sub(r"%(\1)s", sql)
+        return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
     return sql  # sqlite3 takes :name whatever SQLAlchemy's default style for it is
 
 

@@ -63,6 +63,5 @@ class Deployment:
         """Close the runner's transports and the database pools."""
         for transport in self._transports:
             transport.cleanup()
-        for url in [self.topology.api_db_url, self.topology.cell0.database_connection,
-                    *(c.mapping.database_connection for c in self.topology.cells)]:
+        for url in self.topology.database_urls():
             dispose_engine(url)

@@ -2,10 +2,12 @@
 
 The API level and each cell get a vhost of their own (created with rabbitmqctl and deleted at
 the end), so a cell process, configured with its cell's URL only, cannot reach an API-level
-topic. Databases are SQLite files in the run's folder (shared by the processes), placement is
-the `altsim-placement` HTTP service. Each service is started from a config file written here and
-is waited for on its readiness line, never a sleep; every process is stopped at the end, also on
-an error or Ctrl-C.
+topic. Databases are SQLite files in the run's folder (shared by the processes) or, given a
+database server URL, one PostgreSQL database per level created for the run and dropped at the
+end (altsim.db.provision); placement is the `altsim-placement` HTTP service. Each service is
+started from a config file written here and is waited for on its readiness line, never a sleep;
+every process is stopped at the end, and every vhost and database removed, also on an error or
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sqlalchemy.engine import make_url
+
 from altsim import rpc
 from altsim.daemon import READY_PREFIX
 from altsim.db.discover import discover_hosts
+from altsim.db.provision import DatabaseServer, ProvisionError
 from altsim.scenario.deployment import Deployment
 from altsim.scenario.schema import Scenario
 from altsim.scenario.topology import plan_topology
@@ -140,9 +145,12 @@ class LaunchedDeployment(Deployment):
     transport_name = "rabbit"
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
-                 placement_port: int) -> None:
+                 placement_port: int, database_url: str | None = None) -> None:
         template = vhost_url(base_url, "{run_id}-{name}")
-        super().__init__(scenario, plan_topology(scenario, run_id, workdir, template))
+        self.database_server = DatabaseServer(database_url) if database_url else None
+        super().__init__(scenario, plan_topology(scenario, run_id, workdir, template,
+                                                 self.database_server))
+        self._databases: list[str] = []  # created on the server (or being created)
         self.workdir = workdir
         self._base_url = base_url
         self._vhosts = [f"{run_id}-api", *(f"{run_id}-{c.name}" for c in scenario.cells)]
@@ -157,6 +165,7 @@ class LaunchedDeployment(Deployment):
         for vhost in self._vhosts:
             rabbitmqctl("add_vhost", vhost)
             rabbitmqctl("set_permissions", "-p", vhost, self._user(), ".*", ".*", ".*")
+        self._provision_databases()
         self._create_databases()
         self._launch("placement", "altsim-placement", {
             "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
@@ -188,6 +197,7 @@ class LaunchedDeployment(Deployment):
             process.stop()
         self.placement.close()
         self._release()
+        self._drop_databases()
         for vhost in self._vhosts:
             try:
                 rabbitmqctl("delete_vhost", vhost)
@@ -207,6 +217,26 @@ class LaunchedDeployment(Deployment):
         return {process.name: process.popen.pid for process in self._processes}
 
     # building blocks
+    def _provision_databases(self) -> None:
+        """Create the run's databases on the database server, if it has one."""
+        if self.database_server is None:
+            return
+        for url in self.topology.database_urls():
+            name = make_url(url).database
+            self._databases.append(name)  # first: an interrupted CREATE is dropped too
+            try:
+                self.database_server.create(name)
+            except ProvisionError as exc:
+                raise LaunchError(str(exc)) from None
+
+    def _drop_databases(self) -> None:
+        for name in list(self._databases):
+            try:
+                self.database_server.drop(name)  # type: ignore[union-attr]
+            except ProvisionError as exc:
+                LOG.warning("could not drop database %s: %s", name, exc)
+            self._databases.remove(name)
+
     def _user(self) -> str:
         return urlsplit(self._base_url).username or "guest"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from altsim.api import ComputeClient
+from altsim.db.provision import parse_server_url
 from altsim.scenario.collector import Collector
 from altsim.scenario.embedded import EmbeddedDeployment
 from altsim.scenario.expectations import check_expectations
@@ -48,25 +49,42 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _deployment(scenario: Scenario, run_id: str, workdir: Path,
-                transport_url: str | None) -> Any:
+def check_database_url(database_url: str | None, transport_url: str | None) -> None:
+    """ValueError unless the database server URL can be used: launched runs only (embedded
+    runs keep SQLite in their temporary folder), on a server altsim can create databases on."""
+    if database_url is None:
+        return
+    if transport_url is None:
+        raise ValueError("a database server URL (--database-url) is only for launched runs: "
+                         "give --transport-url too (embedded runs use SQLite)")
+    parse_server_url(database_url)
+
+
+def _deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
+                database_url: str | None) -> Any:
     if transport_url is None:
         return EmbeddedDeployment(scenario, run_id, workdir)
     from altsim.scenario.launcher import LaunchedDeployment  # only the rabbit mode needs it
-    return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port())
+    return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port(),
+                              database_url)
 
 
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  progress: Progress | None = None,
                  transport_url: str | None = None,
-                 inspect: Callable[[Any], None] | None = None) -> RunResult:
+                 inspect: Callable[[Any], None] | None = None,
+                 database_url: str | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
-    its own process over that broker. `inspect`, if given, is called with the deployment once
-    the workload has finished and before anything stops (tests look at the live system)."""
+    its own process over that broker; a launched run given a database server URL (e.g.
+    postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
+    created for the run and dropped after it (ValueError from check_database_url otherwise).
+    `inspect`, if given, is called with the deployment once the workload has finished and
+    before anything stops (tests look at the live system)."""
+    check_database_url(database_url, transport_url)
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
-        deployment = _deployment(scenario, run_id, Path(workdir), transport_url)
+        deployment = _deployment(scenario, run_id, Path(workdir), transport_url, database_url)
         progress.on_phase("starting services")
         collector: Collector | None = None
         try:

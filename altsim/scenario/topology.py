@@ -15,6 +15,7 @@ import scheduler.conf
 from altsim.conf import make_conf
 from altsim.conf.overrides import ConfigOverrideError, apply_overrides
 from altsim.db.api import CellMapping
+from altsim.db.provision import DatabaseServer, database_names
 from altsim.objects import CELL0_UUID
 from altsim.scenario.schema import Scenario
 from compute_sim.host import SimulatedHost
@@ -38,6 +39,11 @@ class Topology:
     api_db_url: str
     cell0: CellMapping
     cells: list[Cell]
+
+    def database_urls(self) -> list[str]:
+        """Every database of the run: the API database, cell0's, then each cell's."""
+        return [self.api_db_url, self.cell0.database_connection,
+                *(cell.mapping.database_connection for cell in self.cells)]
 
     def host_cell_names(self) -> dict[str, str]:
         return {host.name: cell.mapping.name for cell in self.cells for host in cell.hosts}
@@ -71,20 +77,29 @@ def check_config(scenario: Scenario) -> None:
 
 
 def plan_topology(scenario: Scenario, run_id: str, workdir: Path,
-                  transport_template: str = "memory:///{run_id}-{name}") -> Topology:
-    """Names every bus and database of the run; nothing is created yet."""
+                  transport_template: str = "memory:///{run_id}-{name}",
+                  database_server: DatabaseServer | None = None) -> Topology:
+    """Names every bus and database of the run; nothing is created yet. Databases are SQLite
+    files in `workdir`, or, given a `database_server`, databases on it named from the run id
+    (altsim.db.provision)."""
     def url(name: str) -> str:
         return transport_template.format(run_id=run_id, name=name)
 
+    levels = ["api", "cell0", *(spec.name for spec in scenario.cells)]
+    if database_server is None:
+        db_urls = [f"sqlite:///{workdir / level}.db" for level in levels]
+    else:
+        db_urls = [database_server.url_for(name)
+                   for name in database_names(run_id, levels)]
+    api_db_url, cell0_db_url, *cell_db_urls = db_urls
     cells = []
-    for spec in scenario.cells:
+    for spec, db_url in zip(scenario.cells, cell_db_urls, strict=True):
         mapping = CellMapping(uuid=str(uuid.uuid5(_CELL_NAMESPACE, spec.name)), name=spec.name,
-                              transport_url=url(spec.name),
-                              database_connection=f"sqlite:///{workdir / spec.name}.db")
+                              transport_url=url(spec.name), database_connection=db_url)
         hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio),
                                dict(h.reserved)) for h in spec.all_hosts()]
         cells.append(Cell(mapping, hosts))
     cell0 = CellMapping(uuid=CELL0_UUID, name="cell0", transport_url="none:///",
-                        database_connection=f"sqlite:///{workdir / 'cell0'}.db")
-    return Topology(api_transport_url=url("api"), api_db_url=f"sqlite:///{workdir / 'api'}.db",
-                    cell0=cell0, cells=cells)
+                        database_connection=cell0_db_url)
+    return Topology(api_transport_url=url("api"), api_db_url=api_db_url, cell0=cell0,
+                    cells=cells)
