@@ -1,5 +1,6 @@
-"""Example scenarios with every service as its own process over RabbitMQ: same outcomes as
-embedded, nothing left behind."""
+"""Example scenarios with every service as its own process over RabbitMQ, with SQLite files and
+with PostgreSQL databases: same outcomes as embedded, nothing left behind (no vhost, no
+database)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from altsim.scenario import launcher
+from altsim.scenario.launcher import LaunchedDeployment, LaunchError
 from altsim.scenario.runner import run_scenario
 from altsim.scenario.schema import load_scenario
+from tests.functional.rabbit.conftest import postgres_databases
 
 SCENARIOS = sorted((Path(__file__).parents[3] / "etc" / "altsim" / "scenarios").glob("*.yaml"))
 pytestmark = pytest.mark.rabbit
@@ -22,20 +27,35 @@ def vhosts() -> set[str]:
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite files in the run's folder; else a PostgreSQL server for the run's DBs."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_launched_scenario_meets_its_expectations(rabbit_url: str, path: Path):
+def test_launched_scenario_meets_its_expectations(rabbit_url: str, database_url: str | None,
+                                                  path: Path):
     audits: list[subprocess.CompletedProcess] = []
     run_vhosts: set[str] = set()
+    run_databases: set[str] = set()
+    live_databases: set[str] = set()
 
     def audit(deployment) -> None:  # type: ignore[no-untyped-def]
         run_vhosts.update(url.rsplit("/", 1)[1] for url in deployment._transport_urls())
+        if database_url is not None:
+            run_databases.update(make_url(url).database
+                                 for url in deployment.topology.database_urls())
+            live_databases.update(postgres_databases(database_url, "altsim_"))
         config = deployment.write_client_config(deployment.workdir / "manage.conf")
         audits.append(subprocess.run(
             [str(Path(sys.executable).with_name("altsim-manage")), "--config-file",
              str(config), "placement", "audit"], capture_output=True, text=True, timeout=120))
 
     result = run_scenario(load_scenario(path), timeout_s=120, transport_url=rabbit_url,
-                          inspect=audit)
+                          inspect=audit, database_url=database_url)
     missed = [c for c in result.report["expectations"] if not c["ok"]]
     assert not result.errors, result.errors
     assert not missed, missed
@@ -45,3 +65,47 @@ def test_launched_scenario_meets_its_expectations(rabbit_url: str, path: Path):
     # The run's own vhosts existed while it ran and are gone now (other runs may share the
     # broker, so only this run's are looked at).
     assert run_vhosts and not run_vhosts & vhosts(), "the run left vhosts behind"
+    if database_url is not None:
+        # One database per level (API, cell0, each cell), there while the run ran, gone now.
+        assert len(run_databases) == 2 + len(load_scenario(path).cells), run_databases
+        assert run_databases <= live_databases, run_databases - live_databases
+        assert not run_databases & postgres_databases(database_url, "altsim_"), \
+            "the run left databases behind"
+
+
+@pytest.mark.parametrize("failure", [LaunchError("placement would not start"),
+                                     KeyboardInterrupt()], ids=["launch-error", "ctrl-c"])
+def test_a_failed_launch_drops_the_runs_databases(rabbit_url: str, postgres_url: str,
+                                                  failure: BaseException, monkeypatch):
+    run_databases: set[str] = set()
+    live_databases: set[str] = set()
+
+    def fail(self, *args) -> None:  # type: ignore[no-untyped-def]
+        run_databases.update(make_url(url).database for url in self.topology.database_urls())
+        live_databases.update(postgres_databases(postgres_url, "altsim_"))
+        raise failure
+
+    monkeypatch.setattr(LaunchedDeployment, "_launch", fail)
+    with pytest.raises(type(failure)):
+        run_scenario(load_scenario(SCENARIOS[0]), transport_url=rabbit_url,
+                     database_url=postgres_url)
+    assert run_databases and run_databases <= live_databases
+    assert not run_databases & postgres_databases(postgres_url, "altsim_")
+
+
+def test_an_unreachable_database_server_is_a_launch_error_without_the_password(
+        rabbit_url: str, monkeypatch):
+    added: set[str] = set()
+    real_rabbitmqctl = launcher.rabbitmqctl
+
+    def rabbitmqctl(*args: str) -> None:
+        if args[0] == "add_vhost":
+            added.add(args[1])
+        real_rabbitmqctl(*args)
+
+    monkeypatch.setattr(launcher, "rabbitmqctl", rabbitmqctl)
+    with pytest.raises(LaunchError, match="127.0.0.1:1/") as err:
+        run_scenario(load_scenario(SCENARIOS[0]), transport_url=rabbit_url,
+                     database_url="postgresql+psycopg://altsim:s3cret@127.0.0.1:1/")
+    assert "s3cret" not in str(err.value)
+    assert added and not added & vhosts(), "the run left vhosts behind"
