@@ -114,6 +114,13 @@ class _Vhost:
         self.fanout: dict[str, dict[str, list[_Queue]]] = {}
         self.published = 0
         self.unroutable = 0
+        # Publishes by kind ("call", "cast", "notification"): a run's RPC traffic apart from
+        # its notifications, which go through the same publish path.
+        self.sent: collections.Counter[str] = collections.Counter()
+
+    def count_sent(self, kind: str) -> None:
+        with self.lock:
+            self.sent[kind] += 1
 
     # -- topology (callers hold self.lock) ------------------------------------------------------
 
@@ -281,6 +288,7 @@ class _Vhost:
             return {
                 "name": self.name,
                 "published": self.published,
+                "sent": {kind: self.sent[kind] for kind in ("call", "cast", "notification")},
                 "unroutable": self.unroutable,
                 "queues": queues,
             }
@@ -317,10 +325,12 @@ def delete_vhost(name: str) -> bool:
 def vhost_stats(name: str) -> dict[str, Any]:
     """Counters of vhost ``name``; raises KeyError if there is no such vhost.
 
-    Returns ``{"name", "published", "unroutable", "queues"}``: ``published`` counts publish
-    operations (one per cast/call/notification, whatever the number of queues it reached),
-    ``unroutable`` fanouts that found no listener, and ``queues`` maps ``"<exchange>/<queue>"`` to
-    ``{"published", "delivered", "requeued", "expired", "backlog", "consumers"}``.
+    Returns ``{"name", "published", "sent", "unroutable", "queues"}``: ``published`` counts
+    publish operations (one per cast/call/notification, whatever the number of queues it
+    reached), ``sent`` the same by kind (``{"call": n, "cast": n, "notification": n}``;
+    replies to calls are not published, so not counted), ``unroutable`` fanouts that found no
+    listener, and ``queues`` maps ``"<exchange>/<queue>"`` to ``{"published", "delivered",
+    "requeued", "expired", "backlog", "consumers"}``.
     """
     with _VHOSTS_LOCK:
         vhost = _VHOSTS.get(name)
@@ -493,6 +503,7 @@ class MemoryDriver(base.BaseDriver):
         reply_q: queue.Queue[_Reply] | None = queue.Queue() if wait_for_reply else None
         envelope = self._envelope(ctxt, message, reply_q, timeout)
         vhost = self._vhost()
+        vhost.count_sent("call" if wait_for_reply else "cast")
         exchange = self._exchange(target)
         if target.fanout:
             vhost.publish_fanout(exchange, target.topic, envelope)
@@ -518,7 +529,9 @@ class MemoryDriver(base.BaseDriver):
         # The Notifier already built target.topic as "<topic>.<priority>"
         # (oslo_messaging/notify/messaging.py), which is exactly our queue / routing key.
         envelope = self._envelope(ctxt, message, None, None)
-        self._vhost().publish(self._exchange(target), target.topic, envelope)
+        vhost = self._vhost()
+        vhost.count_sent("notification")
+        vhost.publish(self._exchange(target), target.topic, envelope)
 
     def listen(self, target: Any, batch_size: int, batch_timeout: float | None) -> base.Listener:
         vhost = self._vhost()

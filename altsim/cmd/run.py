@@ -149,7 +149,7 @@ def _print_summary(console: Console, result: RunResult) -> None:
     table.add_column("summary")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
     console.print(table)
     if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
         console.print(_instances_table(result.report["instances"]))

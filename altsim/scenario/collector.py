@@ -36,6 +36,7 @@ class Collector:
         self._condition = threading.Condition()
         self.finished: dict[str, tuple[str, float]] = {}
         self.scheduler_claim_failures: dict[str, list[str]] = {}
+        self.scheduler_claim_failures_at: dict[str, float] = {}  # when the news came
         self.messages = 0
         self._on_finished = on_finished
         targets = [messaging.Target(topic=NOTIFICATION_TOPIC)]
@@ -58,6 +59,7 @@ class Collector:
             with self._condition:
                 for uuid, info in (payload.get("instances") or {}).items():
                     self.scheduler_claim_failures[uuid] = list(info.get("claim_failures", []))
+                    self.scheduler_claim_failures_at[uuid] = time.time()
             return
         status = TERMINAL_EVENTS.get(event_type)
         uuid = payload.get("instance_uuid")

@@ -37,6 +37,12 @@ class Deployment:
         return [self._transport("notification", url, "collector")
                 for url in self._transport_urls()]
 
+    def rpc_messages(self) -> int | None:
+        """RPC casts and calls sent on the run's buses so far, or None where they are not
+        counted (a real broker keeps no per-vhost publish count without its management
+        plugin)."""
+        return None
+
     # shared building blocks
     def _transport_urls(self) -> list[str]:
         return [self.topology.api_transport_url,

@@ -56,6 +56,15 @@ class EmbeddedDeployment(Deployment):
         for url in self._transport_urls():
             memory_driver.delete_vhost(urlsplit(url).path.lstrip("/"))
 
+    def rpc_messages(self) -> int:
+        """Casts and calls published on the run's in-memory buses (API and every cell),
+        by the runner's client and every service; replies and notifications not included."""
+        total = 0
+        for url in self._transport_urls():
+            sent = memory_driver.vhost_stats(urlsplit(url).path.lstrip("/"))["sent"]
+            total += sent["call"] + sent["cast"]
+        return total
+
     # building blocks
     def _start_cells(self) -> None:
         faults = FaultInjector(self.scenario.faults, self.scenario.seed)

@@ -7,12 +7,13 @@ select_destinations.end notification. Nothing here is inferred from what the run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import ActionEvent, CellDatabase
 from altsim.objects import CELL0_UUID, server_status
+from altsim.scenario.timing import percentile, since
 from compute_sim.manager import BUILD_EVENT
 from conductor.tasks.cell0 import SCHEDULE_EVENT
 from conductor.tasks.reschedule import CLAIM_EVENT
@@ -33,6 +34,12 @@ class RunFacts:
     host_cells: dict[str, str]               # host -> cell name
     scheduler_claim_failures: dict[str, list[str]]
     duration_s: float
+    # Wall-clock times (time.time()) the report turns into seconds since `started_at`.
+    started_at: float | None = None
+    submitted_at: dict[str, float] = field(default_factory=dict)        # uuid -> request sent
+    finished_at: dict[str, float] = field(default_factory=dict)         # uuid -> ACTIVE/ERROR
+    scheduler_claim_failures_at: dict[str, float] = field(default_factory=dict)
+    messages: int | None = None              # RPC casts and calls; None if not counted
 
 
 def gather_instances(api_db: ApiDatabase, cell_dbs: dict[str, CellDatabase],
@@ -68,7 +75,8 @@ def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
               "failed_builds": failed_builds.get(host, 0)}
              for host in sorted(providers) if host in facts.host_cells]
     return {"scenario": facts.scenario, "seed": facts.seed, "transport": facts.transport,
-            "config": facts.config, "summary": _summary(entries, leaked, facts.duration_s),
+            "config": facts.config,
+            "summary": _summary(entries, leaked, facts.duration_s, facts.messages),
             "instances": entries, "hosts": hosts, "expectations": []}
 
 
@@ -79,19 +87,40 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
                    placement.get_allocations_for_consumer(uuid).items()}
     if info is None:  # never reached a cell: still a BuildRequest in the API DB
         return {"name": name, "uuid": uuid, "status": "BUILD", "host": None, "cell": None,
-                "selection": [], "attempts": [],
-                "claim_failures": list(facts.scheduler_claim_failures.get(uuid, [])),
-                "fault": None, "allocations": allocations}
+                "selection": [], "attempts": [], **_claim_failures(facts, uuid, []),
+                "fault": None, "allocations": allocations, **_times(facts, uuid, "BUILD")}
     row, events = info["row"], info["events"]
     fault = info["fault"]
-    return {"name": name, "uuid": uuid,
-            "status": server_status(row["vm_state"]),
+    status = server_status(row["vm_state"])
+    return {"name": name, "uuid": uuid, "status": status,
             "host": row["host"], "cell": facts.cell_names.get(info["cell_uuid"]),
-            "selection": _selection(events), "attempts": _attempts(events),
-            "claim_failures": (list(facts.scheduler_claim_failures.get(uuid, []))
-                               + [e.host for e in events if e.event == CLAIM_EVENT]),
+            "selection": _selection(events), "attempts": _attempts(events, facts.started_at),
+            **_claim_failures(facts, uuid, events),
             "fault": None if fault is None else {"code": fault.code, "message": fault.message},
-            "allocations": allocations}
+            "allocations": allocations, **_times(facts, uuid, status)}
+
+
+def _claim_failures(facts: RunFacts, uuid: str,
+                    events: list[ActionEvent]) -> dict[str, list[Any]]:
+    """The hosts whose claim was lost, the scheduler's first, and when (seconds since the
+    run began: for the scheduler's, when its select_destinations.end was heard)."""
+    in_scheduler = list(facts.scheduler_claim_failures.get(uuid, []))
+    heard = since(facts.started_at, facts.scheduler_claim_failures_at.get(uuid))
+    in_conductor = [e for e in events if e.event == CLAIM_EVENT]
+    return {"claim_failures": in_scheduler + [e.host for e in in_conductor],
+            "claim_failures_at_s": ([heard] * len(in_scheduler)
+                                    + [since(facts.started_at, e.start_time)
+                                       for e in in_conductor])}
+
+
+def _times(facts: RunFacts, uuid: str, status: str) -> dict[str, float | None]:
+    """When the request was sent and when the instance finished, in seconds since the run
+    began, and for an ACTIVE instance the time between the two."""
+    submitted = since(facts.started_at, facts.submitted_at.get(uuid))
+    finished = since(facts.started_at, facts.finished_at.get(uuid))
+    to_active = (since(facts.submitted_at.get(uuid), facts.finished_at.get(uuid))
+                 if status == "ACTIVE" else None)
+    return {"submitted_s": submitted, "finished_s": finished, "time_to_active_s": to_active}
 
 
 def _selection(events: list[ActionEvent]) -> list[str]:
@@ -101,7 +130,7 @@ def _selection(events: list[ActionEvent]) -> list[str]:
     return []
 
 
-def _attempts(events: list[ActionEvent]) -> list[dict[str, Any]]:
+def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[str, Any]]:
     attempts = []
     for event in events:
         if event.event != BUILD_EVENT:
@@ -111,22 +140,28 @@ def _attempts(events: list[ActionEvent]) -> list[dict[str, Any]]:
             attempt["reason"] = event.reason
         attempt["duration_s"] = round((event.finish_time or event.start_time)
                                       - event.start_time, 6)
+        attempt["start_s"] = since(started_at, event.start_time)
         attempts.append(attempt)
     return attempts
 
 
-def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float) -> dict[str, Any]:
+def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float,
+             messages: int | None) -> dict[str, Any]:
     def count(status: str) -> int:
         return sum(1 for e in entries if e["status"] == status)
 
     active = count("ACTIVE")
+    to_active = [e["time_to_active_s"] for e in entries if e["time_to_active_s"] is not None]
     return {"instances": len(entries), "active": active, "error": count("ERROR"),
             "building": count("BUILD"),
             "reschedules": sum(1 for e in entries for a in e["attempts"]
                                if a["result"] == "rescheduled"),
             "claim_failures": sum(len(e["claim_failures"]) for e in entries),
             "leaked_allocations": leaked, "duration_s": round(duration_s, 3),
-            "builds_per_s": round(active / duration_s, 2) if duration_s > 0 else 0.0}
+            "builds_per_s": round(active / duration_s, 2) if duration_s > 0 else 0.0,
+            "time_to_active_p50_s": percentile(to_active, 50),
+            "time_to_active_p95_s": percentile(to_active, 95),
+            "messages": messages}
 
 
 def cell_names(api_db: ApiDatabase) -> dict[str, str]:

@@ -136,7 +136,11 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
                      cell_names=cell_names(deployment.api_db),
                      host_cells=deployment.topology.host_cell_names(),
                      scheduler_claim_failures=dict(collector.scheduler_claim_failures),
-                     duration_s=duration)
+                     duration_s=duration, started_at=workload.started,
+                     submitted_at=dict(workload.submitted),
+                     finished_at={uuid: at for uuid, (_, at) in collector.finished.items()},
+                     scheduler_claim_failures_at=dict(collector.scheduler_claim_failures_at),
+                     messages=deployment.rpc_messages())
     report = build_report(facts, instances, deployment.placement, failed_builds)
     report["expectations"] = check_expectations(scenario.expect, report)
     errors = [f"workload: {exc}" for exc in workload.errors]

@@ -20,6 +20,10 @@ class Workload:
         self._pending_by_uuid: dict[str, tuple[threading.Semaphore, set[str]]] = {}
         self.uuids: dict[str, str] = {}
         self.errors: list[BaseException] = []
+        # When the run began and when each instance's request was sent (time.time()), for
+        # the report's time to ACTIVE.
+        self.started: float | None = None
+        self.submitted: dict[str, float] = {}
 
     def instance_finished(self, uuid: str, status: str) -> None:
         """Collector callback: frees a concurrency slot when a whole request has finished."""
@@ -35,6 +39,7 @@ class Workload:
 
     def run(self, started: float, on_submitted: Callable[[int], None] = lambda n: None) -> None:
         """Submit everything (returns when the last request is sent, not when it finishes)."""
+        self.started = started
         threads = [threading.Thread(target=self._run_entry, args=(entry, started, on_submitted),
                                     name=f"workload-{entry.name}", daemon=True)
                    for entry in self._scenario.requests]
@@ -69,4 +74,6 @@ class Workload:
             for uuid in planned.values():
                 self._pending_by_uuid[uuid] = (slots, members)
             self.uuids.update(planned)
+            now = time.time()
+            self.submitted.update((uuid, now) for uuid in planned.values())
         self._client.create_servers(names, flavor)

@@ -322,3 +322,23 @@ def test_delete_vhost_and_stats(bus: Bus) -> None:
     assert memory_driver.delete_vhost(name) is False
     with pytest.raises(KeyError):
         memory_driver.vhost_stats(name)
+
+
+def test_stats_count_calls_casts_and_notifications_apart(bus: Bus) -> None:
+    # Given a server and a notifier on one vhost
+    transport = bus.transport()
+    name = f"{bus.prefix}-main"
+    bus.server(transport, "compute", "host1", Endpoint("host1"))
+    notifier = oslo_messaging.Notifier(
+        oslo_messaging.get_notification_transport(bus.conf, url=bus.url()),
+        driver="messagingv2", topics=["notifications"], publisher_id="x")
+    # When it gets two casts, one call and one notification
+    client = bus.client(transport, "compute", timeout=WAIT)
+    client.cast({}, "record", value=1)
+    client.cast({}, "record", value=2)
+    client.call({}, "echo", value=3)
+    notifier.info({}, "instance.create.end", {})
+    # Then each kind is counted once per send; the call's reply is not a publish
+    stats = memory_driver.vhost_stats(name)
+    assert stats["sent"] == {"call": 1, "cast": 2, "notification": 1}
+    assert stats["published"] == 4
