@@ -7,7 +7,6 @@ Exit codes: 0 every expectation met; 1 an expectation missed (or the run did not
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from cliff.command import Command
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from altsim.conf.overrides import ConfigOverrideError
 from altsim.scenario.launcher import LaunchError
+from altsim.scenario.report import report_json
 from altsim.scenario.runner import Progress as RunProgress
 from altsim.scenario.runner import RunResult, run_scenario
 from altsim.scenario.schema import ScenarioError, load_scenario
@@ -42,6 +42,9 @@ class RunScenario(Command):
                             help="scenario YAML file (see etc/altsim/scenarios)")
         parser.add_argument("--report", type=Path, metavar="PATH",
                             help="write the JSON report here")
+        parser.add_argument("--report-dir", type=Path, metavar="DIR",
+                            help="write report.json, timeline.png (a row per instance, a "
+                                 "segment per attempt) and index.html (offline) here")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                             help="give up waiting for instances after this long (default 300)")
         parser.add_argument("--transport-url", metavar="URL",
@@ -90,7 +93,11 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(result.report, indent=2) + "\n")
+        args.report.write_text(report_json(result.report))
+    if args.report_dir:
+        # Imported here: matplotlib takes a second to load, and only this option draws.
+        from altsim.pictures.report_dir import write_report_dir
+        write_report_dir(args.report_dir, result.report)
     _print_summary(console, result)
     for error in result.errors:
         _error(err, error)

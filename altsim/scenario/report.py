@@ -7,6 +7,7 @@ select_destinations.end notification. Nothing here is inferred from what the run
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,11 @@ def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float,
             "time_to_active_p50_s": percentile(to_active, 50),
             "time_to_active_p95_s": percentile(to_active, 95),
             "messages": messages}
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as a file holds it (`--report`, and report.json of `--report-dir`)."""
+    return json.dumps(report, indent=2) + "\n"
 
 
 def cell_names(api_db: ApiDatabase) -> dict[str, str]:
