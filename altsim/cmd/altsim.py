@@ -21,6 +21,7 @@ from cliff.commandmanager import CommandManager
 from altsim.client.connection import CONFIG_ENV
 from altsim.cmd.client_commands import COMMANDS
 from altsim.cmd.run import RunScenario
+from altsim.cmd.sweep import SweepScenario
 
 
 class AltsimApp(App):
@@ -30,6 +31,7 @@ class AltsimApp(App):
     def __init__(self) -> None:
         manager = CommandManager("altsim.cli")  # other packages may add commands here
         manager.add_command("run", RunScenario)
+        manager.add_command("sweep", SweepScenario)
         for name, command in COMMANDS.items():
             manager.add_command(name, command)
         super().__init__(
