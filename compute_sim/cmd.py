@@ -12,11 +12,14 @@ from compute_sim import conf as compute_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.host import SimulatedHost
 from compute_sim.service import ComputeSimService
+from conductor import conf as conductor_conf
 from placement_sim import conf as placement_conf
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    conf = daemon.load_conf(argv, [compute_conf.register_opts, placement_conf.register_opts])
+    # [conductor] too: unclaim_by decides whether this compute unclaims before a reschedule.
+    conf = daemon.load_conf(argv, [compute_conf.register_opts, conductor_conf.register_opts,
+                                   placement_conf.register_opts])
     options = conf.compute_sim
     if not (options.scenario_file and options.cell and conf.database.connection):
         sys.exit("altsim-compute: needs [compute_sim] scenario_file and cell, and [database] "

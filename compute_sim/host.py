@@ -33,7 +33,14 @@ class SimulatedHost:
                      "min_unit": 1, "max_unit": total, "step_size": 1}
                 for rc, total in self.resources.items()}
 
-    def register(self, cell_db: CellDatabase, placement: PlacementClient) -> None:
-        """Report for duty: a compute node row in the cell DB, a provider in placement."""
-        placement.ensure_resource_provider(self.node_uuid, self.name, self.inventories())
-        cell_db.register_compute_node(self.node_uuid, self.name)
+    def capacities(self) -> dict[str, int]:
+        """What fits per resource class, computed as placement does."""
+        return {rc: int((total - self.reserved.get(rc, 0)) * self.allocation_ratio.get(rc, 1.0))
+                for rc, total in self.resources.items()}
+
+    def register(self, cell_db: CellDatabase, placement: PlacementClient | None) -> None:
+        """Report for duty: a compute node row in the cell DB (with its capacity) and,
+        unless placement is not used at all (None), a provider in placement."""
+        if placement is not None:
+            placement.ensure_resource_provider(self.node_uuid, self.name, self.inventories())
+        cell_db.register_compute_node(self.node_uuid, self.name, self.capacities())

@@ -2,7 +2,9 @@
 
 A spawn either succeeds (ACTIVE), fails in a way that may be retried elsewhere (with retries
 enabled the build goes to the cell conductor with the remaining alternates), or fails for good
-(ERROR with a fault, allocations removed). The outcome comes from the fault injector.
+(ERROR with a fault, allocations removed). The outcome comes from the fault injector, after the
+host's own resource check (`BuildResources.claim`, which only a host without placement makes):
+a build that does not fit is a reschedulable failure too, as Nova's ComputeResourcesUnavailable.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from altsim.objects import Fault, Instance, PayloadError, RequestSpec, RetryInfo
 from altsim.rpc import Notifier
 from compute_sim.faults import FaultInjector
 from compute_sim.host import SimulatedHost
+from compute_sim.resources import BuildResources, PlacementResources
 from conductor.rpcapi import ConductorAPI
 from placement_sim.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
 BUILD_EVENT = "compute_build_and_run_instance"
+UNCLAIM_EVENT = "compute_unclaim_resources"
 
 
 class ComputeManager:
@@ -32,10 +36,12 @@ class ComputeManager:
 
     def __init__(self, host: SimulatedHost, cell_db: CellDatabase, placement: PlacementClient,
                  conductor_api: ConductorAPI, notifier: Notifier, faults: FaultInjector,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 resources: BuildResources | None = None) -> None:
         self.host = host
         self._cell_db = cell_db
-        self._placement = placement
+        # By default the seeds' compute: placement claimed, the cell conductor unclaims.
+        self._resources = resources or PlacementResources(placement, unclaim_on_reschedule=False)
         self._conductor_api = conductor_api
         self._notifier = notifier
         self._faults = faults
@@ -50,23 +56,33 @@ class ComputeManager:
         _check_args(instance, request_spec, retry, host_list)
         started = time.time()
         attempt = retry.num_attempts if retry else 1
+        short = self._resources.claim(instance)
+        if short is not None:  # does not fit: never spawned, so no fault decision either
+            self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, short,
+                                     started)
+            return
         decision = self._faults.decide(self.host.name, instance.uuid, attempt)
         if decision.latency_s:
             self._sleep(decision.latency_s)
         if decision.action == "succeed":
             self._succeed(ctxt, instance, started)
         elif decision.action == "reschedule":
-            exc = RescheduledException(f"Build of instance {instance.uuid} was re-scheduled: "
-                                       f"{decision.reason}")
-            if retry is None:
-                self._fail(ctxt, instance, exc, "failed", decision.reason, started)
-            else:
-                self._reschedule(ctxt, instance, request_spec, retry, host_list, decision.reason,
-                                 started)
+            self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list,
+                                     decision.reason, started)
         else:
             exc = BuildAbortException(f"Build of instance {instance.uuid} aborted: "
                                       f"{decision.reason}")
             self._fail(ctxt, instance, exc, "aborted", decision.reason, started)
+
+    def _reschedule_or_fail(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
+                            retry: RetryInfo | None, host_list: list[Selection], reason: str,
+                            started: float) -> None:
+        if retry is None:
+            exc = RescheduledException(f"Build of instance {instance.uuid} was re-scheduled: "
+                                       f"{reason}")
+            self._fail(ctxt, instance, exc, "failed", reason, started)
+        else:
+            self._reschedule(ctxt, instance, request_spec, retry, host_list, reason, started)
 
     def _succeed(self, ctxt: dict, instance: Instance, started: float) -> None:
         db = self._cell_db
@@ -84,6 +100,8 @@ class ComputeManager:
     def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                     retry: RetryInfo, host_list: list[Selection], reason: str,
                     started: float) -> None:
+        # Given back before the cast, so the alternate's claim cannot find it still taken.
+        unclaimed = self._resources.release_rescheduled(instance)
         db = self._cell_db
         with db.begin() as conn:
             self._failed_builds += 1
@@ -92,6 +110,9 @@ class ComputeManager:
                                availability_zone=None, task_state="scheduling")
             db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
+            if unclaimed is not None:
+                db.add_event(instance.uuid, UNCLAIM_EVENT, "deleted" if unclaimed else "none",
+                             host=self.host.name, conn=conn)
         LOG.info("Instance %s failed to spawn on %s (%s); rescheduling", instance.uuid,
                  self.host.name, reason)
         retry = retry.model_copy(update={"exc_reason": reason})
@@ -107,7 +128,7 @@ class ComputeManager:
             db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
             db.set_error(instance.uuid, fault, conn=conn)
-        self._placement.delete_allocation_for_instance(instance.uuid)
+        self._resources.release_failed(instance)
         LOG.warning("Build of instance %s on %s failed: %s", instance.uuid, self.host.name,
                     fault.message)
         payload = self._payload(instance, "error")

@@ -22,15 +22,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "connection: cells cannot call up")
         if not conf.database.connection:
             sys.exit("altsim-conductor: role = cell needs [database] connection")
-        from conductor.service import build_cell_conductor_server
-        server = build_cell_conductor_server(conf, transport, notifications,
-                                             CellDatabase(conf.database.connection),
-                                             placement_conf.make_placement_client(conf))
+        from conductor.service import LegacyRetryError, build_cell_conductor_server
+        try:
+            server = build_cell_conductor_server(conf, transport, notifications,
+                                                 CellDatabase(conf.database.connection),
+                                                 placement_conf.make_placement_client(conf))
+        except LegacyRetryError as exc:
+            sys.exit(f"altsim-conductor: {exc}")
         return daemon.serve(f"cell conductor {conf.host}", [server])
     if not conf.api_database.connection:
         sys.exit("altsim-conductor: role = super needs [api_database] connection")
-    from conductor.service import build_super_conductor_from_api_db
-    server, router = build_super_conductor_from_api_db(conf, transport, notifications)
+    from conductor.service import LegacyRetryError, build_super_conductor_from_api_db
+    try:
+        # Placement: with [scheduler] claim_in = conductor this conductor claims.
+        server, router = build_super_conductor_from_api_db(
+            conf, transport, notifications, placement_conf.make_placement_client(conf))
+    except LegacyRetryError as exc:
+        sys.exit(f"altsim-conductor: {exc}")
     return daemon.serve(f"super conductor {conf.host}", [server], on_stop=router.cleanup)
 
 

@@ -13,6 +13,32 @@ conductor_opts = [
                help="super: the API-level conductor (API bus, API DB, every cell for casts); "
                     "cell: a cell's conductor (its cell bus and DB only), which handles "
                     "reschedules with the alternates it is given and never calls up."),
+    cfg.StrOpt("alternates_from", default="config", choices=[
+                   ("config", "[scheduler] max_attempts decides: the scheduler returns up to "
+                              "max_attempts - 1 alternates and a build gets at most "
+                              "max_attempts attempts (Nova)"),
+                   ("request", "the caller decides: the RequestSpec's num_alternates is "
+                               "passed to the scheduler, and a build gets at most "
+                               "1 + num_alternates attempts, whatever max_attempts says "
+                               "(the seeds' proposal)")],
+               help="Who decides how many alternates a build gets. With request, the "
+                    "attempt bound both conductors apply is 1 + the num_alternates the "
+                    "request asked for (not the number the scheduler could find: fewer "
+                    "hosts still end in 'Exhausted all hosts'), so 'Exceeded max scheduling "
+                    "attempts N' names that N, and num_alternates = 0 disables rescheduling "
+                    "as max_attempts = 1 does. A request without num_alternates falls back "
+                    "to max_attempts. Ignored with [scheduler] legacy_retry."),
+    cfg.StrOpt("unclaim_by", default="cell_conductor", choices=[
+                   ("cell_conductor", "the cell conductor deletes the failed host's "
+                                      "allocations before it claims an alternate (the "
+                                      "seeds' wording)"),
+                   ("compute", "the compute deletes them before it casts the reschedule, "
+                               "and the cell conductor does not (Nova master)")],
+               help="Who removes a failed build's placement allocations on a reschedule. "
+                    "Either way the removal is recorded as an instance action event "
+                    "(compute_unclaim_resources or conductor_unclaim_resources). Read by "
+                    "the cell conductor and the compute; nothing to remove when [scheduler] "
+                    "use_placement is false."),
 ]
 
 

@@ -1,4 +1,10 @@
-"""Assemble the super and the cell conductor services (used embedded and by the daemon)."""
+"""Assemble the super and the cell conductor services (used embedded and by the daemon).
+
+With `[scheduler] legacy_retry` the one cell shares the API bus, and two servers on topic
+`conductor` there would take each other's messages; so the super conductor also serves the
+cell's build_instances (with a scheduler client to ask again), as pre-cells-v2 Nova's single
+conductor did, and no cell conductor runs.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +18,27 @@ from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.objects import CELL0_UUID
 from compute_sim.rpcapi import ComputeAPI
+from conductor import wiring
 from conductor.cell_manager import CellConductorManager
 from conductor.rpcapi import RPC_TOPIC
-from conductor.tasks.reschedule import Reschedule
 from placement_sim.client import PlacementClient
+
+
+class LegacyRetryError(ValueError):
+    """A deployment [scheduler] legacy_retry cannot run on (it needs one cell on the API bus)."""
 
 
 def build_super_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Transport,
                                  notification_transport: messaging.Transport,
                                  api_db: ApiDatabase, cell_dbs: Mapping[str, CellDatabase],
-                                 cell0_db: CellDatabase,
-                                 router: rpc.CellRouter) -> messaging.RPCServer:
+                                 cell0_db: CellDatabase, router: rpc.CellRouter,
+                                 placement: PlacementClient) -> messaging.RPCServer:
     # Imported here so that building a cell conductor never imports the scheduler's client.
     from conductor.manager import SuperConductorManager
     from conductor.tasks.cell0 import BuryInCell0
-    from conductor.tasks.schedule_and_build import ScheduleAndBuild
     from scheduler.rpcapi import SchedulerAPI
 
+    legacy_cell = _legacy_retry_cell(cell_dbs) if conf.scheduler.legacy_retry else None
     notifier = rpc.Notifier(notification_transport, f"conductor.{conf.host}")
     compute_apis: dict[str, ComputeAPI] = {}
 
@@ -37,16 +47,31 @@ def build_super_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Tran
             compute_apis[cell_uuid] = ComputeAPI(router.transport(cell_uuid))
         return compute_apis[cell_uuid]
 
-    task = ScheduleAndBuild(api_db, cell_dbs, SchedulerAPI(transport), compute_api_for,
-                            BuryInCell0(api_db, cell0_db, notifier), conf.scheduler.max_attempts)
-    return rpc.make_server(transport, RPC_TOPIC, conf.host, [SuperConductorManager(task)])
+    scheduler_api = SchedulerAPI(transport)
+    task = wiring.schedule_and_build(conf, api_db, cell_dbs, scheduler_api, compute_api_for,
+                                     BuryInCell0(api_db, cell0_db, notifier), placement)
+    endpoints: list[object] = [SuperConductorManager(task)]
+    if legacy_cell is not None:
+        endpoints.append(CellConductorManager(wiring.reschedule(
+            conf, cell_dbs[legacy_cell], placement, compute_api_for(legacy_cell), notifier,
+            scheduler_api)))
+    return rpc.make_server(transport, RPC_TOPIC, conf.host, endpoints)
+
+
+def _legacy_retry_cell(cell_dbs: Mapping[str, CellDatabase]) -> str:
+    if len(cell_dbs) != 1:
+        raise LegacyRetryError(
+            f"[scheduler] legacy_retry = true needs exactly one cell, found {len(cell_dbs)}: "
+            f"a reschedule then calls the scheduler, which only a cell on the API bus can")
+    return next(iter(cell_dbs))
 
 
 def build_super_conductor_from_api_db(
         conf: cfg.ConfigOpts, transport: messaging.Transport,
-        notification_transport: messaging.Transport,
+        notification_transport: messaging.Transport, placement: PlacementClient,
 ) -> tuple[messaging.RPCServer, rpc.CellRouter]:
-    """The super conductor of a deployment: its cells, their DBs and buses from CellMappings."""
+    """The super conductor of a deployment: its cells, their DBs and buses from CellMappings.
+    LegacyRetryError when [scheduler] legacy_retry is set on a deployment it cannot serve."""
     api_db = ApiDatabase(conf.api_database.connection)
     cells = api_db.list_cells()
     cell_dbs = {cell.uuid: CellDatabase(cell.database_connection)
@@ -55,10 +80,18 @@ def build_super_conductor_from_api_db(
     if cell0 is None:
         raise SystemExit("altsim-conductor: the API database has no cell0 mapping "
                          "(altsim-manage cell create cell0 ...)")
+    if conf.scheduler.legacy_retry:
+        # The cell's computes cast their reschedules on their own bus: it must be this one.
+        off_bus = [cell.name for cell in cells
+                   if cell.uuid != CELL0_UUID and cell.transport_url != conf.transport_url]
+        if off_bus:
+            raise LegacyRetryError(
+                f"[scheduler] legacy_retry = true needs the cell on the API bus, but cell "
+                f"{off_bus[0]}'s transport_url is not this conductor's transport_url")
     router = rpc.CellRouter(conf, cells)
     server = build_super_conductor_server(conf, transport, notification_transport, api_db,
                                           cell_dbs, CellDatabase(cell0.database_connection),
-                                          router)
+                                          router, placement)
     return server, router
 
 
@@ -66,7 +99,10 @@ def build_cell_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Trans
                                 notification_transport: messaging.Transport,
                                 cell_db: CellDatabase,
                                 placement: PlacementClient) -> messaging.RPCServer:
+    if conf.scheduler.legacy_retry:
+        raise LegacyRetryError(
+            "[scheduler] legacy_retry = true: no cell conductor runs; the super conductor "
+            "serves the one cell's reschedules on the API bus")
     notifier = rpc.Notifier(notification_transport, f"conductor.{conf.host}")
-    task = Reschedule(cell_db, placement, ComputeAPI(transport), notifier,
-                      conf.scheduler.max_attempts)
+    task = wiring.reschedule(conf, cell_db, placement, ComputeAPI(transport), notifier)
     return rpc.make_server(transport, RPC_TOPIC, conf.host, [CellConductorManager(task)])

@@ -1,7 +1,9 @@
-"""Host states: compute nodes from every cell database joined with placement's summaries."""
+"""Host states: compute nodes from every cell database joined with placement's summaries,
+or, without placement, with what each node's own resource tracker reports."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 
@@ -51,12 +53,27 @@ class HostManager:
         states.sort(key=lambda state: state.host)
         return states
 
-    def _state(self, cell_uuid: str, row: tuple, summary: dict) -> HostState:
-        uuid, host, nodename, disabled, failed_builds, updated_at = row
+    def get_node_host_states(self) -> list[HostState]:
+        """States of every host whose compute node reports its resources ([scheduler]
+        use_placement = false), ordered by host name; shared like get_host_states'."""
+        states = []
+        for cell_uuid, cell_db in self._cell_dbs.items():
+            for row in self._cell_rows(cell_uuid, cell_db):
+                if row[6] is not None:
+                    states.append(self._state(cell_uuid, row, None))
+        states.sort(key=lambda state: state.host)
+        return states
+
+    def _state(self, cell_uuid: str, row: tuple, summary: dict | None) -> HostState:
+        uuid, host, nodename, disabled, failed_builds, updated_at, capacity, used = row
         cached = self._states.get(uuid)
         if cached is not None and cached[0] is row and cached[1] is summary:
             return cached[2]
-        state = HostState.from_summary(host, nodename, uuid, cell_uuid, bool(disabled),
-                                       updated_at, failed_builds, summary["resources"])
+        if summary is not None:
+            state = HostState.from_summary(host, nodename, uuid, cell_uuid, bool(disabled),
+                                           updated_at, failed_builds, summary["resources"])
+        else:
+            state = HostState(host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
+                              failed_builds, json.loads(capacity), json.loads(used or "{}"))
         self._states[uuid] = (row, summary, state)
         return state

@@ -53,4 +53,6 @@ class SchedulerManager:
             if num_alternates < 0:
                 raise ValueError(f"num_alternates must be >= 0, got {num_alternates}")
             return num_alternates
+        if self._conf.scheduler.legacy_retry:
+            return 0  # pre-Queens: a reschedule asks again instead of using alternates
         return self._conf.scheduler.max_attempts - 1

@@ -21,9 +21,13 @@ from scheduler.weights import enabled_weighers
 def build_scheduler_manager(conf: cfg.ConfigOpts, placement: PlacementClient,
                             cell_dbs: Mapping[str, CellDatabase],
                             notifier: rpc.Notifier) -> SchedulerManager:
-    selector = Selector(placement, HostManager(cell_dbs), enabled_filters(conf),
-                        enabled_weighers(conf), conf.filter_scheduler.host_subset_size,
-                        conf.seed, conf.scheduler.max_placement_results)
+    host_manager = HostManager(cell_dbs)
+    options = conf.scheduler
+    selector = Selector(placement, host_manager, enabled_filters(conf), enabled_weighers(conf),
+                        conf.filter_scheduler.host_subset_size, conf.seed,
+                        options.max_placement_results, claims=options.claim_in == "scheduler",
+                        host_source=(None if options.use_placement
+                                     else host_manager.get_node_host_states))
     return SchedulerManager(conf, selector, notifier)
 
 

@@ -40,9 +40,9 @@ from altsim.objects import (
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.host import SimulatedHost
 from compute_sim.manager import ComputeManager
+from compute_sim.resources import resources_for
+from conductor import wiring
 from conductor.tasks.cell0 import BuryInCell0
-from conductor.tasks.reschedule import Reschedule
-from conductor.tasks.schedule_and_build import ScheduleAndBuild
 from placement_sim.client import InProcessPlacementClient
 from placement_sim.store import PlacementStore
 from scheduler.filters import enabled_filters
@@ -446,20 +446,25 @@ class Loopback:
                              for cell_uuid in self.world.cell_dbs}
         self.conductor_apis = {cell_uuid: FakeConductorAPI(self._to_cell_conductor(cell_uuid))
                                for cell_uuid in self.world.cell_dbs}
+        # Every switch of the conf applies, as the service builders apply them.
+        legacy_scheduler = self.scheduler_api if self.conf.scheduler.legacy_retry else None
         self.reschedules = {
-            cell_uuid: Reschedule(cell_db, self.placement, self.compute_apis[cell_uuid],
-                                  self.notifier, self.conf.scheduler.max_attempts)
+            cell_uuid: wiring.reschedule(self.conf, cell_db, self.placement,
+                                         self.compute_apis[cell_uuid], self.notifier,
+                                         legacy_scheduler)
             for cell_uuid, cell_db in self.world.cell_dbs.items()}
         self.computes = {
             name: ComputeManager(host, self.world.cell_db_of(name), self.placement,
                                  self.conductor_apis[self.world.host_cell[name]], self.notifier,
-                                 self.faults, sleep=lambda s: None)
+                                 self.faults, sleep=lambda s: None,
+                                 resources=resources_for(self.conf, host,
+                                                         self.world.cell_db_of(name),
+                                                         self.placement))
             for name, host in self.world.hosts.items()}
-        self.schedule_and_build = ScheduleAndBuild(
-            self.world.api_db, self.world.cell_dbs, self.scheduler_api,
+        self.schedule_and_build = wiring.schedule_and_build(
+            self.conf, self.world.api_db, self.world.cell_dbs, self.scheduler_api,
             self.compute_apis.__getitem__,
-            BuryInCell0(self.world.api_db, self.world.cell0_db, self.notifier),
-            self.conf.scheduler.max_attempts)
+            BuryInCell0(self.world.api_db, self.world.cell0_db, self.notifier), self.placement)
 
     def _to_compute(self, cell_uuid: str, cast: BuildCast) -> None:
         assert self.world.host_cell[cast.host] == cell_uuid, "cast left the cell"
@@ -475,9 +480,10 @@ class Loopback:
                                                  cast.retry, cast.host_list))
         return forward
 
-    def build(self, names: list[str], flavor: Flavor = SMALL) -> list[str]:
+    def build(self, names: list[str], flavor: Flavor = SMALL,
+              num_alternates: int | None = None) -> list[str]:
         """Create servers in one request and run every cast to completion; returns uuids."""
-        build_requests, specs = self.world.new_request(names, flavor)
+        build_requests, specs = self.world.new_request(names, flavor, num_alternates)
         self.schedule_and_build({"request_id": "req-loop"}, build_requests, specs)
         while self.queue:
             self.queue.popleft()()

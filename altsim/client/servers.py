@@ -2,7 +2,8 @@
 
 A server is a BuildRequest in the API database until the super conductor puts it in a cell;
 then its InstanceMapping names the cell and the cell database holds the instance, its fault and
-its action events (the schedule, every claim the cell conductor lost, every build attempt).
+its action events (the schedule, every claim a conductor lost, every build attempt, who gave
+a failed attempt's resources back, and with legacy_retry each new scheduler answer).
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from altsim.db.api import FlavorNotFound
 from altsim.db.cell import ActionEvent
 from altsim.objects import server_status
 from compute_sim.manager import BUILD_EVENT
+from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM_EVENT
 from conductor.tasks.cell0 import SCHEDULE_EVENT
 from conductor.tasks.reschedule import CLAIM_EVENT
+from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM_EVENT
+from conductor.tasks.reselect import SELECT_EVENT
 
-EVENT_NAMES = {SCHEDULE_EVENT: "schedule", CLAIM_EVENT: "claim", BUILD_EVENT: "build"}
+EVENT_NAMES = {SCHEDULE_EVENT: "schedule", CLAIM_EVENT: "claim", BUILD_EVENT: "build",
+               COMPUTE_UNCLAIM_EVENT: "unclaim", CONDUCTOR_UNCLAIM_EVENT: "unclaim",
+               SELECT_EVENT: "reselect"}
 
 
 @dataclass(frozen=True)

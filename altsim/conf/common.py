@@ -38,6 +38,37 @@ scheduler_opts = [
                     "conductors (when to give up), as in Nova."),
     cfg.IntOpt("max_placement_results", default=1000, min=1,
                help="Limit on the allocation candidates asked of placement per request."),
+    cfg.StrOpt("claim_in", default="scheduler", choices=[
+                   ("scheduler", "the scheduler claims the chosen host in placement and falls "
+                                 "down its weighed list until a claim succeeds (Nova since "
+                                 "Pike)"),
+                   ("conductor", "the scheduler returns the chosen host and its alternates "
+                                 "unclaimed; the super conductor claims the chosen host and, "
+                                 "when that claim is lost to a race, the alternates in order "
+                                 "(the Boston-summit plan)")],
+               help="Who makes the first placement claim of a build. With conductor, each "
+                    "lost claim is recorded as a conductor_claim_resources event, the hosts "
+                    "tried are no longer passed on as alternates, and an instance none of "
+                    "whose hosts can be claimed is buried in cell0 with NoValidHost. Read by "
+                    "the scheduler and the super conductor. Ignored when use_placement is "
+                    "false (nothing is claimed anywhere)."),
+    cfg.BoolOpt("use_placement", default=True,
+                help="false: no placement at all. Each simulated compute keeps its own "
+                     "resource tracker and reports its totals and usage in its compute node "
+                     "row; the scheduler builds host states from those rows (same filters "
+                     "and weighers) and returns hosts without claims; a compute given a "
+                     "build that does not fit fails it with a reschedulable 'Insufficient "
+                     "compute resources' error, so it goes to the next alternate (Nova "
+                     "before Pike, without claims in the scheduler). Read by every service."),
+    cfg.BoolOpt("legacy_retry", default=False,
+                help="true: pre-Queens retries. The scheduler returns no alternates; a "
+                     "reschedule asks the scheduler again for one host, excluding the hosts "
+                     "already tried, until max_attempts attempts. That is a call from the "
+                     "cell up to the scheduler, possible only where the cell shares the API "
+                     "bus: a deployment with more than one cell is refused, and the one cell "
+                     "runs on the API bus, where a single conductor (the super conductor) "
+                     "also serves the cell's build_instances, as pre-cells-v2 Nova's one "
+                     "conductor did. [conductor] alternates_from is then ignored."),
 ]
 
 

@@ -46,7 +46,8 @@ _LIST_COMPUTE_NODES = sa.select(
     *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
 ).order_by(t.compute_nodes.c.host)
 _COMPUTE_NODE_ROWS_SQL = ("SELECT uuid, host, hypervisor_hostname, disabled, failed_builds, "
-                          "updated_at FROM compute_nodes ORDER BY host")
+                          "updated_at, resources, resources_used FROM compute_nodes "
+                          "ORDER BY host")
 _COMPUTE_NODES_STAMP_SQL = "SELECT COUNT(*), COALESCE(SUM(version), 0) FROM compute_nodes"
 
 # Writes are plain SQL with :name parameters (altsim.db.engine.Transaction).
@@ -87,18 +88,55 @@ class CellDatabase(Database):
 
     def sync(self) -> None:
         t.metadata.create_all(self.engine)
+        # A cell DB made before compute nodes reported their resources lacks their columns.
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("compute_nodes")}
+        with self.engine.begin() as conn:
+            for name in ("resources", "resources_used"):
+                if name not in present:
+                    conn.execute(sa.text(f"ALTER TABLE compute_nodes ADD COLUMN {name} TEXT"))
 
     # compute nodes
-    def register_compute_node(self, node_uuid: str, host: str) -> None:
-        params = {"uuid": node_uuid, "host": host, "now": time.time()}
+    def register_compute_node(self, node_uuid: str, host: str,
+                              capacity: dict[str, int] | None = None) -> None:
+        """A compute reporting for duty with its capacity per resource class and nothing
+        used: a (re)started compute's tracker starts empty, as it counts failures afresh."""
+        capacity = capacity or {}
+        params = {"uuid": node_uuid, "host": host, "now": time.time(),
+                  "resources": json.dumps(capacity),
+                  "used": json.dumps(dict.fromkeys(capacity, 0))}
         with self.begin() as tx:
-            # A restarted compute counts failures afresh, as Nova's does.
+            tx.execute("DELETE FROM resource_claims WHERE node_uuid = :uuid", params)
             if not tx.execute("UPDATE compute_nodes SET updated_at = :now, failed_builds = 0, "
+                              "resources = :resources, resources_used = :used, "
                               "version = version + 1 WHERE uuid = :uuid", params):
                 tx.execute("INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, "
-                           "disabled, failed_builds, updated_at, version) VALUES "
-                           "(:uuid, :host, :host, :disabled, 0, :now, 0)",
-                           {**params, "disabled": False})
+                           "disabled, failed_builds, updated_at, version, resources, "
+                           "resources_used) VALUES (:uuid, :host, :host, :disabled, 0, :now, "
+                           "0, :resources, :used)", {**params, "disabled": False})
+
+    def record_resource_claim(self, node_uuid: str, instance_uuid: str,
+                              resources: dict[str, int] | None, used: dict[str, int],
+                              conn: Transaction | None = None) -> None:
+        """A tracker's claim (resources) or release (None), with the node's usage after it;
+        the usage change moves the compute nodes' stamp, so the scheduler sees it."""
+        with self.joined(conn) as tx:
+            if resources is None:
+                tx.execute("DELETE FROM resource_claims WHERE instance_uuid = :instance",
+                           {"instance": instance_uuid})
+            else:
+                tx.execute("INSERT INTO resource_claims (instance_uuid, node_uuid, resources) "
+                           "VALUES (:instance, :node, :resources)",
+                           {"instance": instance_uuid, "node": node_uuid,
+                            "resources": json.dumps(resources)})
+            tx.execute("UPDATE compute_nodes SET resources_used = :used, "
+                       "version = version + 1 WHERE uuid = :node",
+                       {"node": node_uuid, "used": json.dumps(used)})
+
+    def list_resource_claims(self) -> dict[str, tuple[str, dict[str, int]]]:
+        """instance uuid -> (node uuid, resources) of every tracker claim in this cell."""
+        rows = self.raw_queries("SELECT instance_uuid, node_uuid, resources "
+                                "FROM resource_claims")[0]
+        return {instance: (node, json.loads(resources)) for instance, node, resources in rows}
 
     def list_compute_nodes(self) -> list[ComputeNode]:
         # The scheduler reads this on every request: a prebuilt statement and positional rows.
@@ -108,7 +146,9 @@ class CellDatabase(Database):
     def compute_node_rows(self, unless_stamp: tuple[int, int] | None = None,
                           ) -> tuple[tuple[int, int], list[tuple] | None]:
         """The change stamp of the compute nodes and, unless it equals `unless_stamp`, their
-        rows: (uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at) by host.
+        rows by host: (uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at,
+        resources, resources_used), the last two JSON text (or None) left for the caller to
+        decode, since most callers never look at them.
 
         The scheduler reads this on every request; when nothing changed since its last read
         (the stamp is the same) it keeps what it has and skips reading every row again.
@@ -120,8 +160,8 @@ class CellDatabase(Database):
         # Rows read after the stamp can only be newer than it: the next call then sees a
         # different stamp and reads again, which is safe.
         rows = self.raw_queries(_COMPUTE_NODE_ROWS_SQL)[0]
-        return stamp, [(uuid, host, node, bool(disabled), failed, updated)
-                       for uuid, host, node, disabled, failed, updated in rows]
+        return stamp, [(uuid, host, node, bool(disabled), failed, updated, resources, used)
+                       for uuid, host, node, disabled, failed, updated, resources, used in rows]
 
     def heartbeat(self, node_uuids: list[str]) -> None:
         now = time.time()

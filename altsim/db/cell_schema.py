@@ -15,6 +15,21 @@ compute_nodes = sa.Table(
     # +1 on every change to the row: SUM(version) over the table grows with any change, so a
     # reader can tell in one cheap aggregate whether anything changed since it last looked.
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    # What the host's own resource tracker reports, JSON {resource class: amount}: capacity
+    # ((total - reserved) * allocation_ratio) and what its instances use. The scheduler
+    # reads them only when [scheduler] use_placement is false. Text, not JSON: the
+    # scheduler reads rows with plain SQL, and drivers disagree on decoding JSON columns.
+    sa.Column("resources", sa.Text),
+    sa.Column("resources_used", sa.Text),
+)
+
+# The tracker's claims, one per instance on the host that holds it ([scheduler] use_placement
+# = false): what placement's allocations are otherwise, kept so a run can be audited.
+resource_claims = sa.Table(
+    "resource_claims", metadata,
+    sa.Column("instance_uuid", sa.String(36), primary_key=True),
+    sa.Column("node_uuid", sa.String(36), nullable=False, index=True),
+    sa.Column("resources", sa.Text, nullable=False),
 )
 
 instances = sa.Table(

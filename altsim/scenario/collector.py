@@ -58,7 +58,9 @@ class Collector:
         if event_type == "scheduler.select_destinations.end":
             with self._condition:
                 for uuid, info in (payload.get("instances") or {}).items():
-                    self.scheduler_claim_failures[uuid] = list(info.get("claim_failures", []))
+                    # Added up: with legacy_retry a reschedule asks the scheduler again.
+                    self.scheduler_claim_failures.setdefault(uuid, []).extend(
+                        info.get("claim_failures", []))
                     self.scheduler_claim_failures_at[uuid] = time.time()
             return
         status = TERMINAL_EVENTS.get(event_type)

@@ -14,6 +14,7 @@ from altsim.db.engine import dispose_engine
 from altsim.objects import Flavor
 from altsim.scenario.schema import Scenario
 from altsim.scenario.topology import Topology, service_conf
+from altsim.scenario.tracker_usage import TrackerUsage
 
 
 class Deployment:
@@ -43,10 +44,19 @@ class Deployment:
         plugin)."""
         return None
 
+    def resource_usage(self) -> Any:
+        """What the report reads usage and allocations from: placement, or without it
+        ([scheduler] use_placement = false) the computes' trackers through the cell DBs."""
+        if service_conf(self.scenario, "report").scheduler.use_placement:
+            return self.placement
+        return TrackerUsage(self.cell_dbs.values())
+
     # shared building blocks
     def _transport_urls(self) -> list[str]:
-        return [self.topology.api_transport_url,
-                *(cell.mapping.transport_url for cell in self.topology.cells)]
+        """Every bus of the run, each once (a legacy_retry cell shares the API bus)."""
+        return list(dict.fromkeys([self.topology.api_transport_url,
+                                   *(cell.mapping.transport_url
+                                     for cell in self.topology.cells)]))
 
     def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
         conf = service_conf(self.scenario, host)

@@ -71,9 +71,11 @@ class EmbeddedDeployment(Deployment):
         for cell in self.topology.cells:
             url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
             conductor_conf = service_conf(self.scenario, f"conductor-{cell.mapping.name}")
-            self._start(build_cell_conductor_server(
-                conductor_conf, self._transport("rpc", url, "conductor"),
-                self._transport("notification", url, "conductor"), cell_db, self.placement))
+            if not conductor_conf.scheduler.legacy_retry:  # else the super conductor serves it
+                self._start(build_cell_conductor_server(
+                    conductor_conf, self._transport("rpc", url, "conductor"),
+                    self._transport("notification", url, "conductor"), cell_db,
+                    self.placement))
             compute = ComputeSimService(
                 service_conf(self.scenario, f"compute-{cell.mapping.name}"),
                 self._transport("rpc", url, "compute"),
@@ -94,7 +96,7 @@ class EmbeddedDeployment(Deployment):
         self._start(build_super_conductor_server(
             conductor_conf, self._transport("rpc", api_url, "conductor"),
             self._transport("notification", api_url, "conductor"), self.api_db, self.cell_dbs,
-            self.cell0_db, self._router))
+            self.cell0_db, self._router, self.placement))
 
     def _start(self, server: messaging.RPCServer) -> None:
         server.start()

@@ -34,7 +34,7 @@ from altsim.db.discover import discover_hosts
 from altsim.db.provision import DatabaseServer, ProvisionError
 from altsim.scenario.deployment import Deployment
 from altsim.scenario.schema import Scenario
-from altsim.scenario.topology import plan_topology
+from altsim.scenario.topology import plan_topology, service_conf
 from placement_sim.http_client import HttpPlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class LaunchedDeployment(Deployment):
         self._databases: list[str] = []  # created on the server (or being created)
         self.workdir = workdir
         self._base_url = base_url
-        self._vhosts = [f"{run_id}-api", *(f"{run_id}-{c.name}" for c in scenario.cells)]
+        self._vhosts = [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
         self._token = secrets.token_hex(16)
         self._placement_url = f"http://127.0.0.1:{placement_port}"
         self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
@@ -175,8 +175,9 @@ class LaunchedDeployment(Deployment):
         for cell in self.topology.cells:
             cell_sections = {"DEFAULT": {"transport_url": cell.mapping.transport_url},
                              "database": {"connection": cell.mapping.database_connection}}
-            self._launch(f"conductor-{cell.mapping.name}", "altsim-conductor",
-                         {**cell_sections, "conductor": {"role": "cell"}})
+            if not self._legacy_retry():  # else the super conductor serves the cell
+                self._launch(f"conductor-{cell.mapping.name}", "altsim-conductor",
+                             {**cell_sections, "conductor": {"role": "cell"}})
             self._launch(f"compute-{cell.mapping.name}", "altsim-compute", {
                 **cell_sections, "compute_sim": {"scenario_file": str(self._scenario_file()),
                                                  "cell": cell.mapping.name}})
@@ -236,6 +237,9 @@ class LaunchedDeployment(Deployment):
             except ProvisionError as exc:
                 LOG.warning("could not drop database %s: %s", name, exc)
             self._databases.remove(name)
+
+    def _legacy_retry(self) -> bool:
+        return bool(service_conf(self.scenario, "launcher").scheduler.legacy_retry)
 
     def _user(self) -> str:
         return urlsplit(self._base_url).username or "guest"

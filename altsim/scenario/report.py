@@ -16,8 +16,11 @@ from altsim.db.cell import ActionEvent, CellDatabase
 from altsim.objects import CELL0_UUID, server_status
 from altsim.scenario.timing import percentile, since
 from compute_sim.manager import BUILD_EVENT
+from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM_EVENT
 from conductor.tasks.cell0 import SCHEDULE_EVENT
 from conductor.tasks.reschedule import CLAIM_EVENT
+from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM_EVENT
+from conductor.tasks.reselect import SELECT_EVENT
 from placement_sim.client import PlacementClient
 
 
@@ -132,8 +135,14 @@ def _selection(events: list[ActionEvent]) -> list[str]:
 
 
 def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[str, Any]]:
-    attempts = []
+    attempts: list[dict[str, Any]] = []
+    reselected = False
     for event in events:
+        if (event.event in _UNCLAIMED_BY and event.result == "deleted" and attempts
+                and attempts[-1]["host"] == event.host):
+            attempts[-1]["unclaimed_by"] = _UNCLAIMED_BY[event.event]
+        # legacy_retry: the next attempt's host came from a new select_destinations.
+        reselected = reselected or (event.event == SELECT_EVENT and event.result == "success")
         if event.event != BUILD_EVENT:
             continue
         attempt: dict[str, Any] = {"host": event.host, "result": event.result}
@@ -142,8 +151,15 @@ def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[
         attempt["duration_s"] = round((event.finish_time or event.start_time)
                                       - event.start_time, 6)
         attempt["start_s"] = since(started_at, event.start_time)
+        if reselected:
+            attempt["reselected"] = True
+            reselected = False
         attempts.append(attempt)
     return attempts
+
+
+# Who gave a failed attempt's resources back before its reschedule ([conductor] unclaim_by).
+_UNCLAIMED_BY = {COMPUTE_UNCLAIM_EVENT: "compute", CONDUCTOR_UNCLAIM_EVENT: "cell_conductor"}
 
 
 def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float,

@@ -141,7 +141,7 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
                      finished_at={uuid: at for uuid, (_, at) in collector.finished.items()},
                      scheduler_claim_failures_at=dict(collector.scheduler_claim_failures_at),
                      messages=deployment.rpc_messages())
-    report = build_report(facts, instances, deployment.placement, failed_builds)
+    report = build_report(facts, instances, deployment.resource_usage(), failed_builds)
     report["expectations"] = check_expectations(scenario.expect, report)
     errors = [f"workload: {exc}" for exc in workload.errors]
     if timed_out:

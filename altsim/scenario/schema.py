@@ -65,6 +65,9 @@ class RequestEntry(_Strict):
     num_instances: int = Field(default=1, ge=1)
     concurrency: int = Field(default=1, ge=1)
     start_ms: float = Field(default=0.0, ge=0.0)
+    # The RequestSpec's num_alternates: how many alternates the caller asks for. Used with
+    # [conductor] alternates_from = request; None leaves it to [scheduler] max_attempts.
+    num_alternates: int | None = Field(default=None, ge=0)
 
 
 class InstanceExpectation(_Strict):
@@ -72,6 +75,7 @@ class InstanceExpectation(_Strict):
     host: str | None = None
     cell: str | None = None
     attempts: list[str] | None = None
+    selection: list[str] | None = None
     claim_failures: list[str] | None = None
     fault_contains: str | None = None
 

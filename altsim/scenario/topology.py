@@ -74,6 +74,16 @@ def check_config(scenario: Scenario) -> None:
         enabled_weighers(conf)
     except ValueError as exc:
         raise ConfigOverrideError(f"config.{exc}") from None
+    _check_legacy_retry(scenario, conf)
+
+
+def _check_legacy_retry(scenario: Scenario, conf: cfg.ConfigOpts) -> None:
+    if conf.scheduler.legacy_retry and len(scenario.cells) != 1:
+        raise ConfigOverrideError(
+            f"config.scheduler.legacy_retry: true needs exactly one cell, the scenario has "
+            f"{len(scenario.cells)} ({', '.join(c.name for c in scenario.cells)}): a legacy "
+            f"reschedule calls the scheduler from the cell, which only works when the cell "
+            f"shares the API bus, and cells of their own cannot call up")
 
 
 def plan_topology(scenario: Scenario, run_id: str, workdir: Path,
@@ -81,9 +91,16 @@ def plan_topology(scenario: Scenario, run_id: str, workdir: Path,
                   database_server: DatabaseServer | None = None) -> Topology:
     """Names every bus and database of the run; nothing is created yet. Databases are SQLite
     files in `workdir`, or, given a `database_server`, databases on it named from the run id
-    (altsim.db.provision)."""
+    (altsim.db.provision). With [scheduler] legacy_retry the one cell is on the API bus (its
+    transport_url is the API one): a legacy reschedule calls the scheduler from the cell;
+    every other configuration gives each cell a bus of its own. ConfigOverrideError for a
+    legacy_retry scenario with more than one cell."""
+    conf = service_conf(scenario, "plan")
+    _check_legacy_retry(scenario, conf)
+    shared_bus = conf.scheduler.legacy_retry
+
     def url(name: str) -> str:
-        return transport_template.format(run_id=run_id, name=name)
+        return transport_template.format(run_id=run_id, name="api" if shared_bus else name)
 
     levels = ["api", "cell0", *(spec.name for spec in scenario.cells)]
     if database_server is None:

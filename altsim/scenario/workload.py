@@ -60,12 +60,13 @@ class Workload:
                 slots.acquire()
                 first = index * entry.num_instances + 1
                 names = [f"{entry.name}-{n}" for n in range(first, first + entry.num_instances)]
-                self._submit(names, flavor, slots)
+                self._submit(names, flavor, slots, entry.num_alternates)
                 on_submitted(len(names))
         except BaseException as exc:  # noqa: BLE001 - reported by the runner, never swallowed
             self.errors.append(exc)
 
-    def _submit(self, names: list[str], flavor: Flavor, slots: threading.Semaphore) -> None:
+    def _submit(self, names: list[str], flavor: Flavor, slots: threading.Semaphore,
+                num_alternates: int | None) -> None:
         members: set[str] = set()
         with self._lock:
             # Register before sending: a fast build may finish before create_servers returns.
@@ -76,4 +77,4 @@ class Workload:
             self.uuids.update(planned)
             now = time.time()
             self.submitted.update((uuid, now) for uuid in planned.values())
-        self._client.create_servers(names, flavor)
+        self._client.create_servers(names, flavor, num_alternates)

@@ -1,7 +1,9 @@
 """The cell conductor's reschedule: unclaim, count the attempt, claim an alternate, cast.
 
 The cell conductor has its cell's bus and DB and placement, nothing else: it never asks the
-scheduler and never reads the API DB. It can only walk down the alternates it was handed.
+scheduler and never reads the API DB. It can only walk down the alternates it was handed. The
+one exception is `[scheduler] legacy_retry` (pre-Queens), where the cell shares the API bus and
+a `Reselect` asks the scheduler for a new host instead of popping an alternate.
 """
 
 from __future__ import annotations
@@ -13,31 +15,45 @@ from altsim.exceptions import MaxRetriesExceeded
 from altsim.objects import Fault, Instance, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
 from compute_sim.rpcapi import ComputeAPI
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.claims import CLAIM_EVENT, CLAIM_LOST, claim_first
+from conductor.tasks.reselect import Reselect
 from placement_sim.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
-CLAIM_EVENT = "conductor_claim_resources"
+UNCLAIM_EVENT = "conductor_unclaim_resources"
+__all__ = ["CLAIM_EVENT", "UNCLAIM_EVENT", "Reschedule"]
 
 
 class Reschedule:
+    """`unclaim`: this conductor removes the failed host's allocations ([conductor] unclaim_by
+    = cell_conductor, with placement); otherwise the compute did, or there are none."""
+
     def __init__(self, cell_db: CellDatabase, placement: PlacementClient, compute_api: ComputeAPI,
-                 notifier: Notifier, max_attempts: int) -> None:
+                 notifier: Notifier, attempts: Attempts, unclaim: bool = True,
+                 reselect: Reselect | None = None) -> None:
         self._cell_db = cell_db
         self._placement = placement
         self._compute_api = compute_api
         self._notifier = notifier
-        self._max_attempts = max_attempts
+        self._attempts = attempts
+        self._unclaim = unclaim
+        self._reselect = reselect
 
     def __call__(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                  retry: RetryInfo, host_list: list[Selection]) -> None:
-        self._unclaim(instance)
+        if self._unclaim:
+            self._unclaim_failed_host(instance, retry)
         retry = retry.model_copy(update={"num_attempts": retry.num_attempts + 1})
+        allowed = self._attempts.allowed(request_spec)
         try:
-            if retry.num_attempts > self._max_attempts:
-                raise MaxRetriesExceeded.exceeded_attempts(self._max_attempts, instance.uuid,
+            if retry.num_attempts > allowed:
+                raise MaxRetriesExceeded.exceeded_attempts(allowed, instance.uuid,
                                                            retry.exc_reason)
-            if not host_list:
+            if self._reselect is not None:
+                host_list = self._reselect(ctxt, instance, request_spec, retry)
+            elif not host_list:
                 raise MaxRetriesExceeded.exhausted_hosts(instance.uuid)
             host, remaining = self._claim_alternate(instance, host_list)
         except Exception as exc:  # noqa: BLE001 - any failure ends the build in ERROR (rule 21)
@@ -45,25 +61,25 @@ class Reschedule:
             return
         self._cast(ctxt, instance, request_spec, retry, host, remaining)
 
-    def _unclaim(self, instance: Instance) -> None:
+    def _unclaim_failed_host(self, instance: Instance, retry: RetryInfo) -> None:
         # The seeds' wording: the cell conductor removes the failed host's allocations. Only
         # one host holds the instance's allocations at a time, so that is the whole consumer.
-        self._placement.delete_allocation_for_instance(instance.uuid)
+        deleted = self._placement.delete_allocation_for_instance(instance.uuid)
+        failed_host = retry.hosts[-1][0] if retry.hosts else None
+        self._cell_db.add_event(instance.uuid, UNCLAIM_EVENT,
+                                result="deleted" if deleted else "none", host=failed_host)
 
     def _claim_alternate(self, instance: Instance,
                          host_list: list[Selection]) -> tuple[Selection, list[Selection]]:
-        remaining = list(host_list)
-        while remaining:
-            host = remaining.pop(0)
-            if host.allocation_request is None or self._placement.claim_resources(
-                    instance.uuid, host.allocation_request, instance.project_id,
-                    instance.user_id):
-                return host, remaining
-            LOG.info("Claim for instance %s on alternate %s failed", instance.uuid,
-                     host.service_host)
-            self._cell_db.add_event(instance.uuid, CLAIM_EVENT, result="failed",
-                                    host=host.service_host, reason="claim failed in placement")
-        raise MaxRetriesExceeded.exhausted_hosts(instance.uuid)
+        def lost(host: str) -> None:
+            self._cell_db.add_event(instance.uuid, CLAIM_EVENT, result="failed", host=host,
+                                    reason=CLAIM_LOST)
+
+        host, remaining = claim_first(self._placement, instance.uuid, instance.project_id,
+                                      instance.user_id, host_list, lost)
+        if host is None:
+            raise MaxRetriesExceeded.exhausted_hosts(instance.uuid)
+        return host, remaining
 
     def _cast(self, ctxt: dict, instance: Instance, request_spec: RequestSpec, retry: RetryInfo,
               host: Selection, remaining: list[Selection]) -> None:
@@ -81,7 +97,6 @@ class Reschedule:
         fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
         LOG.warning("Build of instance %s failed: %s", instance.uuid, fault.message)
         self._cell_db.set_error(instance.uuid, fault)
-        self._placement.delete_allocation_for_instance(instance.uuid)
         self._notifier.error(ctxt, "compute_task.build_instances.error", {
             "instance_uuid": instance.uuid, "name": instance.name,
             "cell_uuid": instance.cell_uuid, "state": "error", "fault": fault.message})

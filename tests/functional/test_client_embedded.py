@@ -82,7 +82,8 @@ def test_lost_claims_and_faults_are_shown(tmp_path: Path):
     assert result.ok, result.report["expectations"]
     steps = [(e.kind, e.host, e.result) for e in seen["race"]]
     assert steps == [("schedule", "host1", "success"), ("build", "host1", "rescheduled"),
-                     ("claim", "host2", "failed"), ("build", "host3", "active")]
+                     ("unclaim", "host1", "deleted"), ("claim", "host2", "failed"),
+                     ("build", "host3", "active")]
 
     def look_error(connection: Connection, seen: dict) -> None:
         seen["servers"] = servers.list_servers(connection)

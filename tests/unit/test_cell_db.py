@@ -64,3 +64,22 @@ def test_re_registering_a_compute_resets_its_failure_count(cell_db):
     cell_db.record_build_result("node-1", failed=True)
     cell_db.register_compute_node("node-1", "host1")
     assert {n.host: n.failed_builds for n in cell_db.list_compute_nodes()}["host1"] == 0
+
+
+def test_sync_adds_the_resource_columns_to_a_cell_db_made_before_them(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = CellDatabase(url)
+    with old.engine.begin() as conn:  # compute_nodes as it was before use_placement = false
+        conn.exec_driver_sql("CREATE TABLE compute_nodes (uuid VARCHAR(36) PRIMARY KEY, "
+                             "host VARCHAR(255) NOT NULL UNIQUE, hypervisor_hostname "
+                             "VARCHAR(255) NOT NULL, disabled BOOLEAN NOT NULL, failed_builds "
+                             "INTEGER NOT NULL, updated_at FLOAT NOT NULL, version INTEGER "
+                             "NOT NULL)")
+    try:
+        old.sync()
+        old.sync()  # and again: nothing left to add
+        old.register_compute_node("node-1", "host1", {"VCPU": 4})
+        [row] = old.compute_node_rows()[1]
+        assert row[6:] == ('{"VCPU": 4}', '{"VCPU": 0}')
+    finally:
+        dispose_engine(url)

@@ -8,15 +8,26 @@ notifier and max_attempts; no API DB and no scheduler exist in these tests at al
 from __future__ import annotations
 
 import inspect
+import uuid
 
 import pytest
 
+from altsim import memory_driver, rpc
 from altsim.objects import PayloadError, RequestSpec, RetryInfo
 from conductor.cell_manager import CellConductorManager
-from conductor.tasks.reschedule import CLAIM_EVENT, Reschedule
+from conductor.service import build_cell_conductor_server
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.reschedule import CLAIM_EVENT, UNCLAIM_EVENT, Reschedule
 from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
 from placement_sim.store import PlacementStore
-from tests.conftest import SMALL, FakeComputeAPI, FakeNotifier, ScriptedPlacement, fill
+from tests.conftest import (
+    SMALL,
+    FakeComputeAPI,
+    FakeNotifier,
+    ScriptedPlacement,
+    fill,
+    make_test_conf,
+)
 
 EXHAUSTED = ("Exceeded maximum number of retries. Exhausted all hosts available for retrying "
              "build failures for instance {uuid}.")
@@ -29,7 +40,7 @@ class CellConductor:
         self.notifier = FakeNotifier()
         self.placement = placement or world.placement
         self.task = Reschedule(world.cell_dbs[world.cell_uuid("cell1")], self.placement,
-                               self.compute_api, self.notifier, max_attempts)
+                               self.compute_api, self.notifier, Attempts(max_attempts))
 
     def reschedule(self, instance, retry: RetryInfo, alternates: list[str], **selection_kw):
         host_list = [self.world.selection(h, **selection_kw) for h in alternates]
@@ -129,7 +140,7 @@ def test_rule_19_a_failed_claim_moves_to_the_next_alternate_and_is_recorded(cell
     assert cast.retry.hosts == [("h1", "h1"), ("h3", "h3")]
     assert cell.allocations(instance.uuid) == {"h3": SMALL.resources}
     assert list(cell.placement.get_provider_allocations(cell.rp("h2"))) == [filler]
-    [event] = cell.events(instance)
+    [event] = [e for e in cell.events(instance) if e.event == CLAIM_EVENT]
     assert (event.event, event.result, event.host) == (CLAIM_EVENT, "failed", "h2")
     assert conductor.errors() == []
 
@@ -173,6 +184,7 @@ def test_rule_20_every_alternate_failing_to_claim_is_error_exhausted(cell):
     conductor.reschedule(instance, failed_on("h1"), ["h2", "h3"])
     assert_error(cell, conductor, instance, EXHAUSTED.format(uuid=instance.uuid))
     assert [(e.event, e.result, e.host) for e in cell.events(instance)] == [
+        (UNCLAIM_EVENT, "deleted", "h1"),
         (CLAIM_EVENT, "failed", "h2"), (CLAIM_EVENT, "failed", "h3")]
     assert cell.allocations(instance.uuid) == {}  # rule 24
 
@@ -192,13 +204,27 @@ def test_rule_21_an_exception_from_an_alternate_claim_stops_the_reschedule(cell)
 
 # -- rule 22 --------------------------------------------------------------------------------------
 
-def test_rule_22_the_reschedule_task_is_built_without_api_db_or_scheduler():
-    """The cell conductor's task takes only cell-level collaborators: there is no parameter
-    through which an API DB or a scheduler client could reach it."""
+def test_rule_22_the_reschedule_task_is_built_without_api_db_or_scheduler(world):
+    """The cell conductor's task takes only cell-level collaborators. The one way a scheduler
+    client can reach it is `reselect`, which only [scheduler] legacy_retry sets, and then the
+    super conductor hosts the task (a cell conductor refuses that option); no parameter takes
+    an API DB."""
     params = list(inspect.signature(Reschedule.__init__).parameters)
-    assert params == ["self", "cell_db", "placement", "compute_api", "notifier", "max_attempts"]
+    assert params == ["self", "cell_db", "placement", "compute_api", "notifier", "attempts",
+                      "unclaim", "reselect"]
+    assert inspect.signature(Reschedule.__init__).parameters["reselect"].default is None
     assert list(inspect.signature(CellConductorManager.__init__).parameters) == [
         "self", "reschedule"]
+    conf, vhost = make_test_conf(), f"rule22-{uuid.uuid4().hex[:8]}"
+    transport = rpc.get_rpc_transport(conf, f"memory:///{vhost}")
+    try:
+        server = build_cell_conductor_server(conf, transport, transport, world.cell0_db,
+                                             world.placement)
+        [endpoint] = server.dispatcher.endpoints
+        assert endpoint._reschedule._reselect is None
+    finally:
+        transport.cleanup()
+        memory_driver.delete_vhost(vhost)
 
 
 def test_rule_22_reschedule_works_with_only_cell_level_objects(cell):

@@ -10,6 +10,7 @@ import pytest
 
 from altsim.exceptions import NoValidHost
 from altsim.objects import CELL0_UUID, RequestSpec, RetryInfo, VmState
+from conductor.tasks.attempts import Attempts
 from conductor.tasks.cell0 import SCHEDULE_EVENT, BuryInCell0
 from conductor.tasks.schedule_and_build import ScheduleAndBuild
 from tests.conftest import (
@@ -22,7 +23,8 @@ from tests.conftest import (
 
 
 class Harness:
-    def __init__(self, world, scheduler_api: FakeSchedulerAPI, max_attempts: int = 3) -> None:
+    def __init__(self, world, scheduler_api: FakeSchedulerAPI,
+                 max_attempts: int | Attempts = 3, claim_with=None) -> None:
         self.world = world
         self.scheduler_api = scheduler_api
         self.notifier = FakeNotifier()
@@ -30,7 +32,8 @@ class Harness:
         self.task = ScheduleAndBuild(world.api_db, world.cell_dbs, scheduler_api,
                                      self.compute_api_for,
                                      BuryInCell0(world.api_db, world.cell0_db, self.notifier),
-                                     max_attempts)
+                                     (max_attempts if isinstance(max_attempts, Attempts)
+                                      else Attempts(max_attempts)), claim_with)
 
     def compute_api_for(self, cell_uuid: str) -> FakeComputeAPI:
         return self.compute_apis.setdefault(cell_uuid, FakeComputeAPI(cell_uuid))
@@ -73,11 +76,17 @@ def test_rule_01_one_select_destinations_call_with_alternates_in_instance_uuids_
                                                          "DISK_GB": 1}}
 
 
-def test_rule_01_num_alternates_of_the_request_is_passed_to_the_scheduler(world):
+@pytest.mark.parametrize(("attempts", "passed"), [
+    (Attempts(3), None),                      # alternates_from = config: max_attempts decides
+    (Attempts(3, from_request=True), 5),      # alternates_from = request: the caller does
+    (Attempts(3, from_request=True, legacy_retry=True), 0),  # legacy_retry: none at all
+])
+def test_rule_01_num_alternates_of_the_request_is_passed_only_when_the_request_decides(
+        world, attempts, passed):
     world.add_hosts("cell1", ["h1"])
     scheduler = FakeSchedulerAPI(delegate=world.scheduler_manager(make_test_conf()))
-    Harness(world, scheduler).run(["web-1"], num_alternates=5)
-    assert scheduler.calls[0]["num_alternates"] == 5
+    Harness(world, scheduler, attempts).run(["web-1"], num_alternates=5)
+    assert scheduler.calls[0]["num_alternates"] == passed
 
 
 # -- rule 12 --------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def test_server_event_list_shows_each_attempt_host_by_host(seen: dict[str, Any])
     assert steps == [
         ("schedule", "host1", "success", None),
         ("build", "host1", "rescheduled", "spawn failed: simulated libvirt error"),
+        ("unclaim", "host1", "deleted", None),  # by the cell conductor, before its claim
         ("build", "host2", "active", None),
     ]
     assert seen["events"][0]["Details"] == "selection: host1, host2, host3"
