@@ -11,6 +11,7 @@ a whole build with its reschedules runs in-process in milliseconds.
 from __future__ import annotations
 
 import collections
+import logging
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -186,6 +187,20 @@ class FakeSchedulerAPI:
         assert self.result is not None
         return self.result
 
+
+
+@pytest.fixture(autouse=True)
+def _root_log_handlers_restored() -> Iterator[None]:
+    """Commands run in-process (altsim-manage's oslo.log setup, the altsim cliff app) add
+    handlers to the root logger that write to this test's captured stderr; a later test would
+    log into a closed stream. Each test leaves the root logger as it found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 class ScriptedPlacement:
     """A real in-process placement client with scripted claim behaviour per provider.
