@@ -101,6 +101,7 @@ class _Process:
         self.name = name
         self.log_path = log_path
         self._ready = threading.Event()
+        self._terminated = False
         self._output: list[str] = []
         self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, start_new_session=True)
@@ -127,19 +128,19 @@ class _Process:
                                   + "".join(self._output[-30:]))
 
     def terminate(self) -> None:
-        if self.popen.poll() is None:
+        # One SIGTERM only: a daemon already winding down takes a second one as "die now".
+        if self.popen.poll() is None and not self._terminated:
+            self._terminated = True
             self.popen.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                LOG.warning("%s did not stop in %.0f s: killing it", self.name, STOP_TIMEOUT_S)
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-
+        self.terminate()
+        try:
+            self.popen.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            LOG.warning("%s did not stop in %.0f s: killing it", self.name, STOP_TIMEOUT_S)
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
 
 class LaunchedDeployment(Deployment):
     transport_name = "rabbit"

@@ -36,6 +36,7 @@ def seen(rabbit_url: str) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
 
     def drive(deployment) -> None:  # type: ignore[no-untyped-def]
+        outputs["deployment"] = deployment
         config = deployment.write_client_config(deployment.workdir / "client.conf")
         outputs["events"] = _json(config, "server", "event", "list", "web-1")
         outputs["show"] = _json(config, "server", "show", "web-1")
@@ -95,3 +96,9 @@ def test_server_create_waits_for_the_builds(seen: dict[str, Any]):
         ("extra-1", "ACTIVE", "cell1"), ("extra-2", "ACTIVE", "cell1")]
     assert {s["Name"] for s in seen["after"]} == {"web-1", "extra-1", "extra-2"}
     assert "- Name: small\n" in seen["yaml"]
+
+
+def test_every_daemon_stopped_cleanly_on_one_sigterm(seen: dict[str, Any]):
+    processes = seen["deployment"]._processes
+    assert processes and {p.name: p.popen.returncode for p in processes} == {
+        p.name: 0 for p in processes}
