@@ -140,14 +140,15 @@ class Scenario(_Strict):
 def _describe(errors: list[dict]) -> str:
     lines = []
     for error in errors:
-        location = ".".join(str(part) for part in error["loc"]) or "<top>"
+        # A whole-scenario check names its own key path in its message.
+        location = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         value = error.get("input")
         shown = f" (got {value!r})" if error["type"] == "extra_forbidden" or not isinstance(
             value, (dict, list)) else ""
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-        lines.append(f"{location}: {message}{shown}")
+        lines.append(f"{location}: {message}{shown}" if location else f"{message}{shown}")
     return "; ".join(lines)
 
 

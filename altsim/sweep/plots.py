@@ -1,6 +1,7 @@
-"""The sweep's PNGs: error rate, reschedules per instance and time to ACTIVE against each swept
-option, the mean over a point's runs with min-max bars, one line per value of the other swept
-options. Drawn with matplotlib's object API on the Agg canvas: no display, no pyplot state."""
+"""The sweep's PNGs: error rate, reschedules and lost claims per instance and time to ACTIVE
+against each swept option, the mean over a point's runs with min-max bars, one line per value of
+the other swept options. Drawn with matplotlib's object API on the Agg canvas: no display, no
+pyplot state."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ CHARTS = (
     Chart("error_rate", "Error rate", "instances in ERROR (%)", (("error_rate", ""),), 100.0),
     Chart("reschedules_per_instance", "Reschedules per instance",
           "reschedules per instance (count)", (("reschedules_per_instance", ""),)),
+    Chart("claim_failures_per_instance", "Lost claims per instance",
+          "claims lost per instance (count)", (("claim_failures_per_instance", ""),)),
     Chart("time_to_active", "Time to ACTIVE", "time from request to ACTIVE (ms)",
           (("time_to_active_p50_s", "p50"), ("time_to_active_p95_s", "p95")), 1000.0,
           missing="no instance\nwent ACTIVE"),

@@ -7,9 +7,11 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-# What the table and the plots show per point; reschedules_per_instance is derived per run.
-SUMMARY_METRICS = ("error_rate", "reschedules_per_instance", "time_to_active_p50_s",
-                   "time_to_active_p95_s", "builds_per_s", "messages")
+# What the table and the plots show per point; the per-instance counts and
+# messages_per_active (RPC messages per instance that went ACTIVE) are derived per run.
+SUMMARY_METRICS = ("error_rate", "reschedules_per_instance", "claim_failures_per_instance",
+                   "time_to_active_p50_s", "time_to_active_p95_s", "builds_per_s", "messages",
+                   "messages_per_active")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ def per_run(row: dict[str, Any]) -> dict[str, float | None]:
     instances = row.get("instances") or 0
     values = {name: row.get(name) for name in SUMMARY_METRICS}
     values["reschedules_per_instance"] = row["reschedules"] / instances if instances else None
+    values["claim_failures_per_instance"] = (row["claim_failures"] / instances if instances
+                                             else None)
+    messages, active = row.get("messages"), row.get("active")
+    values["messages_per_active"] = messages / active if messages is not None and active else None
     return values
 
 
@@ -87,8 +93,12 @@ def format_spread(name: str, spread: Spread | None) -> str:
 
 # From the summary's unit to the display unit (UNITS)
 _SCALE = {"error_rate": 100.0, "time_to_active_p50_s": 1000.0, "time_to_active_p95_s": 1000.0}
-UNITS = {"error_rate": "%", "reschedules_per_instance": "", "time_to_active_p50_s": "ms",
-         "time_to_active_p95_s": "ms", "builds_per_s": "", "messages": ""}
+UNITS = {"error_rate": "%", "reschedules_per_instance": "", "claim_failures_per_instance": "",
+         "time_to_active_p50_s": "ms",
+         "time_to_active_p95_s": "ms", "builds_per_s": "", "messages": "",
+         "messages_per_active": ""}
 HEADINGS = {"error_rate": "error rate", "reschedules_per_instance": "reschedules / instance",
+            "claim_failures_per_instance": "lost claims / instance",
             "time_to_active_p50_s": "to ACTIVE p50", "time_to_active_p95_s": "to ACTIVE p95",
-            "builds_per_s": "builds/s", "messages": "RPC messages"}
+            "builds_per_s": "builds/s", "messages": "RPC messages",
+            "messages_per_active": "RPC messages per ACTIVE"}

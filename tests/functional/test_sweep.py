@@ -76,7 +76,8 @@ def test_sweep_draws_valid_pngs_for_each_chart(sweep):
     _, out = sweep
     names = sorted(p.name for p in out.glob("*.png"))
     assert names == [f"{chart}-vs-scheduler.max_attempts.png" for chart in
-                     ("error_rate", "reschedules_per_instance", "time_to_active")]
+                     ("claim_failures_per_instance", "error_rate", "reschedules_per_instance",
+                      "time_to_active")]
     for name in names:
         data = (out / name).read_bytes()
         assert data[:8] == PNG_SIGNATURE

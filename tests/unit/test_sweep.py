@@ -100,6 +100,40 @@ def test_a_value_no_service_accepts_is_named_before_anything_runs(text, message)
     assert str(caught.value).startswith(message)
 
 
+def test_a_scenario_path_sets_that_field_of_the_scenario_and_nothing_else():
+    # Given max-attempts-1, whose one fault rule fails host1's first spawn
+    scenario = load_scenario(SCENARIO)
+    # When a sweep varies the rule's probability and the request's count
+    runs = plan_runs(scenario, parse_axes(["faults.0.probability=0.1,0.5",
+                                           "requests.0.count=2"]), repeat=1)
+    # Then each run's scenario has those values where the paths point, the config untouched
+    assert [r.scenario.faults[0].probability for r in runs] == [0.1, 0.5]
+    assert {r.scenario.requests[0].count for r in runs} == {2}
+    assert all(r.scenario.config == scenario.config for r in runs)
+    assert [r.point for r in runs] == [{"faults.0.probability": 0.1, "requests.0.count": 2},
+                                       {"faults.0.probability": 0.5, "requests.0.count": 2}]
+    assert runs[0].scenario.faults[0].hosts == scenario.faults[0].hosts
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("faults.3.probability=0.5",
+     "--set faults.3.probability: faults has 1 entry (numbered from 0), not '3'"),
+    ("faults.0.probabilty=0.5",
+     "--set faults.0.probabilty: faults.0 has no 'probabilty' (it has action, first, hosts,"),
+    ("flavors.large.VCPU=2", "--set flavors.large.VCPU: flavors has no 'large' (it has small)"),
+    ("faults.0.probability=1.5",
+     "--set faults.0.probability=1.5: faults.0.probability: Input should be less than or "
+     "equal to 1"),
+    ("requests.0.flavor=tiny", "--set requests.0.flavor=tiny: requests.0.flavor: unknown "
+                               "flavor 'tiny'"),
+    ("seed=1,2", "--set seed: the seeds come from --repeat"),
+])
+def test_a_bad_scenario_path_or_value_is_named(text, message):
+    with pytest.raises(SweepError) as caught:
+        plan_runs(load_scenario(SCENARIO), parse_axes([text]), repeat=1)
+    assert str(caught.value).startswith(message)
+
+
 def test_repeat_must_be_positive():
     with pytest.raises(SweepError, match="--repeat: must be at least 1, got 0"):
         plan_runs(load_scenario(SCENARIO), parse_axes(["scheduler.max_attempts=1"]), 0)
@@ -150,6 +184,16 @@ def test_summary_per_point_is_mean_with_min_and_max_in_first_seen_order():
     assert first.metrics["reschedules_per_instance"] == Spread(0.75, 0.5, 1.0, 2)
     assert second.metrics["error_rate"] == Spread(0.75, 0.5, 1.0, 2)
     assert second.metrics["messages"] == Spread(14.0, 14.0, 14.0, 2)
+    # 14 messages over 3 ACTIVE instances in every run
+    assert second.metrics["messages_per_active"] == Spread(14 / 3, 14 / 3, 14 / 3, 2)
+
+
+def test_messages_per_active_is_unknown_without_counts_or_without_an_active_instance():
+    rows = [run_row({"o.k": 1}, 1, summary(messages=None)),
+            run_row({"o.k": 2}, 1, summary(active=0, error=4))]
+    uncounted, none_active = summarize(rows, ["o.k"])
+    assert uncounted.metrics["messages_per_active"] is None
+    assert none_active.metrics["messages_per_active"] is None
 
 
 def test_summary_ignores_unknown_values_and_is_none_when_all_are():

@@ -35,6 +35,7 @@ def test_sweep_plots_one_per_chart_and_option_and_a_local_page(tmp_path: Path):
     paths = draw_sweep(tmp_path, "made-up", axes, summaries)
     assert sorted(p.name for p in paths) == sorted(
         f"{chart}-vs-{option}.png" for chart in ("error_rate", "reschedules_per_instance",
+                                                 "claim_failures_per_instance",
                                                  "time_to_active")
         for option in ("scheduler.max_attempts", "conductor.flag"))
     for path in paths:
