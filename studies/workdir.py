@@ -1,0 +1,24 @@
+"""The scenario a study runs: its file in docs/studies/<slug>/, or, when the run asks for
+another instance count (--quick), a copy in the study's output folder that says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def scenario_with_count(source: Path, folder: Path, count: int) -> Path:
+    """`source` itself when every request entry already asks for `count` servers; else a copy
+    with each entry's count set, written into `folder`."""
+    data = yaml.safe_load(source.read_text())
+    if all(request.get("count", 1) == count for request in data["requests"]):
+        return source
+    for request in data["requests"]:
+        request["count"] = count
+    data["description"] = (f"{data.get('description', '').strip()} (A copy of {source.name} "
+                           f"with count {count} per request entry.)")
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"scenario-count-{count}.yaml"
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+    return copy
