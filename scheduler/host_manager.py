@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from altsim.db.cell import CellDatabase
 from scheduler.host_state import HostState
+from scheduler.host_table import HostTable, TableView
 
 
 class HostManager:
@@ -16,64 +17,67 @@ class HostManager:
 
     Each cell's rows are kept with the change stamp they were read at and read again only when
     the stamp moved: any change to a compute node (a failed build, a heartbeat, a new node)
-    moves it, so the states are as fresh as reading every row on every request.
+    moves it, so what the scheduler sees is as fresh as reading every row on every request.
 
-    A host's state is rebuilt only when its row or its placement summary changed (placement
-    hands out the same summary object until the provider changes); otherwise the last one is
-    handed out again, so a request costs little more than the hosts that changed since the last.
+    With placement the hosts live in a HostTable (scheduler.host_table): a request takes the
+    rows whose compute node or placement summary changed since the last one and a view of its
+    candidates, so it costs little more than the hosts that changed. Without placement each
+    request gets HostState objects, rebuilt only for the rows that changed.
     """
 
     def __init__(self, cell_dbs: Mapping[str, CellDatabase]) -> None:
         self._cell_dbs = cell_dbs
         self._rows: dict[str, tuple[tuple[int, int], list[tuple]]] = {}
-        self._states: dict[str, tuple[tuple, dict, HostState]] = {}
+        self._states: dict[str, tuple[tuple, HostState]] = {}
+        self._table: HostTable | None = None
         self._lock = threading.Lock()
 
-    def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> list[tuple]:
+    def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> tuple[list[tuple], bool]:
+        """The cell's rows, and whether they were read anew (the stamp moved). Lock held."""
         cached = self._rows.get(cell_uuid)
         stamp, rows = cell_db.compute_node_rows(unless_stamp=cached[0] if cached else None)
         if rows is None and cached is not None:
-            return cached[1]
+            return cached[1], False
+        self._rows[cell_uuid] = (stamp, rows or [])
+        return rows or [], True
+
+    def get_host_view(self, provider_summaries: Mapping[str, dict]) -> TableView:
+        """The hosts whose provider placement offered, with these summaries, in host-name
+        order: a view of the request's own (what it consumes stays in the view)."""
+        # One request at a time reads the rows and updates the table, so a slower reader can
+        # never put older rows over newer ones.
         with self._lock:
-            self._rows[cell_uuid] = (stamp, rows or [])
-        return rows or []
-
-    def get_host_states(self, provider_summaries: Mapping[str, dict]) -> list[HostState]:
-        """States of the hosts whose provider placement offered, ordered by host name.
-
-        The states are shared with later requests: a caller that consumes resources on one
-        must consume on a `copy()`.
-        """
-        states = []
-        for cell_uuid, cell_db in self._cell_dbs.items():
-            for row in self._cell_rows(cell_uuid, cell_db):
-                summary = provider_summaries.get(row[0])
-                if summary is not None:
-                    states.append(self._state(cell_uuid, row, summary))
-        states.sort(key=lambda state: state.host)
-        return states
+            rows_by_cell, changed = {}, []
+            for cell_uuid, cell_db in self._cell_dbs.items():
+                rows_by_cell[cell_uuid], fresh = self._cell_rows(cell_uuid, cell_db)
+                if fresh:
+                    changed.append(cell_uuid)
+            table = self._table
+            if table is None or (changed and not table.same_nodes(rows_by_cell)):
+                table = self._table = HostTable(rows_by_cell)
+            else:
+                for cell_uuid in changed:
+                    table.update_rows(rows_by_cell[cell_uuid])
+            return table.view(provider_summaries)
 
     def get_node_host_states(self) -> list[HostState]:
         """States of every host whose compute node reports its resources ([scheduler]
-        use_placement = false), ordered by host name; shared like get_host_states'."""
-        states = []
-        for cell_uuid, cell_db in self._cell_dbs.items():
-            for row in self._cell_rows(cell_uuid, cell_db):
-                if row[6] is not None:
-                    states.append(self._state(cell_uuid, row, None))
+        use_placement = false), ordered by host name. They are shared with later requests:
+        a request that consumes on one consumes on a copy (HostColumns does)."""
+        with self._lock:
+            states = [self._state(cell_uuid, row)
+                      for cell_uuid, cell_db in self._cell_dbs.items()
+                      for row in self._cell_rows(cell_uuid, cell_db)[0] if row[6] is not None]
         states.sort(key=lambda state: state.host)
         return states
 
-    def _state(self, cell_uuid: str, row: tuple, summary: dict | None) -> HostState:
+    def _state(self, cell_uuid: str, row: tuple) -> HostState:
+        """A host from what its own tracker reports, rebuilt only when its row changed."""
         uuid, host, nodename, disabled, failed_builds, updated_at, capacity, used = row
         cached = self._states.get(uuid)
-        if cached is not None and cached[0] is row and cached[1] is summary:
-            return cached[2]
-        if summary is not None:
-            state = HostState.from_summary(host, nodename, uuid, cell_uuid, bool(disabled),
-                                           updated_at, failed_builds, summary["resources"])
-        else:
-            state = HostState(host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
-                              failed_builds, json.loads(capacity), json.loads(used or "{}"))
-        self._states[uuid] = (row, summary, state)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        state = HostState(host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
+                          failed_builds, json.loads(capacity), json.loads(used or "{}"))
+        self._states[uuid] = (row, state)
         return state

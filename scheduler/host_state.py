@@ -25,19 +25,6 @@ class HostState:
         # summaries the states were built from were read before them).
         self.free_resources = {rc: total - used.get(rc, 0) for rc, total in capacity.items()}
 
-    @classmethod
-    def from_summary(cls, host: str, nodename: str, uuid: str, cell_uuid: str, disabled: bool,
-                     updated_at: float, failed_builds: int,
-                     summary_resources: dict[str, dict[str, int]]) -> HostState:
-        """Build straight from a placement provider summary (the scheduler's hot path)."""
-        state = cls.__new__(cls)
-        state.host, state.nodename, state.uuid, state.cell_uuid = host, nodename, uuid, cell_uuid
-        state.disabled, state.updated_at, state.failed_builds = disabled, updated_at, failed_builds
-        state.capacity = {rc: amounts["capacity"] for rc, amounts in summary_resources.items()}
-        state.free_resources = {rc: amounts["capacity"] - amounts["used"]
-                                for rc, amounts in summary_resources.items()}
-        return state
-
     def copy(self) -> HostState:
         """A state of its own for one request (consume() changes only the copy)."""
         state = HostState.__new__(HostState)

@@ -21,14 +21,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from altsim.exceptions import NoValidHost
 from altsim.objects import RequestSpec, Selection
 from placement_sim.client import PlacementClient
 from placement_sim.exceptions import PlacementUnavailable
 from scheduler.filters.base import HostFilter
+from scheduler.host_columns import Columns, HostColumns
 from scheduler.host_manager import HostManager
 from scheduler.host_state import HostState
-from scheduler.weights import weigh_hosts
+from scheduler.weights import weighed_order
 from scheduler.weights.base import HostWeigher
 
 
@@ -59,39 +62,42 @@ class Selector:
 
     def select(self, spec: RequestSpec, instance_uuids: list[str],
                num_alternates: int) -> list[Placement]:
-        states, requests_by_rp = self._candidates(spec)
-        states = [s for s in states if s.host not in spec.ignore_hosts]
-        chosen: list[tuple[HostState, list[HostState], list[str]]] = []
+        hosts, requests_by_rp = self._candidates(spec)
+        if spec.ignore_hosts:
+            hosts = hosts.subset(np.array([i for i, host in enumerate(hosts.hosts)
+                                           if host not in spec.ignore_hosts], dtype=np.intp))
+        # Per instance: the position of its host in `hosts`, the weighed positions, the
+        # hosts whose claim it lost.
+        chosen: list[tuple[int, list[int], list[str]]] = []
         try:
             for instance_uuid in instance_uuids:
-                weighed = self._filter_and_weigh(states, spec)
-                host, failures = self._pick(weighed, spec, instance_uuid, requests_by_rp)
+                weighed = self._filter_and_weigh(hosts, spec)
+                position, failures = self._pick(hosts, weighed, spec, instance_uuid,
+                                                requests_by_rp)
                 if len(instance_uuids) > 1:
-                    # The states are shared with the host manager's cache: consume on a copy
-                    # of this request's own, which the next instance then sees.
-                    owned = host.copy()
-                    states[states.index(host)] = owned
-                    owned.consume(spec.flavor.resources)
-                chosen.append((host, weighed, failures))
+                    # The next instance sees what this one took (the request's own copy).
+                    hosts.consume(position, spec.flavor.resources)
+                chosen.append((position, weighed, failures))
         except NoValidHost:
             if self._claims:
                 self._rollback(instance_uuids[:len(chosen)])
             raise
-        chosen_names = {host.host for host, _, _ in chosen}
-        return [Placement([_selection(host, requests_by_rp)]
-                          + [_selection(alt, requests_by_rp) for alt in
-                             _alternates(host, weighed, chosen_names, num_alternates)],
+        chosen_names = {hosts.hosts[position] for position, _, _ in chosen}
+        return [Placement([_selection(hosts.state(position), requests_by_rp)]
+                          + [_selection(hosts.state(alt), requests_by_rp) for alt in
+                             _alternates(hosts, position, weighed, chosen_names,
+                                         num_alternates)],
                           failures)
-                for host, weighed, failures in chosen]
+                for position, weighed, failures in chosen]
 
-    def _candidates(self, spec: RequestSpec) -> tuple[list[HostState], dict[str, dict]]:
+    def _candidates(self, spec: RequestSpec) -> tuple[Columns, dict[str, dict]]:
         """The hosts that may take the flavor, and each one's allocation request (none
         without placement)."""
         if self._host_source is not None:
             states = self._host_source()
             if not states:
                 raise NoValidHost()
-            return states, {}
+            return HostColumns(states), {}
         try:
             candidates = self._placement.get_allocation_candidates(spec.flavor.resources,
                                                                    limit=self._limit)
@@ -101,36 +107,44 @@ class Selector:
         requests_by_rp = _allocation_requests_by_provider(candidates["allocation_requests"])
         if not requests_by_rp:
             raise NoValidHost()
-        states = self._host_manager.get_host_states(candidates["provider_summaries"])
-        return [s for s in states if s.uuid in requests_by_rp], requests_by_rp
+        summaries = candidates["provider_summaries"]
+        hosts = self._host_manager.get_host_view(summaries)
+        if requests_by_rp.keys() != summaries.keys():  # a provider offered only in a tree
+            hosts = hosts.subset(np.array([i for i, uuid in enumerate(hosts.uuids)
+                                           if uuid in requests_by_rp], dtype=np.intp))
+        return hosts, requests_by_rp
 
-    def _pick(self, weighed: list[HostState], spec: RequestSpec, instance_uuid: str,
-              requests_by_rp: dict[str, dict]) -> tuple[HostState, list[str]]:
+    def _pick(self, hosts: Columns, weighed: list[int], spec: RequestSpec, instance_uuid: str,
+              requests_by_rp: dict[str, dict]) -> tuple[int, list[str]]:
         if self._claims:
-            return self._claim_first(weighed, spec, instance_uuid, requests_by_rp)
+            return self._claim_first(hosts, weighed, spec, instance_uuid, requests_by_rp)
         order = self._claim_order(weighed, instance_uuid)
         if not order:
             raise NoValidHost()
         return order[0], []
 
-    def _filter_and_weigh(self, states: list[HostState], spec: RequestSpec) -> list[HostState]:
+    def _filter_and_weigh(self, hosts: Columns, spec: RequestSpec) -> list[int]:
+        """The positions of the hosts that pass every filter, best weighed first (equal
+        weights: by name). Each filter and weigher looks at all the hosts at once."""
         now = self._clock()
-        passing = states
-        for host_filter in self._filters:  # filter by filter, as Nova's filter handler does
-            passing = [s for s in passing if host_filter.host_passes(s, spec, now)]
-        return weigh_hosts(self._weighers, passing, spec)
+        passes = np.ones(len(hosts), bool)
+        for host_filter in self._filters:  # filters are pure, so AND-ing them is filtering
+            passes &= host_filter.passing(hosts, spec, now)
+        passing = np.flatnonzero(passes)
+        return passing[weighed_order(self._weighers, hosts.subset(passing), spec)].tolist()
 
-    def _claim_first(self, weighed: list[HostState], spec: RequestSpec, instance_uuid: str,
-                     requests_by_rp: dict[str, dict]) -> tuple[HostState, list[str]]:
+    def _claim_first(self, hosts: Columns, weighed: list[int], spec: RequestSpec,
+                     instance_uuid: str, requests_by_rp: dict[str, dict]) -> tuple[int, list[str]]:
         failures = []
-        for host in self._claim_order(weighed, instance_uuid):
-            if self._placement.claim_resources(instance_uuid, requests_by_rp[host.uuid],
+        for position in self._claim_order(weighed, instance_uuid):
+            if self._placement.claim_resources(instance_uuid,
+                                               requests_by_rp[hosts.uuids[position]],
                                                spec.project_id, spec.user_id):
-                return host, failures
-            failures.append(host.host)
+                return position, failures
+            failures.append(hosts.hosts[position])
         raise NoValidHost()
 
-    def _claim_order(self, weighed: list[HostState], instance_uuid: str) -> list[HostState]:
+    def _claim_order(self, weighed: list[int], instance_uuid: str) -> list[int]:
         """The pick first, then the rest in weighed order (Nova's host_subset_size)."""
         top = weighed[:self._subset_size]
         if len(top) <= 1:
@@ -146,20 +160,17 @@ class Selector:
 
 def _allocation_requests_by_provider(allocation_requests: list[dict]) -> dict[str, dict]:
     """Provider uuid -> its first allocation request (single-provider trees only)."""
-    by_rp: dict[str, dict] = {}
-    for request in allocation_requests:
-        providers = list(request["allocations"])
-        if len(providers) == 1:
-            by_rp.setdefault(providers[0], request)
-    return by_rp
+    # Built from the last request to the first, so that the first one for a provider wins.
+    return {provider: request for request in reversed(allocation_requests)
+            if len(allocations := request["allocations"]) == 1 for provider in allocations}
 
 
-def _alternates(chosen: HostState, weighed: list[HostState], chosen_names: set[str],
-                count: int) -> list[HostState]:
+def _alternates(hosts: Columns, chosen: int, weighed: list[int], chosen_names: set[str],
+                count: int) -> list[int]:
     if count <= 0:
         return []
-    alternates = [h for h in weighed
-                  if h.cell_uuid == chosen.cell_uuid and h.host not in chosen_names]
+    cell, cells, names = hosts.cell_uuids[chosen], hosts.cell_uuids, hosts.hosts
+    alternates = [p for p in weighed if cells[p] == cell and names[p] not in chosen_names]
     return alternates[:count]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from oslo_config import cfg
 
 from altsim.objects import RequestSpec
 from scheduler.filters.base import HostFilter
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 
 
@@ -16,3 +18,6 @@ class ComputeFilter(HostFilter):
 
     def host_passes(self, host: HostState, spec: RequestSpec, now: float) -> bool:
         return not host.disabled and now - host.updated_at <= self._down_after
+
+    def passing(self, hosts: Columns, spec: RequestSpec, now: float) -> np.ndarray:
+        return ~hosts.disabled & (now - hosts.updated_at <= self._down_after)

@@ -6,8 +6,11 @@ whose earlier instances filled the host after the candidates were read.
 
 from __future__ import annotations
 
+import numpy as np
+
 from altsim.objects import RequestSpec
 from scheduler.filters.base import HostFilter
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 
 
@@ -18,3 +21,9 @@ class ResourceFilter(HostFilter):
             if free.get(resource_class, 0) < amount:
                 return False
         return True
+
+    def passing(self, hosts: Columns, spec: RequestSpec, now: float) -> np.ndarray:
+        fits = np.ones(len(hosts), bool)
+        for resource_class, amount in spec.flavor.resources.items():
+            fits &= hosts.free(resource_class) >= amount
+        return fits

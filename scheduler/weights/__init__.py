@@ -6,9 +6,11 @@ before its multiplier applies, so no weigher dominates by the scale of its unit 
 
 from __future__ import annotations
 
+import numpy as np
 from oslo_config import cfg
 
 from altsim.objects import RequestSpec
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 from scheduler.plugins import load_plugins
 from scheduler.weights.base import HostWeigher
@@ -48,3 +50,22 @@ def weigh_hosts(weighers: list[HostWeigher], hosts: list[HostState],
                   for total, value in zip(totals, normalized, strict=True)]
     order = sorted(range(len(hosts)), key=lambda i: (-totals[i], hosts[i].host))
     return [hosts[i] for i in order]
+
+
+def weighed_order(weighers: list[HostWeigher], hosts: Columns,
+                  spec: RequestSpec) -> np.ndarray:
+    """weigh_hosts on columns: the positions of `hosts`, best first. The same arithmetic in
+    the same order (so the same totals, to the last bit) and the same tie-break: `hosts` are
+    in host-name order and the sort is stable."""
+    totals = np.zeros(len(hosts))
+    if not len(hosts):
+        return np.zeros(0, dtype=np.intp)
+    for weigher in weighers:
+        multiplier = weigher.multiplier()
+        if multiplier == 0 or not weigher.applies():
+            continue
+        raw = weigher.raw_weight_column(hosts, spec)
+        low, high = raw.min(), raw.max()
+        normalized = np.zeros(len(hosts)) if high == low else (raw - low) / (high - low)
+        totals = totals + multiplier * normalized
+    return np.argsort(-totals, kind="stable")

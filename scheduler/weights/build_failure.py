@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from altsim.objects import RequestSpec
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 from scheduler.weights.base import HostWeigher
 
@@ -13,3 +16,6 @@ class BuildFailureWeigher(HostWeigher):
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         return -float(host.failed_builds)
+
+    def raw_weight_column(self, hosts: Columns, spec: RequestSpec) -> np.ndarray:
+        return -hosts.failed_builds

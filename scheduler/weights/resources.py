@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from altsim.objects import RequestSpec
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 from scheduler.weights.base import HostWeigher
 
@@ -20,6 +23,9 @@ class _FreeResourceWeigher(HostWeigher):
     def raw_weights(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
         resource_class = self.resource_class
         return [host.free_resources.get(resource_class, 0) for host in hosts]
+
+    def raw_weight_column(self, hosts: Columns, spec: RequestSpec) -> np.ndarray:
+        return hosts.free(self.resource_class).astype(float)
 
 
 class RAMWeigher(_FreeResourceWeigher):

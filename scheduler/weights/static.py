@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from altsim.objects import RequestSpec
+from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 from scheduler.weights.base import HostWeigher
 
@@ -25,3 +28,7 @@ class StaticWeigher(HostWeigher):
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
         return self._weights.get(host.host, 0.0)
+
+    def raw_weight_column(self, hosts: Columns, spec: RequestSpec) -> np.ndarray:
+        weights = self._weights
+        return np.fromiter((weights.get(host, 0.0) for host in hosts.hosts), float, len(hosts))

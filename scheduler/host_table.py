@@ -1,0 +1,163 @@
+"""Every host the scheduler knows, as columns kept from request to request.
+
+A scheduling request sees up to 1,000 candidate hosts, and between two requests only the few
+that were claimed on, failed a build or sent a heartbeat have changed. The table keeps one row
+per compute node, in host-name order (so that a stable sort on weight breaks ties by name, as
+Nova does), with the compute node's fields and placement's free resources per class. A request
+updates the rows whose placement summary differs from the one seen last and takes a
+`TableView` of its candidates: numpy arrays by position, and HostState objects only for the
+hosts it hands back. The HostManager serializes the updates; a view owns copies of its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+
+import numpy as np
+
+from scheduler.host_columns import Columns
+from scheduler.host_state import HostState
+
+# A compute node row: uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at, ...
+Row = tuple
+
+
+class HostTable:
+    """Rows for the compute nodes of every cell, their placement columns filled as seen."""
+
+    def __init__(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> None:
+        entries = sorted(((row, cell) for cell, rows in rows_by_cell.items() for row in rows),
+                         key=lambda entry: entry[0][1])
+        self.nodes = {cell: frozenset(row[0] for row in rows)
+                      for cell, rows in rows_by_cell.items()}
+        self.rows = [row for row, _ in entries]
+        self.cells = [cell for _, cell in entries]
+        self.position = {row[0]: index for index, row in enumerate(self.rows)}
+        self.hosts = [row[1] for row in self.rows]
+        self.disabled = np.array([row[3] for row in self.rows], dtype=bool)
+        self.failed_builds = np.array([row[4] for row in self.rows], dtype=float)
+        self.updated_at = np.array([row[5] for row in self.rows], dtype=float)
+        self.free: dict[str, np.ndarray] = {}
+        self.summaries: list[dict | None] = [None] * len(self.rows)
+
+    def same_nodes(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> bool:
+        return self.nodes == {cell: frozenset(row[0] for row in rows)
+                              for cell, rows in rows_by_cell.items()}
+
+    def update_rows(self, rows: Sequence[Row]) -> None:
+        """Take the compute node fields of rows that changed (nodes the table has)."""
+        for row in rows:
+            index = self.position[row[0]]
+            if self.rows[index] != row:
+                self.rows[index] = row
+                self.disabled[index] = row[3]
+                self.failed_builds[index] = row[4]
+                self.updated_at[index] = row[5]
+
+    def view(self, summaries: Mapping[str, dict]) -> TableView:
+        """The hosts placement offered that have a compute node, with these summaries."""
+        positions = []
+        position, seen = self.position, self.summaries
+        for rp_uuid, summary in summaries.items():
+            index = position.get(rp_uuid)
+            if index is None:
+                continue  # a provider without a compute node the scheduler can read
+            positions.append(index)
+            if seen[index] != summary:
+                self._take(index, summary)
+        positions.sort()
+        return TableView(self, np.array(positions, dtype=np.intp))
+
+    def _take(self, index: int, summary: dict) -> None:
+        self.summaries[index] = summary
+        resources = summary["resources"]
+        for rc in resources.keys() - self.free.keys():
+            self.free[rc] = np.zeros(len(self.rows), dtype=np.int64)
+        for rc, column in self.free.items():
+            amounts = resources.get(rc)
+            column[index] = _clip(amounts["capacity"] - amounts["used"]) if amounts else 0
+
+
+_INT64 = np.iinfo(np.int64)
+
+
+def _clip(amount: float) -> int:
+    """Free resources as the table holds them: more than 2**63 is as good as infinite (a
+    capacity of (total - reserved) * allocation_ratio has no bound in placement)."""
+    return int(min(max(amount, _INT64.min), _INT64.max))
+
+
+class TableView(Columns):
+    """The candidate hosts of one request, copied out of the table when it was taken; a
+    subset shares its parent's copies and picks from them when asked."""
+
+    def __init__(self, table: HostTable, positions: np.ndarray) -> None:
+        self._source = _Snapshot(table, positions)
+        self._positions: np.ndarray | None = None  # None: every host of the snapshot, in order
+        self.disabled = table.disabled[positions]
+        self.updated_at = table.updated_at[positions]
+        self.failed_builds = table.failed_builds[positions]
+        self._free = {rc: column[positions] for rc, column in table.free.items()}
+
+    def __len__(self) -> int:
+        return len(self.disabled)
+
+    @cached_property
+    def hosts(self) -> list[str]:  # type: ignore[override]
+        return self._source.pick(self._source.hosts, self._positions)
+
+    @cached_property
+    def uuids(self) -> list[str]:  # type: ignore[override]
+        return self._source.pick(self._source.uuids, self._positions)
+
+    @cached_property
+    def cell_uuids(self) -> list[str]:  # type: ignore[override]
+        return self._source.pick(self._source.cells, self._positions)
+
+    def free(self, resource_class: str) -> np.ndarray:
+        column = self._free.get(resource_class)
+        if column is None:
+            column = self._free[resource_class] = np.zeros(len(self), dtype=np.int64)
+        return column
+
+    def subset(self, positions: np.ndarray) -> TableView:
+        part = TableView.__new__(TableView)
+        part._source = self._source
+        part._positions = positions if self._positions is None else self._positions[positions]
+        part.disabled = self.disabled[positions]
+        part.updated_at = self.updated_at[positions]
+        part.failed_builds = self.failed_builds[positions]
+        part._free = {rc: column[positions] for rc, column in self._free.items()}
+        return part
+
+    def consume(self, position: int, resources: Mapping[str, int]) -> None:
+        for rc, amount in resources.items():
+            self.free(rc)[position] -= amount
+
+    def state(self, position: int) -> HostState:
+        index = position if self._positions is None else int(self._positions[position])
+        row, resources = self._source.rows[index], self._source.summaries[index]["resources"]
+        state = HostState.__new__(HostState)
+        state.host, state.nodename, state.uuid = row[1], row[2], row[0]
+        state.cell_uuid, state.disabled = self._source.cells[index], bool(row[3])
+        state.updated_at, state.failed_builds = row[5], row[4]
+        state.capacity = {rc: amounts["capacity"] for rc, amounts in resources.items()}
+        state.free_resources = {rc: int(self.free(rc)[position]) for rc in resources}
+        return state
+
+
+class _Snapshot:
+    """The table's rows, summaries and names at a view's positions, taken with the view (the
+    table replaces a row or a summary when a later request sees it change)."""
+
+    def __init__(self, table: HostTable, positions: np.ndarray) -> None:
+        self.rows = [table.rows[i] for i in positions]
+        self.summaries = [table.summaries[i] for i in positions]
+        self.hosts = [row[1] for row in self.rows]
+        self.uuids = [row[0] for row in self.rows]
+        self.cells = [table.cells[i] for i in positions]
+
+    @staticmethod
+    def pick(values: list[str], positions: np.ndarray | None) -> list[str]:
+        return values if positions is None else [values[i] for i in positions]
