@@ -358,6 +358,11 @@ class _IncomingMessage(base.RpcIncomingMessage):
         self._queue = q
         self._envelope = envelope
 
+    @property
+    def queue_name(self) -> str:
+        """The queue the message came from (altsim.multi_server routes by it)."""
+        return self._queue.name
+
     def acknowledge(self) -> None:
         """Nothing to do: a message leaves its queue when it is handed over."""
 
@@ -543,6 +548,15 @@ class MemoryDriver(base.BaseDriver):
             server_key = f"{topic}.{target.server}"
             queues.append(vhost.declare(exchange, server_key, server_key))
         queues.append(vhost.declare_fanout(exchange, topic))
+        return _MemoryListener(vhost, queues, batch_size, batch_timeout)
+
+    def listen_servers(self, topic: str, servers: Sequence[str], batch_size: int,
+                       batch_timeout: float | None) -> base.Listener:
+        """One listener on queue `<topic>.<server>` of every server (altsim.multi_server)."""
+        vhost = self._vhost()
+        exchange = self._exchange(oslo_messaging.Target(topic=topic))
+        queues = [vhost.declare(exchange, f"{topic}.{server}", f"{topic}.{server}")
+                  for server in servers]
         return _MemoryListener(vhost, queues, batch_size, batch_timeout)
 
     def listen_for_notifications(self, targets_and_priorities: Sequence[tuple[Any, str]],

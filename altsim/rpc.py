@@ -24,7 +24,7 @@ from altsim.objects import CELL0_UUID, PayloadSerializer
 CONTROL_EXCHANGE = "altsim"
 NOTIFICATION_TOPIC = "notifications"
 
-_SERIALIZER = PayloadSerializer()
+SERIALIZER = PayloadSerializer()
 
 
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:
@@ -52,12 +52,12 @@ def make_server(transport: messaging.Transport, topic: str, server: str,
                 endpoints: Sequence[Any]) -> messaging.RPCServer:
     target = messaging.Target(topic=topic, server=server)
     return messaging.get_rpc_server(transport, target, list(endpoints),
-                                    serializer=_SERIALIZER)
+                                    serializer=SERIALIZER)
 
 
 def make_client(transport: messaging.Transport, topic: str, version: str) -> messaging.RPCClient:
     target = messaging.Target(topic=topic, version=version)
-    return messaging.get_rpc_client(transport, target, serializer=_SERIALIZER)
+    return messaging.get_rpc_client(transport, target, serializer=SERIALIZER)
 
 
 def stop_servers(servers: Sequence[Any]) -> None:
@@ -86,7 +86,7 @@ class Notifier:
     def __init__(self, transport: messaging.Transport, publisher_id: str) -> None:
         self._notifier = messaging.Notifier(transport, publisher_id=publisher_id,
                                             driver="messagingv2", topics=[NOTIFICATION_TOPIC],
-                                            serializer=_SERIALIZER)
+                                            serializer=SERIALIZER)
 
     def info(self, ctxt: dict, event_type: str, payload: dict) -> None:
         self._notifier.info(ctxt, event_type, payload)

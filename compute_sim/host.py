@@ -41,6 +41,14 @@ class SimulatedHost:
     def register(self, cell_db: CellDatabase, placement: PlacementClient | None) -> None:
         """Report for duty: a compute node row in the cell DB (with its capacity) and,
         unless placement is not used at all (None), a provider in placement."""
+        self.register_provider(placement)
+        cell_db.register_compute_node(self.node_uuid, self.name, self.capacities())
+
+    def register_provider(self, placement: PlacementClient | None) -> None:
+        """Its resource provider in placement (nothing when placement is not used: None)."""
         if placement is not None:
             placement.ensure_resource_provider(self.node_uuid, self.name, self.inventories())
-        cell_db.register_compute_node(self.node_uuid, self.name, self.capacities())
+
+    def compute_node(self) -> tuple[str, str, dict[str, int]]:
+        """(uuid, host, capacity): what CellDatabase.register_compute_nodes takes."""
+        return self.node_uuid, self.name, self.capacities()

@@ -1,4 +1,9 @@
-"""The simulated computes of one cell in one process: one RPC server per host, one heartbeat.
+"""The simulated computes of one cell in one process: one RPC server for every host, one
+heartbeat.
+
+Each host has its own `compute.<host>` queue, as each nova-compute has; one MultiServerRPCServer
+consumes them all on one connection and hands each message to the manager of its queue's host,
+so a process can carry thousands of hosts (altsim.multi_server).
 
 How each host handles resources follows the switches: with placement (`[scheduler]
 use_placement`) it registers a provider and deletes allocations on failures (also before a
@@ -7,13 +12,17 @@ reschedule with `[conductor] unclaim_by = compute`); without, it keeps its own t
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import oslo_messaging as messaging
 from oslo_config import cfg
 
 from altsim import rpc
 from altsim.db.cell import CellDatabase
+from altsim.multi_server import MultiServerRPCServer
 from compute_sim.faults import FaultInjector
 from compute_sim.heartbeat import Heartbeat
 from compute_sim.host import SimulatedHost
@@ -23,9 +32,12 @@ from compute_sim.rpcapi import RPC_TOPIC
 from conductor.rpcapi import ConductorAPI
 from placement_sim.client import PlacementClient
 
+LOG = logging.getLogger(__name__)
+
 
 class ComputeSimService:
-    """Registers every host (cell DB and placement) and serves each on its own `compute.<host>`."""
+    """Registers every host (cell DB and placement) and serves each on its own `compute.<host>`
+    queue, all through one RPC server."""
 
     def __init__(self, conf: cfg.ConfigOpts, transport: messaging.Transport,
                  notification_transport: messaging.Transport, cell_db: CellDatabase,
@@ -34,13 +46,14 @@ class ComputeSimService:
         conductor_api = ConductorAPI(transport)
         notifier = rpc.Notifier(notification_transport, f"compute.{conf.host}")
         self.hosts = list(hosts)
-        self.servers: list[messaging.RPCServer] = []
-        use_placement = conf.scheduler.use_placement
+        _register(self.hosts, cell_db, placement if conf.scheduler.use_placement else None)
+        managers: dict[str, list[ComputeManager]] = {}
         for host in self.hosts:
-            host.register(cell_db, placement if use_placement else None)
-            manager = ComputeManager(host, cell_db, placement, conductor_api, notifier, faults,
-                                     resources=resources_for(conf, host, cell_db, placement))
-            self.servers.append(rpc.make_server(transport, RPC_TOPIC, host.name, [manager]))
+            managers[host.name] = [ComputeManager(
+                host, cell_db, placement, conductor_api, notifier, faults,
+                resources=resources_for(conf, host, cell_db, placement))]
+        self.servers: list[messaging.RPCServer] = [
+            MultiServerRPCServer(transport, RPC_TOPIC, managers, rpc.SERIALIZER)]
         self.heartbeat = Heartbeat(cell_db, [h.node_uuid for h in self.hosts],
                                     conf.compute_sim.report_interval)
 
@@ -52,3 +65,21 @@ class ComputeSimService:
     def stop(self) -> None:
         self.heartbeat.stop()
         rpc.stop_servers(self.servers)
+
+
+# Registrations in flight at once: placement answers one in well under a millisecond, so a few
+# requests in the air hide the round trips of a process registering thousands of hosts.
+REGISTRATION_THREADS = 8
+
+
+def _register(hosts: list[SimulatedHost], cell_db: CellDatabase,
+              placement: PlacementClient | None) -> None:
+    """Every host's provider in placement (unless none is used), then every compute node row
+    in one transaction. Logs how long it took: thousands of hosts take seconds."""
+    started = time.monotonic()
+    if placement is not None:
+        with ThreadPoolExecutor(REGISTRATION_THREADS, thread_name_prefix="register") as pool:
+            for _ in pool.map(lambda host: host.register_provider(placement), hosts):
+                pass  # iterating re-raises the first failure
+    cell_db.register_compute_nodes([host.compute_node() for host in hosts])
+    LOG.info("Registered %d hosts in %.1f s", len(hosts), time.monotonic() - started)

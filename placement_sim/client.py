@@ -49,7 +49,8 @@ class PlacementClient(Protocol):
         """Create the provider if missing and make its inventories equal ``inventories``.
 
         Idempotent: when nothing differs, nothing is written and the generation is kept.
-        Requests: GET provider (POST if 404), GET + PUT inventories.
+        Requests: POST provider and PUT inventories for a new one; for one that exists (the
+        POST is a 409) GET it, GET inventories and PUT them if they differ.
         """
         ...
 
@@ -123,23 +124,27 @@ class InProcessPlacementClient:
     def ensure_resource_provider(
         self, uuid: str, name: str, inventories: dict[str, dict[str, Any]]
     ) -> None:
-        try:
-            self._store.get_resource_provider(uuid)
-        except PlacementError as exc:
-            if exc.status != 404:
-                raise
-            try:
-                self._store.create_resource_provider(uuid, name)
-            except PlacementError as create_exc:
-                # Lost a creation race for the same uuid: fine, it exists now. A name
-                # clash with another uuid is a real error and propagates.
-                if create_exc.status != 409 or not self._provider_exists(uuid):
-                    raise
         # Normalise with the store's own defaults so "unchanged" is decided on the values
         # placement would hold, e.g. a missing reserved equals an explicit 0.
         wanted = {
             rc: build_inventory(uuid, rc, record).to_dict() for rc, record in inventories.items()
         }
+        # Create first: a compute process registering thousands of new hosts then makes two
+        # requests for each (POST, then PUT at the new provider's generation) instead of four.
+        try:
+            created = self._store.create_resource_provider(uuid, name)
+        except PlacementError as exc:
+            # It exists already (a restart, or a lost creation race for the same uuid): go on
+            # to compare its inventories. A name clash with another uuid is a real error.
+            if exc.status != 409 or not self._provider_exists(uuid):
+                raise
+        else:
+            try:
+                self._store.set_inventories(uuid, created["generation"], wanted)
+                return
+            except PlacementError as exc:
+                if not exc.is_provider_generation_conflict:
+                    raise
         for _ in range(self._max_attempts):
             current = self._store.get_inventories(uuid)
             if current["inventories"] == wanted:

@@ -73,6 +73,8 @@ _INSERT_EVENT = (
     "start_time, finish_time) SELECT id, :event, :host, :result, :reason, :details, :start, "
     ":now FROM instance_actions WHERE instance_uuid = :uuid AND action = :action "
     "ORDER BY id DESC LIMIT 1")
+# Nodes per heartbeat statement: far below any driver's limit on bound parameters.
+_HEARTBEAT_CHUNK = 500
 _INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
 
 
@@ -100,19 +102,28 @@ class CellDatabase(Database):
                               capacity: dict[str, int] | None = None) -> None:
         """A compute reporting for duty with its capacity per resource class and nothing
         used: a (re)started compute's tracker starts empty, as it counts failures afresh."""
-        capacity = capacity or {}
-        params = {"uuid": node_uuid, "host": host, "now": time.time(),
-                  "resources": json.dumps(capacity),
-                  "used": json.dumps(dict.fromkeys(capacity, 0))}
+        self.register_compute_nodes([(node_uuid, host, capacity)])
+
+    def register_compute_nodes(self, nodes: list[tuple[str, str, dict[str, int] | None]]
+                               ) -> None:
+        """register_compute_node for many (uuid, host, capacity) in one transaction: a
+        compute process starting thousands of hosts commits once."""
+        now = time.time()
         with self.begin() as tx:
-            tx.execute("DELETE FROM resource_claims WHERE node_uuid = :uuid", params)
-            if not tx.execute("UPDATE compute_nodes SET updated_at = :now, failed_builds = 0, "
-                              "resources = :resources, resources_used = :used, "
-                              "version = version + 1 WHERE uuid = :uuid", params):
-                tx.execute("INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, "
-                           "disabled, failed_builds, updated_at, version, resources, "
-                           "resources_used) VALUES (:uuid, :host, :host, :disabled, 0, :now, "
-                           "0, :resources, :used)", {**params, "disabled": False})
+            for node_uuid, host, capacity in nodes:
+                capacity = capacity or {}
+                params = {"uuid": node_uuid, "host": host, "now": now,
+                          "resources": json.dumps(capacity),
+                          "used": json.dumps(dict.fromkeys(capacity, 0))}
+                tx.execute("DELETE FROM resource_claims WHERE node_uuid = :uuid", params)
+                if not tx.execute("UPDATE compute_nodes SET updated_at = :now, "
+                                  "failed_builds = 0, resources = :resources, "
+                                  "resources_used = :used, version = version + 1 "
+                                  "WHERE uuid = :uuid", params):
+                    tx.execute("INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, "
+                               "disabled, failed_builds, updated_at, version, resources, "
+                               "resources_used) VALUES (:uuid, :host, :host, :disabled, 0, "
+                               ":now, 0, :resources, :used)", {**params, "disabled": False})
 
     def record_resource_claim(self, node_uuid: str, instance_uuid: str,
                               resources: dict[str, int] | None, used: dict[str, int],
@@ -164,11 +175,16 @@ class CellDatabase(Database):
                        for uuid, host, node, disabled, failed, updated, resources, used in rows]
 
     def heartbeat(self, node_uuids: list[str]) -> None:
+        """Every node of `node_uuids` reported now: one statement per chunk of nodes, so a
+        process beating for thousands of hosts stays cheap."""
         now = time.time()
         with self.begin() as tx:
-            for node_uuid in node_uuids:
+            for start in range(0, len(node_uuids), _HEARTBEAT_CHUNK):
+                chunk = node_uuids[start:start + _HEARTBEAT_CHUNK]
+                names = [f"n{i}" for i in range(len(chunk))]
                 tx.execute("UPDATE compute_nodes SET updated_at = :now, version = version + 1 "
-                           "WHERE uuid = :uuid", {"uuid": node_uuid, "now": now})
+                           f"WHERE uuid IN ({', '.join(':' + n for n in names)})",
+                           {"now": now, **dict(zip(names, chunk, strict=True))})
 
     def record_build_result(self, node_uuid: str, failed: bool,
                             conn: Transaction | None = None) -> None:

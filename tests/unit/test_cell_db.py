@@ -83,3 +83,18 @@ def test_sync_adds_the_resource_columns_to_a_cell_db_made_before_them(tmp_path: 
         assert row[6:] == ('{"VCPU": 4}', '{"VCPU": 0}')
     finally:
         dispose_engine(url)
+
+
+def test_many_nodes_register_at_once_and_one_heartbeat_reaches_every_one(cell_db):
+    # Given 1,200 more nodes registered in one call (more than one heartbeat chunk)
+    nodes = [(f"bulk-{i}", f"bulk{i:04d}", {"VCPU": 4}) for i in range(1200)]
+    cell_db.register_compute_nodes(nodes)
+    rows = {row[0]: row for row in cell_db.compute_node_rows()[1]}
+    assert len(rows) == 1202 and rows["bulk-7"][6] == '{"VCPU": 4}'
+    # When they all beat, but node-1
+    before = {uuid: row[5] for uuid, row in rows.items()}
+    cell_db.heartbeat([uuid for uuid, _, _ in nodes] + ["node-2"])
+    after = {row[0]: row[5] for row in cell_db.compute_node_rows()[1]}
+    # Then every one of them moved on, and node-1 did not
+    assert all(after[uuid] > before[uuid] for uuid, _, _ in nodes)
+    assert after["node-2"] > before["node-2"] and after["node-1"] == before["node-1"]
