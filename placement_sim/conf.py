@@ -57,7 +57,7 @@ def make_placement_client(
     store (from ``store_factory`` when given, e.g. to share one store in a process)."""
     group = conf.placement
     if group.endpoint_url:
-        from placement_sim.http_client import HttpPlacementClient  # httpx only when needed
+        from placement_sim.http_client import HttpPlacementClient  # urllib3 only when needed
 
         return HttpPlacementClient(group.endpoint_url, auth_token=group.auth_token,
                                    timeout=group.timeout)

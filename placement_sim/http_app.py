@@ -32,7 +32,6 @@ lock-guarded dictionary update, cheaper than a hop to a worker thread.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import uuid as uuidlib
@@ -45,7 +44,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from placement_sim.candidates_body import CandidatesBody
 from placement_sim.exceptions import DEFAULT, PlacementError
+from placement_sim.pipeline import PlacementPipeline
 from placement_sim.store import MAX_INT, PlacementStore
 
 LOG = logging.getLogger(__name__)
@@ -186,30 +187,13 @@ def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
     app = FastAPI(title="altsim placement", version=version_string(MAX_VERSION),
                   docs_url=None, redoc_url=None)
     expected_token = auth_token.encode() if auth_token is not None else None
+    candidates_body = CandidatesBody()
 
-    @app.middleware("http")
-    async def placement_pipeline(request: Request, call_next):
-        headers = {"OpenStack-Request-Id": f"req-{uuidlib.uuid4()}"}
-        if expected_token is not None and request.url.path not in UNAUTHENTICATED_PATHS:
-            given = request.headers.get("x-auth-token", "").encode()
-            if not hmac.compare_digest(given, expected_token):
-                return _error(PlacementError(
-                    401, DEFAULT, "The request you have made requires authentication."), headers)
-        try:
-            version = parse_version_header(request.headers.get(VERSION_HEADER))
-        except PlacementError as exc:
-            return _error(exc, headers)
-        request.state.version = version
-        try:
-            response = await call_next(request)
-        except Exception:
-            LOG.exception("Unexpected error serving %s %s", request.method, request.url.path)
-            response = _error(PlacementError(
-                500, DEFAULT, "An unexpected error occurred in the placement simulator."))
-        response.headers.update(headers)
-        response.headers[VERSION_HEADER] = f"{SERVICE_TYPE} {version_string(version)}"
-        response.headers["Vary"] = VERSION_HEADER
-        return response
+    app.add_middleware(
+        PlacementPipeline, expected_token=expected_token, unauthenticated=UNAUTHENTICATED_PATHS,
+        check_version=parse_version_header,
+        version_header=lambda version: f"{SERVICE_TYPE} {version_string(version)}",
+        header_name=VERSION_HEADER, error=_error)
 
     @app.exception_handler(PlacementError)
     async def placement_error(request: Request, exc: PlacementError) -> JSONResponse:
@@ -317,7 +301,7 @@ def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
     # -- allocation candidates --
 
     @app.get("/allocation_candidates")
-    async def allocation_candidates(request: Request) -> JSONResponse:
+    async def allocation_candidates(request: Request) -> Response:
         version = version_of(request)
         if version < (1, 10):
             raise StarletteHTTPException(404)
@@ -330,27 +314,7 @@ def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
                 "'^[1-9][0-9]*$'")
         body = store.allocation_candidates(
             resources, int(limit_value) if limit_value is not None else None)
-        # The store's requests and summaries are shared, cached objects: build new ones.
-        requests: list[dict[str, Any]] = []
-        for candidate in body["allocation_requests"]:
-            allocations = candidate["allocations"]
-            if version < (1, 12):
-                requests.append({"allocations": [
-                    {"resource_provider": {"uuid": rp}, "resources": entry["resources"]}
-                    for rp, entry in allocations.items()]})
-            elif version >= (1, 34):
-                requests.append({"allocations": allocations, "mappings": {"": list(allocations)}})
-            else:
-                requests.append({"allocations": allocations})
-        summaries: dict[str, Any] = {}
-        for rp, summary in body["provider_summaries"].items():
-            summaries[rp] = dict(summary)
-            if version >= (1, 17):
-                summaries[rp]["traits"] = []
-            if version >= (1, 29):
-                summaries[rp]["parent_provider_uuid"] = None
-                summaries[rp]["root_provider_uuid"] = rp
-        return JSONResponse({"allocation_requests": requests, "provider_summaries": summaries})
+        return Response(candidates_body.render(body, version), media_type="application/json")
 
     # -- allocations of a consumer --
 

@@ -13,8 +13,12 @@ raise (``PlacementError.from_body``); a connection failure, timeout or 5xx answe
 uuid/name/generation, candidates as allocation requests and resource summaries only), so both
 clients return equal values for equal states.
 
-One ``httpx.Client`` (a connection pool, safe to share between threads) serves all requests;
-it sends ``OpenStack-API-Version: placement 1.36`` and, when given, ``X-Auth-Token``.
+One urllib3 connection pool (safe to share between threads, keeping a connection per thread
+that uses it) serves all requests; it sends ``OpenStack-API-Version: placement 1.36`` (1.12
+for allocation candidates, see ``allocation_candidates``) and, when given, ``X-Auth-Token``.
+urllib3 and orjson rather than httpx and json: a scheduling request reads the candidates of up
+to 1,000 providers, and this pair fetches and parses that body in about half the time
+(BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
+import orjson
+import urllib3
 
 from placement_sim.client import CLAIM_ATTEMPTS, InProcessPlacementClient, nova_backoff
 from placement_sim.exceptions import DEFAULT, PlacementError, PlacementUnavailable
 
 MICROVERSION = "1.36"
+CANDIDATES_MICROVERSION = "1.12"
 
 
 def _provider(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,39 +46,50 @@ class RemotePlacementStore:
     """The ``PlacementStore`` interface implemented by requests to a Placement endpoint."""
 
     def __init__(self, endpoint_url: str, auth_token: str | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, pool_size: int = 16) -> None:
         headers = {"OpenStack-API-Version": f"placement {MICROVERSION}",
-                   "Accept": "application/json"}
+                   "Accept": "application/json", "Content-Type": "application/json"}
         if auth_token:
             headers["X-Auth-Token"] = auth_token
         self.endpoint_url = endpoint_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.endpoint_url, headers=headers, timeout=timeout)
+        self._prefix = urllib3.util.parse_url(self.endpoint_url).path or ""
+        # No retries here: a failure is PlacementUnavailable at once, as Nova's safe_connect
+        # makes it, and the callers decide what a lost request means.
+        self._http = urllib3.connection_from_url(
+            self.endpoint_url, maxsize=pool_size, headers=headers, retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout))
 
     def close(self) -> None:
         self._http.close()
 
     def _request(self, method: str, path: str, *, json: Any = None,
-                 params: Mapping[str, Any] | None = None) -> Any:
+                 params: Mapping[str, Any] | None = None, version: str | None = None) -> Any:
+        url = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        body = orjson.dumps(json) if json is not None else None
+        headers = None
+        if version is not None:
+            headers = {**self._http.headers, "OpenStack-API-Version": f"placement {version}"}
         try:
-            response = self._http.request(method, path, json=json, params=params)
-        except httpx.TransportError as exc:
+            response = self._http.urlopen(method, url, body=body, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
             raise PlacementUnavailable(
                 f"{method} {self.endpoint_url}{path}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500:
+        status, content = response.status, response.data
+        if status >= 500:
             raise PlacementUnavailable(
-                f"{method} {self.endpoint_url}{path}: HTTP {response.status_code}: "
-                f"{response.text[:200]}")
-        if response.status_code >= 400:
+                f"{method} {self.endpoint_url}{path}: HTTP {status}: "
+                f"{content[:200].decode(errors='replace')}")
+        if status >= 400:
             try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and body.get("errors"):
-                raise PlacementError.from_body(response.status_code, body)
-            raise PlacementError(response.status_code, DEFAULT, response.text[:500])
-        if response.status_code == 204 or not response.content:
+                error_body = orjson.loads(content)
+            except orjson.JSONDecodeError:
+                error_body = None
+            if isinstance(error_body, dict) and error_body.get("errors"):
+                raise PlacementError.from_body(status, error_body)
+            raise PlacementError(status, DEFAULT, content[:500].decode(errors="replace"))
+        if status == 204 or not content:
             return None
-        return response.json()
+        return orjson.loads(content)
 
     @staticmethod
     def _rp(uuid: str, suffix: str = "") -> str:
@@ -142,13 +159,12 @@ class RemotePlacementStore:
             "resources": ",".join(f"{rc}:{amount}" for rc, amount in resources.items())}
         if limit is not None:
             params["limit"] = limit
-        body = self._request("GET", "/allocation_candidates", params=params)
-        return {
-            "allocation_requests": [{"allocations": r["allocations"]}
-                                    for r in body["allocation_requests"]],
-            "provider_summaries": {rp: {"resources": s["resources"]}
-                                   for rp, s in body["provider_summaries"].items()},
-        }
+        # Asked at 1.12, the first microversion with the allocation requests as a dict: for
+        # single-provider trees it holds everything the scheduler uses, already in the store's
+        # shape, and it is half the size to send and parse of the 1.36 answer (mappings,
+        # traits, parent and root uuids repeated for every one of up to 1,000 providers).
+        return self._request("GET", "/allocation_candidates", params=params,
+                             version=CANDIDATES_MICROVERSION)
 
 
 class HttpPlacementClient(InProcessPlacementClient):

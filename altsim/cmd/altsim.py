@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from cliff.app import App
 from cliff.commandmanager import CommandManager
 
+from altsim import gc_tuning
 from altsim.client.connection import CONFIG_ENV
 from altsim.cmd.client_commands import COMMANDS
 from altsim.cmd.run import RunScenario
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:  # cliff would open an interactive shell; a usage summary is more useful
         args = ["--help"]
+    gc_tuning.tune()  # an embedded run is every service in this process
     try:
         return AltsimApp().run(args)
     except SystemExit as exc:  # --help, or argparse's usage error (2), already printed

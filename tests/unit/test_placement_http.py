@@ -292,6 +292,29 @@ def test_allocation_candidates_limit_and_old_formats(api, rp1):
                   headers={"OpenStack-API-Version": "placement 1.9"}), 404)
 
 
+def test_allocation_candidates_follow_every_change_and_each_microversion(api, rp1):
+    # Given a body already served (its fragments cached) at two microversions
+    def candidates(version: str = "1.36") -> dict:
+        return api.get("/allocation_candidates", params={"resources": "VCPU:1"},
+                       headers={"OpenStack-API-Version": f"placement {version}"}).json()
+
+    assert candidates()["provider_summaries"][RP1]["resources"]["VCPU"]["used"] == 0
+    assert "traits" not in candidates("1.12")["provider_summaries"][RP1]
+    # When a claim uses the provider, and later its inventory shrinks to what is used
+    assert put_alloc(api, C1, VCPU=3).status_code == 204
+    # Then each body shows the provider as it is now, in its own microversion's shape
+    assert candidates()["provider_summaries"][RP1]["resources"]["VCPU"] == {
+        "capacity": 4, "used": 3}
+    assert candidates("1.12")["provider_summaries"][RP1] == {
+        "resources": {"VCPU": {"capacity": 4, "used": 3},
+                      "MEMORY_MB": {"capacity": 2048, "used": 0}}}
+    generation = api.get(f"/resource_providers/{RP1}").json()["generation"]
+    api.put(f"/resource_providers/{RP1}/inventories", json={
+        "resource_provider_generation": generation,
+        "inventories": {"VCPU": {"total": 3}, "MEMORY_MB": {"total": 2048}}})
+    assert candidates() == {"allocation_requests": [], "provider_summaries": {}}
+
+
 @pytest.mark.parametrize("params", [
     {}, {"resources": ""}, {"resources": "VCPU"}, {"resources": "VCPU:x"},
     {"resources": "VCPU:0"}, {"resources": "vcpu:1"}, {"resources": "VCPU:1", "limit": "0"},
