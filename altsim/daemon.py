@@ -8,31 +8,53 @@ SIGTERM or SIGINT stops its servers, letting messages in progress finish.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from oslo_config import cfg
 from oslo_log import log
 
+from altsim import config_files, gc_tuning
 from altsim.rpc import stop_servers
 
 READY_PREFIX = "altsim daemon ready:"
+EXIT_CONFIG = 2  # a bad config file, as `altsim run` exits for a bad scenario
 LOG = logging.getLogger(__name__)
 
 
-def load_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.ConfigOpts], None]],
+def read_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.ConfigOpts], None]],
               project: str = "altsim") -> cfg.ConfigOpts:
-    """Parse --config-file etc. into a fresh ConfigOpts with the given packages' options."""
+    """Parse --config-file etc. into a fresh ConfigOpts with the given packages' options.
+    ConfigFileError (one line naming the file, the option and the value) for a config file
+    that is missing, not INI, or holds a bad value."""
     from altsim.conf import make_conf
 
     conf = make_conf(register)
     log.register_options(conf)
-    conf(list(sys.argv[1:] if argv is None else argv), project=project)
+    config_files.parse_config(conf, list(sys.argv[1:] if argv is None else argv), project)
     log.setup(conf, project)
+    gc_tuning.tune()
     return conf
+
+
+def load_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.ConfigOpts], None]],
+              project: str = "altsim") -> cfg.ConfigOpts:
+    """read_conf for a daemon: a bad config file is one line on stderr and exit status 2,
+    never a traceback."""
+    try:
+        return read_conf(argv, register, project)
+    except config_files.ConfigFileError as exc:
+        refuse(f"{os.path.basename(sys.argv[0])}: {exc}")
+
+
+def refuse(message: str) -> NoReturn:
+    """Refuse to start over a configuration problem: the message on stderr, exit status 2."""
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_CONFIG)
 
 
 def serve(name: str, servers: Sequence[Any], on_stop: Callable[[], None] = lambda: None) -> int:
@@ -42,6 +64,7 @@ def serve(name: str, servers: Sequence[Any], on_stop: Callable[[], None] = lambd
         signal.signal(signum, lambda *_: stopping.set())
     for server in servers:
         server.start()
+    gc_tuning.freeze_startup_objects()
     print(f"{READY_PREFIX} {name}", flush=True)
     LOG.info("%s serving with %d RPC server(s)", name, len(servers))
     while not stopping.wait(1.0):

@@ -21,16 +21,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf = daemon.load_conf(argv, [compute_conf.register_opts, conductor_conf.register_opts,
                                    placement_conf.register_opts])
     options = conf.compute_sim
+    if conf.api_database.connection:
+        daemon.refuse("altsim-compute: a compute must not be given [api_database] connection: "
+                      "cells cannot call up")
     if not (options.scenario_file and options.cell and conf.database.connection):
         sys.exit("altsim-compute: needs [compute_sim] scenario_file and cell, and [database] "
                  "connection")
     try:
         scenario = load_scenario(options.scenario_file)
-    except ScenarioError as exc:
-        sys.exit(f"altsim-compute: {exc}")
+    except ScenarioError as exc:  # names the file, the key and the problem
+        daemon.refuse(f"altsim-compute: [compute_sim] scenario_file: {exc}")
     cell = next((c for c in scenario.cells if c.name == options.cell), None)
     if cell is None:
-        sys.exit(f"altsim-compute: {options.scenario_file}: no cell named {options.cell!r}")
+        daemon.refuse(f"altsim-compute: {options.scenario_file}: no cell named "
+                      f"{options.cell!r} ([compute_sim] cell)")
     hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio), dict(h.reserved))
              for h in cell.all_hosts()]
     service = ComputeSimService(

@@ -53,7 +53,7 @@ class ComputeManager:
     def build_and_run_instance(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                                retry: RetryInfo | None, host_list: list[Selection],
                                limits: dict) -> None:
-        _check_args(instance, request_spec, retry, host_list)
+        _check_args(instance, request_spec, retry, host_list, limits)
         started = time.time()
         attempt = retry.num_attempts if retry else 1
         short = self._resources.claim(instance)
@@ -140,7 +140,8 @@ class ComputeManager:
                 "cell_uuid": instance.cell_uuid, "state": state}
 
 
-def _check_args(instance: object, request_spec: object, retry: object, host_list: object) -> None:
+def _check_args(instance: object, request_spec: object, retry: object, host_list: object,
+                limits: object) -> None:
     for name, value, cls in (("instance", instance, Instance),
                              ("request_spec", request_spec, RequestSpec)):
         if not isinstance(value, cls):
@@ -151,3 +152,6 @@ def _check_args(instance: object, request_spec: object, retry: object, host_list
                            f"got {type(retry).__name__}")
     if not isinstance(host_list, list) or not all(isinstance(s, Selection) for s in host_list):
         raise PayloadError("build_and_run_instance: host_list must be a list of Selection")
+    if not isinstance(limits, dict):
+        raise PayloadError(f"build_and_run_instance: limits must be a mapping, "
+                           f"got {type(limits).__name__}")

@@ -18,8 +18,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     notifications = rpc.get_notification_transport(conf, conf.transport_url)
     if conf.conductor.role == "cell":
         if conf.api_database.connection:
-            sys.exit("altsim-conductor: a cell conductor must not be given [api_database] "
-                     "connection: cells cannot call up")
+            daemon.refuse("altsim-conductor: a cell conductor must not be given "
+                          "[api_database] connection: cells cannot call up")
         if not conf.database.connection:
             sys.exit("altsim-conductor: role = cell needs [database] connection")
         from conductor.service import LegacyRetryError, build_cell_conductor_server

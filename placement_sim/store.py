@@ -46,6 +46,8 @@ from placement_sim.exceptions import (
 _RC_RE = re.compile(r"^[A-Z0-9_]+$")
 # Largest value of an integer inventory column; placement's schema rejects anything bigger.
 MAX_INT = 2147483647
+# Largest allocation_ratio placement's schema accepts (db_const.SQL_SP_FLOAT_MAX).
+MAX_ALLOCATION_RATIO = 3.40282e38
 
 _INVENTORY_INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size")
 _INVENTORY_FIELDS = frozenset((*_INVENTORY_INT_FIELDS, "allocation_ratio"))
@@ -174,10 +176,13 @@ def build_inventory(rp_uuid: str, rc: str, record: Mapping[str, Any]) -> Invento
                 f"integer between {minimums[name]} and {MAX_INT}, got {value!r}."
             )
     ratio = record.get("allocation_ratio", 1.0)
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio < 0:
+    # NaN and infinity (Python's JSON parser takes them) and ratios past placement's
+    # maximum would make the capacity below unrepresentable: a 400, as in placement.
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) \
+            or not 0 <= ratio <= MAX_ALLOCATION_RATIO:
         raise _bad_request(
             f"Bad inventory {rc} for resource provider {rp_uuid}: allocation_ratio must be "
-            f"a non-negative number, got {ratio!r}."
+            f"a number between 0 and {MAX_ALLOCATION_RATIO}, got {ratio!r}."
         )
     if values["reserved"] > total:
         # Since 1.26 reserved == total is allowed (it takes a provider out of service).

@@ -8,7 +8,7 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 
 from altsim.exceptions import NoValidHost
-from altsim.objects import RequestSpec, Selection
+from altsim.objects import PayloadError, RequestSpec, Selection
 from altsim.rpc import Notifier
 from scheduler.selector import Selector
 
@@ -32,6 +32,7 @@ class SchedulerManager:
                             f"got {type(request_spec).__name__}")
         if not instance_uuids:
             raise ValueError("select_destinations: instance_uuids is empty")
+        _check_args(instance_uuids, return_alternates, num_alternates)
         alternates = self._alternates_wanted(return_alternates, num_alternates)
         placements = self._selector.select(request_spec, list(instance_uuids), alternates)
         self._notifier.info(ctxt, "scheduler.select_destinations.end", {
@@ -56,3 +57,19 @@ class SchedulerManager:
         if self._conf.scheduler.legacy_retry:
             return 0  # pre-Queens: a reschedule asks again instead of using alternates
         return self._conf.scheduler.max_attempts - 1
+
+
+def _check_args(instance_uuids: object, return_alternates: object,
+                num_alternates: object) -> None:
+    # A string would be scheduled as one instance per character, each claimed in placement.
+    if not isinstance(instance_uuids, list) or not all(
+            isinstance(u, str) and u for u in instance_uuids):
+        raise PayloadError("select_destinations: instance_uuids must be a list of non-empty "
+                           f"strings, got {instance_uuids!r:.200}")
+    if not isinstance(return_alternates, bool):
+        raise PayloadError("select_destinations: return_alternates must be a boolean, got "
+                           f"{return_alternates!r:.200}")
+    if num_alternates is not None and (isinstance(num_alternates, bool)
+                                       or not isinstance(num_alternates, int)):
+        raise PayloadError("select_destinations: num_alternates must be an integer or null, "
+                           f"got {num_alternates!r:.200}")

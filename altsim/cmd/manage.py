@@ -7,7 +7,6 @@ Options come from oslo.config files given with --config-file ([api_database] con
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -212,13 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     oslo_args = [arg for path in args.config_file for arg in ("--config-file", path)]
     try:
-        conf = daemon.load_conf(oslo_args, [placement_conf.register_opts])
+        conf = daemon.read_conf(oslo_args, [placement_conf.register_opts])
     except (cfg.Error, OSError) as exc:
         print(f"{PROG}: error: configuration: {exc}", file=sys.stderr)
         return 2
-    # httpx logs every placement request at INFO, on the same stdout as the command's report
-    # (the audit makes two per provider); its warnings and errors still show.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.func(conf, args)
     except ManageError as exc:

@@ -7,13 +7,22 @@ the problem, e.g. `web.yaml: requests.0.flavor: unknown flavor 'tiny' (known: sm
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from compute_sim.faults import FaultRule
+from placement_sim.store import MAX_ALLOCATION_RATIO, MAX_INT
+
+# What placement accepts, checked here so that a bad amount is named by its key in the
+# scenario rather than refused by placement once the run has started: resource class names
+# (placement's RC pattern), totals and amounts of at least 1, finite allocation ratios.
+ResourceClass = Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")]
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
+Reserved = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+Ratio = Annotated[float, Field(ge=0.0, le=MAX_ALLOCATION_RATIO, allow_inf_nan=False)]
 
 
 class ScenarioError(ValueError):
@@ -24,19 +33,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, float],
+                        reserved: dict[str, int], prefix: str = "") -> None:
+    for label, values in (("allocation_ratio", allocation_ratio), ("reserved", reserved)):
+        for rc in values:
+            if rc not in resources:
+                raise ValueError(f"{prefix}{label}.{rc}: no such resource in the host's "
+                                 f"resources ({', '.join(sorted(resources)) or 'none'})")
+    for rc, amount in reserved.items():
+        if amount > resources[rc]:
+            raise ValueError(f"{prefix}reserved.{rc}: {amount} is more than the total "
+                             f"{resources[rc]}")
+
+
 class HostSpec(_Strict):
     name: str = Field(min_length=1)
-    resources: dict[str, int]
-    allocation_ratio: dict[str, float] = Field(default_factory=dict)
-    reserved: dict[str, int] = Field(default_factory=dict)
+    resources: dict[ResourceClass, Amount]
+    allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
+    reserved: dict[ResourceClass, Reserved] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _classes_are_the_hosts(self) -> HostSpec:
+        _check_host_classes(self.resources, self.allocation_ratio, self.reserved)
+        return self
 
 
 class CellSpec(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     hosts: list[HostSpec] = Field(default_factory=list)
     host_count: int | None = Field(default=None, ge=1)
-    host_resources: dict[str, int] | None = None
-    host_allocation_ratio: dict[str, float] = Field(default_factory=dict)
+    host_resources: dict[ResourceClass, Amount] | None = None
+    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _hosts_given_one_way(self) -> CellSpec:
@@ -46,6 +73,8 @@ class CellSpec(_Strict):
             raise ValueError("a cell needs hosts or host_count")
         if self.host_count and not self.host_resources:
             raise ValueError("host_count needs host_resources")
+        if self.host_resources:
+            _check_host_classes(self.host_resources, self.host_allocation_ratio, {}, "host_")
         return self
 
     def all_hosts(self) -> list[HostSpec]:
@@ -96,7 +125,8 @@ class Scenario(_Strict):
     seed: int = 0
     config: dict[str, Any] = Field(default_factory=dict)
     cells: list[CellSpec] = Field(min_length=1)
-    flavors: dict[str, dict[str, int]] = Field(min_length=1)
+    flavors: dict[str, Annotated[dict[ResourceClass, Amount], Field(min_length=1)]] = Field(
+        min_length=1)
     faults: list[FaultRule] = Field(default_factory=list)
     requests: list[RequestEntry] = Field(min_length=1)
     expect: Expectations = Field(default_factory=Expectations)
