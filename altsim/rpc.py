@@ -16,6 +16,7 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_config import cfg
 
+from altsim import amqp_polling
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
 from altsim.memory_driver import register_oslo_messaging_opts
@@ -39,12 +40,14 @@ def _prepare_conf(conf: cfg.ConfigOpts) -> None:
 
 def get_rpc_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
     _prepare_conf(conf)
+    amqp_polling.apply()
     return messaging.get_rpc_transport(conf, url=url,
                                        allowed_remote_exmods=REMOTE_EXCEPTION_MODULES)
 
 
 def get_notification_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
     _prepare_conf(conf)
+    amqp_polling.apply()
     return messaging.get_notification_transport(conf, url=url)
 
 
