@@ -36,6 +36,14 @@ scheduler_opts = [
                     "rescheduling: a reschedulable failure puts the instance in ERROR at "
                     "once. Read by the scheduler (how many alternates to return) and by the "
                     "conductors (when to give up), as in Nova."),
+    cfg.IntOpt("workers", default=1, min=1,
+               help="Scheduler processes a launched deployment runs (`altsim run "
+                    "--transport-url`), as Nova's [scheduler] workers: each serves the "
+                    "`scheduler` topic, so concurrent requests are spread over them, and each "
+                    "keeps its own view of the hosts (their claims still meet in "
+                    "placement). One Python process uses one core at most; more workers use "
+                    "more cores. A deployment run by hand starts as many altsim-scheduler "
+                    "daemons as it wants instead; embedded runs have one scheduler."),
     cfg.IntOpt("max_placement_results", default=1000, min=1,
                help="Limit on the allocation candidates asked of placement per request."),
     cfg.StrOpt("claim_in", default="scheduler", choices=[

@@ -184,7 +184,9 @@ class LaunchedDeployment(Deployment):
                                                  "cell": cell.mapping.name}})
         api_sections = {"DEFAULT": {"transport_url": self.topology.api_transport_url},
                         "api_database": {"connection": self.topology.api_db_url}}
-        self._launch("scheduler", "altsim-scheduler", api_sections)
+        for worker in range(service_conf(self.scenario, "launcher").scheduler.workers):
+            self._launch("scheduler" if worker == 0 else f"scheduler-{worker + 1}",
+                         "altsim-scheduler", api_sections)
         self._launch("conductor-super", "altsim-conductor",
                      {**api_sections, "conductor": {"role": "super"}})
         for process in self._processes:

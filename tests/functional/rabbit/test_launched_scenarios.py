@@ -15,6 +15,7 @@ from altsim.scenario import launcher
 from altsim.scenario.launcher import LaunchedDeployment, LaunchError
 from altsim.scenario.runner import run_scenario
 from altsim.scenario.schema import load_scenario
+from altsim.scenario.topology import service_conf
 from tests.functional.rabbit.conftest import postgres_databases
 
 SCENARIOS = sorted((Path(__file__).parents[3] / "etc" / "altsim" / "scenarios").glob("*.yaml"))
@@ -44,8 +45,11 @@ def test_launched_scenario_meets_its_expectations(rabbit_url: str, path: Path, d
     run_vhosts: set[str] = set()
     run_databases: set[str] = set()
     live_databases: set[str] = set()
+    schedulers: list[str] = []
 
     def audit(deployment) -> None:  # type: ignore[no-untyped-def]
+        schedulers.extend(name for name in deployment.process_ids()
+                          if name.startswith("scheduler"))
         run_vhosts.update(url.rsplit("/", 1)[1] for url in deployment._transport_urls())
         if database_url is not None:
             run_databases.update(make_url(url).database
@@ -62,6 +66,10 @@ def test_launched_scenario_meets_its_expectations(rabbit_url: str, path: Path, d
     assert not result.errors, result.errors
     assert not missed, missed
     assert result.report["transport"] == "rabbit"
+    # As many scheduler processes as [scheduler] workers says (clean-run asks for two)
+    workers = service_conf(load_scenario(path), "test").scheduler.workers
+    assert sorted(schedulers) == ["scheduler", *(f"scheduler-{n}"
+                                                for n in range(2, workers + 1))]
     # altsim-manage placement audit finds nothing on the live deployment after the run
     assert audits and audits[0].returncode == 0, audits[0].stdout + audits[0].stderr
     # The run's own vhosts existed while it ran and are gone now (other runs may share the
