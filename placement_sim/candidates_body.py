@@ -16,6 +16,9 @@ from typing import Any
 
 import orjson
 
+from placement_sim.candidates_delta import REMOVED_KEY
+from placement_sim.store import CandidatesAnswer
+
 Version = tuple[int, int]
 
 
@@ -53,11 +56,12 @@ class CandidatesBody:
         # objects are kept (not their ids) so an identity check can never be fooled by reuse.
         self._fragments: dict[Version, dict[str, tuple[Any, Any, bytes, bytes]]] = {}
 
-    def render(self, candidates: Mapping[str, Any], version: Version) -> bytes:
+    def render(self, candidates: CandidatesAnswer, version: Version) -> bytes:
+        """The body of an answer, in full or a delta (with its `altsim_removed`)."""
         cache = self._fragments.setdefault(version, {})
-        summaries = candidates["provider_summaries"]
+        summaries = candidates.provider_summaries
         requests, shown = [], []
-        for request in candidates["allocation_requests"]:
+        for request in candidates.allocation_requests:
             (rp,) = request["allocations"]  # single-provider trees only, as the store
             summary = summaries[rp]
             cached = cache.get(rp)
@@ -68,5 +72,8 @@ class CandidatesBody:
                     _dumps(rp) + b":" + _dumps(_summary(rp, summary, version)))
             requests.append(cached[2])
             shown.append(cached[3])
-        return (b'{"allocation_requests":[' + b",".join(requests)
-                + b'],"provider_summaries":{' + b",".join(shown) + b"}}")
+        body = (b'{"allocation_requests":[' + b",".join(requests)
+                + b'],"provider_summaries":{' + b",".join(shown) + b"}")
+        if candidates.delta:
+            body += b',"' + REMOVED_KEY.encode() + b'":' + _dumps(candidates.removed)
+        return body + b"}"

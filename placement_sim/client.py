@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from placement_sim.candidates_cache import CandidatesCache
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
     AllocationUpdateFailed,
@@ -117,6 +118,7 @@ class InProcessPlacementClient:
         max_attempts: int = CLAIM_ATTEMPTS,
     ) -> None:
         self._store = store
+        self._candidates = CandidatesCache()
         self._sleep = sleep
         self._backoff = backoff
         self._max_attempts = max_attempts
@@ -167,7 +169,11 @@ class InProcessPlacementClient:
     def get_allocation_candidates(
         self, resources: dict[str, int], limit: int = 1000
     ) -> dict[str, Any]:
-        return self._store.allocation_candidates(resources, limit)
+        # Kept current from deltas where placement gives them (placement_sim/candidates_cache)
+        fetch = getattr(self._store, "candidates_since", None)
+        if fetch is None:
+            return self._store.allocation_candidates(resources, limit)
+        return self._candidates.get(resources, limit, fetch)
 
     def claim_resources(
         self,

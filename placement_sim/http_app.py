@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from placement_sim.candidates_body import CandidatesBody
+from placement_sim.candidates_delta import SINCE_HEADER, SINCE_PARAMETER, TOKEN_HEADER
 from placement_sim.exceptions import DEFAULT, PlacementError
 from placement_sim.pipeline import PlacementPipeline
 from placement_sim.store import MAX_INT, PlacementStore
@@ -305,16 +306,21 @@ def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
         version = version_of(request)
         if version < (1, 10):
             raise StarletteHTTPException(404)
-        _check_query(request, frozenset({"resources", "limit"}))
+        _check_query(request, frozenset({"resources", "limit", SINCE_PARAMETER}))
         resources = _parse_resources(request.query_params.get("resources"))
         limit_value = request.query_params.get("limit")
         if limit_value is not None and not _LIMIT_RE.match(limit_value):
             raise _bad_request(
                 f"Invalid query string parameters: {limit_value!r} does not match "
                 "'^[1-9][0-9]*$'")
-        body = store.allocation_candidates(
-            resources, int(limit_value) if limit_value is not None else None)
-        return Response(candidates_body.render(body, version), media_type="application/json")
+        answer = store.candidates_since(
+            resources, int(limit_value) if limit_value is not None else None,
+            request.query_params.get(SINCE_PARAMETER))
+        headers = {TOKEN_HEADER: answer.token or ""}
+        if answer.delta:
+            headers[SINCE_HEADER] = answer.since or ""
+        return Response(candidates_body.render(answer, version), headers=headers,
+                        media_type="application/json")
 
     # -- allocations of a consumer --
 

@@ -27,8 +27,10 @@ providers in (cached) name order with a few dictionary lookups each.
 
 from __future__ import annotations
 
+import collections
 import re
 import threading
+import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,10 @@ _RC_RE = re.compile(r"^[A-Z0-9_]+$")
 MAX_INT = 2147483647
 # Largest allocation_ratio placement's schema accepts (db_const.SQL_SP_FLOAT_MAX).
 MAX_ALLOCATION_RATIO = 3.40282e38
+
+# Changes remembered for candidates_since(): a scheduler more than this many provider changes
+# behind gets a full answer.
+CHANGE_LOG_LENGTH = 100_000
 
 _INVENTORY_INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size")
 _INVENTORY_FIELDS = frozenset((*_INVENTORY_INT_FIELDS, "allocation_ratio"))
@@ -123,6 +129,24 @@ class _Provider:
                 for rc, inv in self.inventories.items()}}
             self.summary_generation = self.generation
         return self.summary
+
+
+@dataclass(frozen=True)
+class CandidatesAnswer:
+    """What candidates_since() answers: the candidates (all of them, or those that changed
+    after the answer whose token is `since`), the providers no longer candidates (deltas
+    only), and this answer's token (the next call's `since`; None from a placement that
+    does not give them)."""
+
+    allocation_requests: list[dict[str, Any]]
+    provider_summaries: dict[str, dict[str, Any]]
+    removed: list[str]
+    token: str | None
+    since: str | None          # None: the answer is in full
+
+    @property
+    def delta(self) -> bool:
+        return self.since is not None
 
 
 @dataclass(slots=True)
@@ -215,6 +239,14 @@ class PlacementStore:
         # Providers sorted by name for allocation candidates; rebuilt lazily after a provider
         # is created or deleted, so a burst of creations costs one sort, not one each.
         self._by_name: list[_Provider] | None = None
+        # Every change to a provider (created, deleted, its generation moved), numbered: what
+        # candidates_since() answers from. Bounded: a caller further behind gets everything.
+        self._sequence = 0
+        # Tokens name this store too: a placement that restarted numbers its changes afresh,
+        # and a token of its previous life must not be read as one of this.
+        self._epoch = uuidlib.uuid4().hex[:12]
+        self._changes: collections.deque[tuple[int, str]] = collections.deque(
+            maxlen=CHANGE_LOG_LENGTH)
 
     # -- resource providers --
 
@@ -242,6 +274,7 @@ class PlacementStore:
             self._providers[uuid] = provider
             self._uuid_by_name[name] = uuid
             self._by_name = None
+            self._changed(uuid)
             return provider.to_dict()
 
     def get_resource_provider(self, uuid: str) -> dict[str, Any]:
@@ -270,6 +303,7 @@ class PlacementStore:
             del self._providers[uuid]
             del self._uuid_by_name[provider.name]
             self._by_name = None
+            self._changed(uuid)
 
     # -- inventories --
 
@@ -306,6 +340,7 @@ class PlacementStore:
                 )
             provider.inventories = new
             provider.generation += 1
+            self._changed(rp_uuid)
             return self._inventories_body(provider)
 
     # -- allocations --
@@ -446,12 +481,7 @@ class PlacementStore:
             matches: list[_Provider] = []
             requests: list[dict[str, Any]] = []
             for provider in self._by_name:
-                cached = provider.candidates.get(key)
-                if cached is not None and cached[0] == provider.generation:
-                    request = cached[1]
-                else:
-                    request = self._candidate(provider, requested)
-                    provider.candidates[key] = (provider.generation, request)
+                request = self._cached_candidate(provider, key, requested)
                 if request is not None:
                     matches.append(provider)
                     requests.append(request)
@@ -465,7 +495,72 @@ class PlacementStore:
                 "provider_summaries": {p.uuid: p.current_summary() for p in matches},
             }
 
+    def candidates_since(self, resources: Mapping[str, int], limit: int | None,
+                         since: str | None) -> CandidatesAnswer:
+        """allocation_candidates, or only what changed after the answer whose token is
+        `since`.
+
+        An altsim extension (real placement always answers in full): a scheduler asking for
+        the same resources request after request gets the providers whose generation moved
+        since its last answer, each as a candidate (its request and summary) or as removed
+        (full now, or deleted), and the unchanged rest it already has stays valid (a
+        provider's candidacy and summary change only with its generation). The answer is in
+        full when `since` is None or too old for the change log, or when `limit` could cut
+        the candidates (more providers than it): which ones are cut can change with any.
+        """
+        with self._lock:
+            token = f"{self._epoch}:{self._sequence}"
+            changed = self._changed_after(since)
+            if changed is None or (limit is not None and len(self._providers) > limit):
+                changed = None
+            else:
+                key = tuple(sorted(resources.items()))
+                requests, summaries, removed = [], {}, []
+                for rp_uuid in changed:
+                    provider = self._providers.get(rp_uuid)
+                    request = (self._cached_candidate(provider, key, list(resources.items()))
+                               if provider is not None else None)
+                    if request is None:
+                        removed.append(rp_uuid)
+                    else:
+                        requests.append(request)
+                        summaries[rp_uuid] = provider.current_summary()  # type: ignore[union-attr]
+                return CandidatesAnswer(requests, summaries, removed, token, since)
+        full = self.allocation_candidates(resources, limit)
+        return CandidatesAnswer(full["allocation_requests"], full["provider_summaries"], [],
+                                token, None)
+
+    def _changed_after(self, token: str | None) -> list[str] | None:
+        """The providers changed after the change `token` names, or None if it is not a
+        token of this store or the log no longer reaches back that far. Lock held."""
+        epoch, _, number = (token or "").partition(":")
+        if epoch != self._epoch or not number.isdigit():
+            return None
+        since = int(number)
+        if since > self._sequence:
+            return None
+        if since < self._sequence and (not self._changes or self._changes[0][0] > since + 1):
+            return None
+        changed: dict[str, None] = {}
+        for sequence, rp_uuid in reversed(self._changes):
+            if sequence <= since:
+                break
+            changed[rp_uuid] = None
+        return list(changed)
+
     # -- internals (callers hold the lock where noted) --
+
+    @classmethod
+    def _cached_candidate(cls, provider: _Provider, key: tuple,
+                          requested: list[tuple[str, int]]) -> dict[str, Any] | None:
+        """The provider's allocation request for `requested` (`key` its sorted form), from
+        the provider's cache while its generation has not moved. Lock held."""
+        cached = provider.candidates.get(key)
+        if cached is not None and cached[0] == provider.generation:
+            return cached[1]
+        request = cls._candidate(provider, requested)
+        provider.candidates[key] = (provider.generation, request)
+        return request
 
     @staticmethod
     def _candidate(provider: _Provider,
@@ -611,3 +706,9 @@ class PlacementStore:
         # Every provider whose allocations changed gets a new generation, once per write.
         for rp_uuid in old.keys() | new.keys():
             self._providers[rp_uuid].generation += 1
+            self._changed(rp_uuid)
+
+    def _changed(self, rp_uuid: str) -> None:
+        """Log a change to the provider. Lock held."""
+        self._sequence += 1
+        self._changes.append((self._sequence, rp_uuid))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from altsim.db.cell import CellDatabase
 from scheduler.host_state import HostState
@@ -41,9 +42,12 @@ class HostManager:
         self._rows[cell_uuid] = (stamp, rows or [])
         return rows or [], True
 
-    def get_host_view(self, provider_summaries: Mapping[str, dict]) -> TableView:
+    def get_host_view(self, provider_summaries: Mapping[str, dict],
+                      candidates: Any = None) -> TableView:
         """The hosts whose provider placement offered, with these summaries, in host-name
-        order: a view of the request's own (what it consumes stays in the view)."""
+        order: a view of the request's own (what it consumes stays in the view).
+        `candidates`: the whole answer, when the client kept it from deltas (HostTable.view
+        then looks at what changed alone)."""
         # One request at a time reads the rows and updates the table, so a slower reader can
         # never put older rows over newer ones.
         with self._lock:
@@ -58,7 +62,7 @@ class HostManager:
             else:
                 for cell_uuid in changed:
                     table.update_rows(rows_by_cell[cell_uuid])
-            return table.view(provider_summaries)
+            return table.view(provider_summaries, candidates)
 
     def get_node_host_states(self) -> list[HostState]:
         """States of every host whose compute node reports its resources ([scheduler]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from scheduler.host_state import HostState
 
 # A compute node row: uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at, ...
 Row = tuple
+# Candidates journals remembered: the current one of each flavor requests ask for.
+JOURNALS = 16
 
 
 class HostTable:
@@ -40,6 +43,11 @@ class HostTable:
         self.updated_at = np.array([row[5] for row in self.rows], dtype=float)
         self.free: dict[str, np.ndarray] = {}
         self.summaries: list[dict | None] = [None] * len(self.rows)
+        # The candidates token each row's summary came with (None: not known).
+        self.tokens: list[tuple[str, int] | None] = [None] * len(self.rows)
+        # Journals of candidates seen lately -> (the journal, the change number of the last
+        # of its bodies viewed, that body's positions), for _advance().
+        self._journals: dict[int, tuple[Any, int, np.ndarray]] = {}
 
     def same_nodes(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> bool:
         return self.nodes == {cell: frozenset(row[0] for row in rows)
@@ -55,8 +63,26 @@ class HostTable:
                 self.failed_builds[index] = row[4]
                 self.updated_at[index] = row[5]
 
-    def view(self, summaries: Mapping[str, dict]) -> TableView:
-        """The hosts placement offered that have a compute node, with these summaries."""
+    def view(self, summaries: Mapping[str, dict], candidates: Any = None) -> TableView:
+        """The hosts placement offered that have a compute node, with these summaries.
+
+        `candidates`, when the placement client kept them current from deltas
+        (placement_sim/candidates_cache.Candidates), lets a request whose candidates share a
+        journal with ones this table has already seen look at the providers that changed
+        since alone; otherwise every summary is looked at (an identity check for most)."""
+        token = _token(getattr(candidates, "token", None))
+        journal = getattr(candidates, "journal", None)
+        seen = self._journals.get(id(journal)) if journal is not None else None
+        positions = None
+        if seen is not None and seen[0] is journal and token is not None:
+            positions = self._advance(seen, candidates, summaries, token)
+        if positions is None:
+            positions = self._scan(summaries, token)
+        if journal is not None and token is not None and (seen is None or seen[1] <= token[1]):
+            self._remember(journal, token[1], positions)
+        return TableView(self, positions)
+
+    def _scan(self, summaries: Mapping[str, dict], token: tuple[str, int] | None) -> np.ndarray:
         positions = []
         position, seen = self.position, self.summaries
         for rp_uuid, summary in summaries.items():
@@ -64,12 +90,54 @@ class HostTable:
             if index is None:
                 continue  # a provider without a compute node the scheduler can read
             positions.append(index)
-            if seen[index] != summary:
-                self._take(index, summary)
+            # The placement client hands out the same summary object while a provider is
+            # unchanged (placement_sim/candidates_cache): most hosts cost an identity check.
+            known = seen[index]
+            if known is not summary and known != summary:
+                self._take(index, summary, token)
         positions.sort()
-        return TableView(self, np.array(positions, dtype=np.intp))
+        return np.array(positions, dtype=np.intp)
 
-    def _take(self, index: int, summary: dict) -> None:
+    def _advance(self, seen: tuple[Any, int, np.ndarray], candidates: Any,
+                 summaries: Mapping[str, dict],
+                 token: tuple[str, int]) -> np.ndarray | None:
+        """The positions of the candidates as the journal's last body this table saw had
+        them, less the removed since, with the changed ones' summaries taken (a delta never
+        adds a provider: the client asks in full then); None to scan instead (a body older
+        than that one, or a journal that no longer reaches back to it)."""
+        journal, number, positions = seen
+        if token[1] < number:
+            return None
+        delta = journal.between(number, token[1])
+        if delta is None:
+            return None
+        changed, removed = delta
+        position = self.position
+        if removed:
+            gone = [position[rp] for rp in removed if rp in position]
+            positions = positions[~np.isin(positions, gone)]
+        for rp_uuid in changed:
+            index = position.get(rp_uuid)
+            if index is not None:
+                self._take(index, summaries[rp_uuid], token)
+        return positions
+
+    def _remember(self, journal: Any, number: int, positions: np.ndarray) -> None:
+        # Keyed by identity, holding the journal (so its id cannot be reused meanwhile); a
+        # few are enough: one journal per flavor requests ask for.
+        self._journals.pop(id(journal), None)
+        self._journals[id(journal)] = (journal, number, positions)
+        while len(self._journals) > JOURNALS:
+            self._journals.pop(next(iter(self._journals)))
+
+    def _take(self, index: int, summary: dict, token: tuple[str, int] | None) -> None:
+        """Take a provider's summary, unless the table has a later one of it already (a
+        slower request's answer must not put older usage over newer)."""
+        held = self.tokens[index]
+        if token is not None and held is not None and held[0] == token[0] \
+                and held[1] > token[1]:
+            return
+        self.tokens[index] = token
         self.summaries[index] = summary
         resources = summary["resources"]
         for rc in resources.keys() - self.free.keys():
@@ -77,6 +145,12 @@ class HostTable:
         for rc, column in self.free.items():
             amounts = resources.get(rc)
             column[index] = _clip(amounts["capacity"] - amounts["used"]) if amounts else 0
+
+
+def _token(text: str | None) -> tuple[str, int] | None:
+    """A candidates token ("<placement>:<change number>") as something comparable."""
+    epoch, _, number = (text or "").partition(":")
+    return (epoch, int(number)) if number.isdigit() else None
 
 
 _INT64 = np.iinfo(np.int64)
@@ -148,16 +222,47 @@ class TableView(Columns):
 
 
 class _Snapshot:
-    """The table's rows, summaries and names at a view's positions, taken with the view (the
-    table replaces a row or a summary when a later request sees it change)."""
+    """A view's positions in the table, and the table: names and rows are read from it as
+    needed (it replaces a row or a summary in place when a later request sees it change, so
+    a HostState may be a little newer than its view; names never change)."""
 
     def __init__(self, table: HostTable, positions: np.ndarray) -> None:
-        self.rows = [table.rows[i] for i in positions]
-        self.summaries = [table.summaries[i] for i in positions]
-        self.hosts = [row[1] for row in self.rows]
-        self.uuids = [row[0] for row in self.rows]
-        self.cells = [table.cells[i] for i in positions]
+        self.table = table
+        self.positions = positions
+
+    @cached_property
+    def hosts(self) -> list[str]:
+        hosts = self.table.hosts
+        return [hosts[i] for i in self.positions]
+
+    @cached_property
+    def uuids(self) -> list[str]:
+        rows = self.table.rows
+        return [rows[i][0] for i in self.positions]
+
+    @cached_property
+    def cells(self) -> list[str]:
+        cells = self.table.cells
+        return [cells[i] for i in self.positions]
+
+    @property
+    def rows(self) -> _Picked:
+        return _Picked(self.table.rows, self.positions)
+
+    @property
+    def summaries(self) -> _Picked:
+        return _Picked(self.table.summaries, self.positions)
 
     @staticmethod
     def pick(values: list[str], positions: np.ndarray | None) -> list[str]:
         return values if positions is None else [values[i] for i in positions]
+
+
+class _Picked:
+    """values[positions[i]] for position i, without copying."""
+
+    def __init__(self, values: list[Any], positions: np.ndarray) -> None:
+        self._values, self._positions = values, positions
+
+    def __getitem__(self, index: int) -> Any:
+        return self._values[self._positions[index]]

@@ -104,12 +104,17 @@ class Selector:
         except PlacementUnavailable:
             # As Nova: an unreachable placement offers no candidates, hence no valid host.
             raise NoValidHost() from None
-        requests_by_rp = _allocation_requests_by_provider(candidates["allocation_requests"])
+        requests_by_rp = getattr(candidates, "requests_by_provider", None)
+        if requests_by_rp is None:
+            requests_by_rp = _allocation_requests_by_provider(
+                candidates["allocation_requests"])
         if not requests_by_rp:
             raise NoValidHost()
         summaries = candidates["provider_summaries"]
-        hosts = self._host_manager.get_host_view(summaries)
-        if requests_by_rp.keys() != summaries.keys():  # a provider offered only in a tree
+        hosts = self._host_manager.get_host_view(summaries, candidates)
+        # Placement summarizes every provider of every request: the same number means the
+        # same providers, and no candidate's provider is only part of a tree.
+        if len(requests_by_rp) != len(summaries):
             hosts = hosts.subset(np.array([i for i, uuid in enumerate(hosts.uuids)
                                            if uuid in requests_by_rp], dtype=np.intp))
         return hosts, requests_by_rp

@@ -150,7 +150,11 @@ def dispose_engine(url: str) -> None:
 def _create_engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, future=True)
+    # No rollback when a connection goes back to the pool: SQLite runs in autocommit mode
+    # here and every transaction is ended where it is opened (begin/read), so the pool's
+    # safety-net ROLLBACK was a wasted statement on every one of a build's many checkouts.
     engine = sa.create_engine(url, future=True, pool_size=20, max_overflow=40,
+                              pool_reset_on_return=None,
                               connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")

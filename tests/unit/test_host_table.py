@@ -98,3 +98,82 @@ def test_a_capacity_past_64_bits_counts_as_plenty():
     view = manager.get_host_view({"u-a": summary(1, vcpu=10**32), "u-b": summary(0, vcpu=1e32)})
     assert list(view.free("VCPU")) == [2**63 - 1, 2**63 - 1]
     assert view.state(0).capacity["VCPU"] == 10**32
+
+
+# -- views from candidates kept by deltas ----------------------------------------------------------
+
+from hypothesis import settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+from placement_sim.client import InProcessPlacementClient  # noqa: E402
+from placement_sim.exceptions import PlacementError  # noqa: E402
+from placement_sim.store import PlacementStore  # noqa: E402
+
+PROVIDERS = [f"rp-{i}" for i in range(5)]
+FLAVORS = [{"VCPU": 1}, {"VCPU": 2, "MEMORY_MB": 100}]
+
+
+class ViewsFollowPlacement(RuleBasedStateMachine):
+    """Claims, deletes and resizes between requests of two flavors: every view the table
+    gives (through the deltas' lineage or a scan) equals a fresh table's view."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = PlacementStore()
+        for rp in PROVIDERS:
+            self.store.create_resource_provider(rp, f"host-{rp}")
+            self.store.set_inventories(rp, 0, {"VCPU": {"total": 4},
+                                               "MEMORY_MB": {"total": 300}})
+        self.client = InProcessPlacementClient(self.store)
+        self.cell = FakeCellDb([row(rp, f"host-{rp}") for rp in PROVIDERS])
+        self.manager = HostManager({"c1": self.cell})
+        self.consumers = 0
+
+    @rule(rp=st.sampled_from(PROVIDERS), vcpu=st.integers(1, 4))
+    def claim(self, rp, vcpu):  # type: ignore[no-untyped-def]
+        self.consumers += 1
+        try:
+            self.store.put_allocations(f"c{self.consumers}", {rp: {"resources": {
+                "VCPU": vcpu, "MEMORY_MB": 50}}}, "p", "u", None)
+        except PlacementError:
+            pass
+
+    @rule(consumer=st.integers(1, 20))
+    def unclaim(self, consumer):  # type: ignore[no-untyped-def]
+        try:
+            self.store.delete_allocations(f"c{consumer}")
+        except PlacementError:
+            pass
+
+    @rule(rp=st.sampled_from(PROVIDERS), total=st.integers(1, 6))
+    def resize(self, rp, total):  # type: ignore[no-untyped-def]
+        generation = self.store.get_resource_provider(rp)["generation"]
+        try:
+            self.store.set_inventories(rp, generation, {"VCPU": {"total": total},
+                                                        "MEMORY_MB": {"total": 300}})
+        except PlacementError:
+            pass  # in use
+
+    @rule(flavor=st.sampled_from(FLAVORS))
+    def request(self, flavor):  # type: ignore[no-untyped-def]
+        self.check(flavor)
+
+    @invariant()
+    def both_flavors(self):  # type: ignore[no-untyped-def]
+        for flavor in FLAVORS:
+            self.check(flavor)
+
+    def check(self, flavor: dict) -> None:
+        candidates = self.client.get_allocation_candidates(flavor)
+        view = self.manager.get_host_view(candidates["provider_summaries"], candidates)
+        fresh = HostManager({"c1": FakeCellDb(list(self.cell.rows))}).get_host_view(
+            self.store.allocation_candidates(flavor, 1000)["provider_summaries"])
+        assert view.hosts == fresh.hosts
+        for rc in ("VCPU", "MEMORY_MB"):
+            assert list(view.free(rc)) == list(fresh.free(rc)), rc
+
+
+ViewsFollowPlacement.TestCase.settings = settings(max_examples=50, stateful_step_count=25,
+                                                  deadline=None)
+test_views_follow_placement = ViewsFollowPlacement.TestCase

@@ -1,0 +1,227 @@
+"""Allocation candidates kept current from deltas (placement_sim/candidates_delta.py, the
+store's candidates_since and the client's candidates_cache): whatever happens to the
+providers between two requests, the client's answer is exactly what a full answer would be,
+in process and over HTTP; deltas are only given when they can be right."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from placement_sim.candidates_delta import SINCE_HEADER, SINCE_PARAMETER, TOKEN_HEADER
+from placement_sim.client import InProcessPlacementClient
+from placement_sim.exceptions import PlacementError
+from placement_sim.http_app import create_app
+from placement_sim.http_client import HttpPlacementClient
+from placement_sim.store import CHANGE_LOG_LENGTH, PlacementStore
+
+PROVIDERS = [f"rp-{i}" for i in range(5)]
+FLAVORS = [{"VCPU": 1}, {"VCPU": 2, "MEMORY_MB": 512}]
+INVENTORY = {"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}
+
+
+def store_with(providers: list[str]) -> PlacementStore:
+    store = PlacementStore()
+    for rp in providers:
+        store.create_resource_provider(rp, f"host-{rp}")
+        store.set_inventories(rp, 0, INVENTORY)
+    return store
+
+
+# -- the store's answers --------------------------------------------------------------------------
+
+def test_a_delta_has_the_changed_providers_only_and_names_the_full_ones():
+    store = store_with(PROVIDERS[:3])
+    first = store.candidates_since({"VCPU": 1}, None, None)
+    assert not first.delta and len(first.allocation_requests) == 3
+    # When rp-1 fills up and rp-2 takes one VCPU
+    store.put_allocations("c1", {"rp-1": {"resources": {"VCPU": 4}}}, "p", "u", None)
+    store.put_allocations("c2", {"rp-2": {"resources": {"VCPU": 1}}}, "p", "u", None)
+    delta = store.candidates_since({"VCPU": 1}, None, first.token)
+    # Then the delta removes rp-1 and gives rp-2's new summary, and rp-0 is not in it
+    assert delta.delta and delta.since == first.token
+    assert delta.removed == ["rp-1"]
+    assert [list(r["allocations"]) for r in delta.allocation_requests] == [["rp-2"]]
+    assert delta.provider_summaries["rp-2"]["resources"]["VCPU"]["used"] == 1
+    # and nothing changed since this one: an empty delta
+    again = store.candidates_since({"VCPU": 1}, None, delta.token)
+    assert again.delta and not again.allocation_requests and not again.removed
+
+
+@pytest.mark.parametrize("token", [None, "another-store:1", "garbage", "x:"])
+def test_an_unknown_token_gets_a_full_answer(token):
+    store = store_with(PROVIDERS[:2])
+    store.candidates_since({"VCPU": 1}, None, None)
+    assert not store.candidates_since({"VCPU": 1}, None, token).delta
+
+
+def test_no_delta_when_the_limit_could_cut_the_candidates_or_the_log_is_too_short():
+    store = store_with(PROVIDERS[:3])
+    token = store.candidates_since({"VCPU": 1}, 2, None).token
+    assert not store.candidates_since({"VCPU": 1}, 2, token).delta
+    assert store.candidates_since({"VCPU": 1}, 3, token).delta
+    for _ in range(CHANGE_LOG_LENGTH // 2 + 1):  # two changes each: the log forgets token
+        store.put_allocations("c", {"rp-0": {"resources": {"VCPU": 1}}}, "p", "u", None)
+        store.delete_allocations("c")
+    assert not store.candidates_since({"VCPU": 1}, None, token).delta
+
+
+def test_a_restarted_placement_is_not_taken_for_the_old_one():
+    token = store_with(PROVIDERS[:2]).candidates_since({"VCPU": 1}, None, None).token
+    restarted = store_with(PROVIDERS[:2])
+    for _ in range(10):  # more changes than the old token's number
+        restarted.put_allocations("c", {"rp-0": {"resources": {"VCPU": 1}}}, "p", "u", None)
+        restarted.delete_allocations("c")
+    assert not restarted.candidates_since({"VCPU": 1}, None, token).delta
+
+
+# -- the client's answers, whatever happens between them -------------------------------------------
+
+class CandidatesFollowTheStore(RuleBasedStateMachine):
+    """Any sequence of writes: the client's cached candidates equal a fresh full answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = store_with(PROVIDERS[:3])
+        self.client = InProcessPlacementClient(self.store)
+        self.next_consumer = 0
+
+    @rule(rp=st.sampled_from(PROVIDERS), vcpu=st.integers(1, 4))
+    def claim(self, rp, vcpu):  # type: ignore[no-untyped-def]
+        self.next_consumer += 1
+        try:
+            self.store.put_allocations(f"c{self.next_consumer}",
+                                       {rp: {"resources": {"VCPU": vcpu}}}, "p", "u", None)
+        except PlacementError:
+            pass  # full, or no such provider: nothing changed
+
+    @rule(consumer=st.integers(1, 30))
+    def unclaim(self, consumer):  # type: ignore[no-untyped-def]
+        try:
+            self.store.delete_allocations(f"c{consumer}")
+        except PlacementError:
+            pass
+
+    @rule(rp=st.sampled_from(PROVIDERS), total=st.integers(1, 8))
+    def resize(self, rp, total):  # type: ignore[no-untyped-def]
+        try:
+            generation = self.store.get_resource_provider(rp)["generation"]
+            self.store.set_inventories(rp, generation, {**INVENTORY, "VCPU": {"total": total}})
+        except PlacementError:
+            pass
+
+    @rule(rp=st.sampled_from(PROVIDERS))
+    def add_or_remove(self, rp):  # type: ignore[no-untyped-def]
+        try:
+            self.store.get_resource_provider(rp)
+        except PlacementError:
+            self.store.create_resource_provider(rp, f"host-{rp}")
+            self.store.set_inventories(rp, 0, INVENTORY)
+            return
+        try:
+            self.store.delete_resource_provider(rp)
+        except PlacementError:
+            pass  # in use
+
+    @invariant()
+    def client_sees_what_a_full_answer_says(self):  # type: ignore[no-untyped-def]
+        for flavor in FLAVORS:
+            assert self.client.get_allocation_candidates(flavor) == \
+                self.store.allocation_candidates(flavor, 1000)
+
+
+CandidatesFollowTheStore.TestCase.settings = settings(max_examples=60, stateful_step_count=25,
+                                                      deadline=None)
+test_candidates_follow_the_store = CandidatesFollowTheStore.TestCase
+
+
+# -- over HTTP ------------------------------------------------------------------------------------
+
+HTTP_PROVIDERS = [str(uuidlib.uuid5(uuidlib.NAMESPACE_DNS, rp)) for rp in PROVIDERS]
+
+
+@pytest.fixture
+def placement_url() -> Iterator[tuple[str, PlacementStore]]:
+    store = store_with(HTTP_PROVIDERS)
+    server = uvicorn.Server(uvicorn.Config(create_app(store, "token"), host="127.0.0.1",
+                                           port=0, log_config=None, access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.005)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", store
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_over_http_the_client_asks_for_deltas_and_gets_the_full_answer(placement_url):
+    url, store = placement_url
+    client = HttpPlacementClient(url, "token")
+    seen: list[tuple[str | None, str | None]] = []
+    fetch = client.remote.candidates_since
+
+    def recording(resources, limit, since):  # type: ignore[no-untyped-def]
+        answer = fetch(resources, limit, since)
+        seen.append((since, answer.since))
+        return answer
+
+    client.remote.candidates_since = recording  # type: ignore[method-assign]
+    try:
+        first = client.get_allocation_candidates({"VCPU": 1})
+        assert first == store.allocation_candidates({"VCPU": 1}, 1000)
+        assert client.claim_resources(str(uuidlib.uuid4()), first["allocation_requests"][0],
+                                      "p", "u")
+        assert client.claim_resources(str(uuidlib.uuid4()), {"allocations": {
+            HTTP_PROVIDERS[3]: {"resources": {"VCPU": 4}}}}, "p", "u")
+        second = client.get_allocation_candidates({"VCPU": 1})
+        assert second == store.allocation_candidates({"VCPU": 1}, 1000)
+        # The second answer was a delta against the first (one provider full, one changed)
+        assert seen[0] == (None, None) and seen[1][0] is not None and seen[1][1] == seen[1][0]
+    finally:
+        client.close()
+
+
+def test_a_real_placement_gets_no_since_and_answers_in_full(placement_url):
+    url, _ = placement_url
+    client = HttpPlacementClient(url, "token")
+    try:
+        body, headers = client.remote._exchange(
+            "GET", "/allocation_candidates", params={"resources": "VCPU:1"}, version="1.12")
+        token = headers[TOKEN_HEADER]
+        assert SINCE_HEADER not in headers and len(body["allocation_requests"]) == 5
+        _, delta_headers = client.remote._exchange(
+            "GET", "/allocation_candidates",
+            params={"resources": "VCPU:1", SINCE_PARAMETER: token}, version="1.12")
+        assert delta_headers[SINCE_HEADER] == token
+    finally:
+        client.close()
+
+
+def test_a_journal_answers_what_changed_between_two_of_its_changes_until_it_forgets():
+    from placement_sim.candidates_cache import JOURNAL_LENGTH, Journal
+    journal = Journal(start=10)
+    journal.record(12, ("a",), ())
+    journal.record(15, ("b",), ("c",))
+    journal.record(17, ("a", "d"), ())
+    assert journal.between(10, 17) == ({"a", "b", "d"}, {"c"})
+    assert journal.between(12, 15) == ({"b"}, {"c"})
+    assert journal.between(15, 15) == (set(), set())
+    assert journal.between(13, 17) is None          # not a change it recorded
+    assert journal.between(9, 17) is None           # before its start
+    # Past twice its length it forgets the oldest half, and answers for what it kept
+    for number in range(18, 18 + 2 * JOURNAL_LENGTH):
+        journal.record(number, (f"p{number}",), ())
+    assert journal.between(12, 17) is None
+    last = 17 + 2 * JOURNAL_LENGTH
+    assert journal.between(last - 1, last) == ({f"p{last}"}, set())
