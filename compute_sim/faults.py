@@ -1,10 +1,13 @@
 """Fault injection: which spawns fail, how, and how long a spawn takes.
 
 Rules match hosts by name or glob. A rule with an action fails a spawn with a reschedulable
-error (`reschedule`) or a terminal one (`abort`), for the first N builds on the host and/or with a
-probability; a rule with `latency_ms` makes the spawn take that long (fixed or a range). The random
-parts are a pure function of (seed, host, instance, attempt), so a scenario gives the same
-outcome however threads interleave; only "the first N builds" depends on arrival order, by nature.
+error (`reschedule`) or a terminal one (`abort`), or makes it hang (`hang`: the spawn never
+answers, as a hypervisor that never comes back or a compute that dies mid-build, so the
+instance stays in BUILD until `[conductor] build_timeout` ends it), for the first N builds on
+the host and/or with a probability; a rule with `latency_ms` makes the spawn take that long
+(fixed or a range). The random parts are a pure function of (seed, host, instance, attempt),
+so a scenario gives the same outcome however threads interleave; only "the first N builds"
+depends on arrival order, by nature.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class FaultRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hosts: list[str] = Field(min_length=1)
-    action: Literal["reschedule", "abort"] | None = None
+    action: Literal["reschedule", "abort", "hang"] | None = None
     first: int | None = Field(default=None, ge=1)
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
     reason: str = "simulated spawn failure"
@@ -47,7 +50,7 @@ class FaultRule(BaseModel):
 
 @dataclass(frozen=True)
 class SpawnDecision:
-    action: Literal["succeed", "reschedule", "abort"]
+    action: Literal["succeed", "reschedule", "abort", "hang"]
     reason: str = ""
     latency_s: float = 0.0
 

@@ -5,6 +5,12 @@ enabled the build goes to the cell conductor with the remaining alternates), or 
 (ERROR with a fault, allocations removed). The outcome comes from the fault injector, after the
 host's own resource check (`BuildResources.claim`, which only a host without placement makes):
 a build that does not fit is a reschedulable failure too, as Nova's ComputeResourcesUnavailable.
+A `hang` fault makes the spawn never answer: nothing is written or sent, and the instance stays
+in BUILD until the cell conductor's build-timeout sweep ends it.
+
+Every outcome is written only if the instance is still building: a spawn that finishes after
+its build timed out (the sweep put it in ERROR meanwhile) gives its resources back and leaves
+the instance as the sweep left it, recording the attempt as `timed_out`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 
 import oslo_messaging as messaging
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, UnexpectedVmStateError
 from altsim.exceptions import BuildAbortException, RescheduledException
 from altsim.objects import Fault, Instance, PayloadError, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
@@ -29,6 +35,7 @@ LOG = logging.getLogger(__name__)
 
 BUILD_EVENT = "compute_build_and_run_instance"
 UNCLAIM_EVENT = "compute_unclaim_resources"
+TOO_LATE = "the spawn finished after the build had timed out"
 
 
 class ComputeManager:
@@ -57,22 +64,50 @@ class ComputeManager:
         started = time.time()
         attempt = retry.num_attempts if retry else 1
         short = self._resources.claim(instance)
-        if short is not None:  # does not fit: never spawned, so no fault decision either
-            self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, short,
-                                     started)
-            return
-        decision = self._faults.decide(self.host.name, instance.uuid, attempt)
-        if decision.latency_s:
-            self._sleep(decision.latency_s)
-        if decision.action == "succeed":
+        action = "reschedule"
+        try:
+            if short is not None:  # does not fit: never spawned, so no fault decision either
+                self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, short,
+                                         started)
+                return
+            decision = self._faults.decide(self.host.name, instance.uuid, attempt)
+            action = decision.action
+            if decision.latency_s:
+                self._sleep(decision.latency_s)
+            self._outcome(ctxt, instance, request_spec, retry, host_list, action,
+                          decision.reason, started)
+        except UnexpectedVmStateError:  # its build timed out meanwhile
+            self._too_late(instance, action, started)
+
+    def _outcome(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
+                 retry: RetryInfo | None, host_list: list[Selection], action: str,
+                 reason: str, started: float) -> None:
+        if action == "succeed":
             self._succeed(ctxt, instance, started)
-        elif decision.action == "reschedule":
-            self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list,
-                                     decision.reason, started)
+        elif action == "reschedule":
+            self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, reason,
+                                     started)
+        elif action == "hang":
+            # Never answers: no state, no event, no cast, no notification; the resources
+            # stay claimed until the build-timeout sweep (or, without placement, forever).
+            LOG.warning("Spawn of instance %s on %s hangs (fault injection): it will never "
+                        "finish", instance.uuid, self.host.name)
         else:
-            exc = BuildAbortException(f"Build of instance {instance.uuid} aborted: "
-                                      f"{decision.reason}")
-            self._fail(ctxt, instance, exc, "aborted", decision.reason, started)
+            exc = BuildAbortException(f"Build of instance {instance.uuid} aborted: {reason}")
+            self._fail(ctxt, instance, exc, "aborted", reason, started)
+
+    def _too_late(self, instance: Instance, action: str, started: float) -> None:
+        """The build timed out while it spawned here: nothing of this outcome is kept but the
+        attempt itself, and what this build holds is given back."""
+        self._resources.release_failed(instance)
+        try:
+            self._cell_db.add_event(instance.uuid, BUILD_EVENT, "timed_out",
+                                    host=self.host.name, reason=f"{TOO_LATE} ({action})",
+                                    start_time=started)
+        except LookupError:  # deleted meanwhile: nothing to record it on
+            pass
+        LOG.warning("Instance %s: %s on %s (it would have been: %s); left in its state",
+                    instance.uuid, TOO_LATE, self.host.name, action)
 
     def _reschedule_or_fail(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                             retry: RetryInfo | None, host_list: list[Selection], reason: str,
@@ -87,9 +122,9 @@ class ComputeManager:
     def _succeed(self, ctxt: dict, instance: Instance, started: float) -> None:
         db = self._cell_db
         with db.begin() as conn:
-            db.update_instance(instance.uuid, conn=conn, vm_state="active", task_state=None,
-                               host=self.host.name, node=self.host.name,
-                               launched_at=time.time())
+            db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
+                               vm_state="active", task_state=None, host=self.host.name,
+                               node=self.host.name, launched_at=time.time())
             if self._failed_builds:
                 self._failed_builds = 0
                 db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
@@ -104,10 +139,11 @@ class ComputeManager:
         unclaimed = self._resources.release_rescheduled(instance)
         db = self._cell_db
         with db.begin() as conn:
+            db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
+                               host=None, node=None, availability_zone=None,
+                               task_state="scheduling")
             self._failed_builds += 1
             db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
-            db.update_instance(instance.uuid, conn=conn, host=None, node=None,
-                               availability_zone=None, task_state="scheduling")
             db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
             if unclaimed is not None:
@@ -123,11 +159,12 @@ class ComputeManager:
         fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
         db = self._cell_db
         with db.begin() as conn:
+            if not db.set_error(instance.uuid, fault, conn=conn, expected_vm_state="building"):
+                raise UnexpectedVmStateError(f"instance {instance.uuid} is no longer building")
             self._failed_builds += 1
             db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
             db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
-            db.set_error(instance.uuid, fault, conn=conn)
         self._resources.release_failed(instance)
         LOG.warning("Build of instance %s on %s failed: %s", instance.uuid, self.host.name,
                     fault.message)

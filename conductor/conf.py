@@ -39,6 +39,35 @@ conductor_opts = [
                     "(compute_unclaim_resources or conductor_unclaim_resources). Read by "
                     "the cell conductor and the compute; nothing to remove when [scheduler] "
                     "use_placement is false."),
+    cfg.FloatOpt("build_timeout", default=600.0, min=0.0,
+                 help="Seconds an instance may stay in BUILD (vm_state building) before its "
+                      "cell conductor ends the build: the instance goes to ERROR with the "
+                      "fault 'Build of instance U aborted: Instance build timed out ...', its "
+                      "placement allocations are deleted, a conductor_build_timeout event is "
+                      "recorded and compute_task.build_instances.error is notified, as for any "
+                      "failed build. 0 disables it. Measured from the instance's created_at "
+                      "in the cell DB (when the super conductor created it there), so time "
+                      "spent in reschedules counts. The default, 10 minutes, is far longer "
+                      "than any simulated spawn and than `altsim run`'s default --timeout, so "
+                      "an ordinary run never meets it, yet a deployment left running does not "
+                      "keep a build whose compute died or whose cast was lost in BUILD forever. "
+                      "Nova's [DEFAULT] instance_build_timeout (default 0, disabled) is "
+                      "checked by each compute's periodic task _check_instance_build_time, "
+                      "for the instances on its own host only, and sets vm_state error "
+                      "without a fault, without deleting allocations and without a "
+                      "notification; altsim's cell conductor sweeps every instance of its "
+                      "cell DB whatever its host (also one lost between two hosts, and one "
+                      "whose compute is gone), and changes it only if it is still building "
+                      "(a build that finishes at the same moment wins), while a compute that "
+                      "finishes a build after its timeout leaves it in ERROR. With "
+                      "[scheduler] legacy_retry the super conductor, which then serves the "
+                      "one cell, sweeps it."),
+    cfg.FloatOpt("build_timeout_interval", default=60.0, min=0.01,
+                 help="Seconds between two sweeps for builds past build_timeout (a periodic "
+                      "task of the cell conductor, like Nova's periodic tasks that run every "
+                      "60 seconds): a stuck build goes to ERROR between build_timeout and "
+                      "build_timeout + build_timeout_interval after it was created. Each "
+                      "sweep is one query on the cell DB."),
 ]
 
 

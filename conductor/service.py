@@ -17,10 +17,12 @@ from altsim import rpc
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.objects import CELL0_UUID
+from altsim.periodic import PeriodicTask
 from compute_sim.rpcapi import ComputeAPI
 from conductor import wiring
 from conductor.cell_manager import CellConductorManager
 from conductor.rpcapi import RPC_TOPIC
+from conductor.tasks.build_timeout import BuildTimeout
 from placement_sim.client import PlacementClient
 
 
@@ -106,3 +108,32 @@ def build_cell_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Trans
     notifier = rpc.Notifier(notification_transport, f"conductor.{conf.host}")
     task = wiring.reschedule(conf, cell_db, placement, ComputeAPI(transport), notifier)
     return rpc.make_server(transport, RPC_TOPIC, conf.host, [CellConductorManager(task)])
+
+
+def build_timeout_sweeper(conf: cfg.ConfigOpts, notification_transport: messaging.Transport,
+                          cell_db: CellDatabase, placement: PlacementClient,
+                          cell_uuid: str | None = None) -> PeriodicTask | None:
+    """The cell conductor's periodic build-timeout sweep of its cell DB, not started yet;
+    None when [conductor] build_timeout is 0."""
+    options = conf.conductor
+    if not options.build_timeout:
+        return None
+    notifier = rpc.Notifier(notification_transport, f"conductor.{conf.host}")
+    task = BuildTimeout(cell_db, placement if conf.scheduler.use_placement else None,
+                        notifier, options.build_timeout, cell_uuid)
+    return PeriodicTask(f"build-timeout-{conf.host}", options.build_timeout_interval, task)
+
+
+def legacy_retry_sweeper(conf: cfg.ConfigOpts, notification_transport: messaging.Transport,
+                         placement: PlacementClient) -> PeriodicTask | None:
+    """With [scheduler] legacy_retry no cell conductor runs: the super conductor, which
+    serves the one cell, sweeps it (None without legacy_retry, or with build_timeout 0)."""
+    if not conf.scheduler.legacy_retry:
+        return None
+    cells = [cell for cell in ApiDatabase(conf.api_database.connection).list_cells()
+             if cell.uuid != CELL0_UUID]
+    if len(cells) != 1:
+        return None  # refused already by build_super_conductor_from_api_db
+    return build_timeout_sweeper(conf, notification_transport,
+                                 CellDatabase(cells[0].database_connection), placement,
+                                 cells[0].uuid)

@@ -42,6 +42,21 @@ class InstanceNotFound(LookupError):
     pass
 
 
+class UnexpectedVmStateError(LookupError):
+    """An update made only in a given vm_state found the instance in another (Nova's
+    UnexpectedTaskStateError, for vm_state): e.g. a build that timed out meanwhile."""
+
+
+@dataclass(frozen=True)
+class StuckBuild:
+    """An instance still building, as the build-timeout sweeper sees it."""
+
+    uuid: str
+    name: str
+    created_at: float
+    request_id: str | None
+
+
 _LIST_COMPUTE_NODES = sa.select(
     *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
 ).order_by(t.compute_nodes.c.host)
@@ -63,6 +78,17 @@ _INSERT_INSTANCE = (
     ":vm_state, :task_state, :now, :now, NULL)")
 _SET_ERROR = ("UPDATE instances SET vm_state = 'error', task_state = NULL, updated_at = :now "
               "WHERE uuid = :uuid")
+# Only from the given state: the one statement decides a race between two writers (a build
+# finishing and the build-timeout sweeper), whichever commits first wins and the other sees
+# no row changed.
+_SET_ERROR_IF = _SET_ERROR + " AND vm_state = :expected"
+# Builds still going since before a cutoff, with the request id of their create action (so
+# the sweeper's log lines and notification carry the build's own request id).
+_LIST_STUCK_BUILDS = (
+    "SELECT i.uuid, i.name, i.created_at, (SELECT a.request_id FROM instance_actions a "
+    "WHERE a.instance_uuid = i.uuid AND a.action = 'create' ORDER BY a.id DESC LIMIT 1) "
+    "FROM instances i WHERE i.vm_state = 'building' AND i.created_at < :cutoff "
+    "ORDER BY i.created_at")
 _INSERT_FAULT = ("INSERT INTO instance_faults (instance_uuid, code, message, details, "
                  "created_at) VALUES (:uuid, :code, :message, :details, :now)")
 _INSERT_ACTION = ("INSERT INTO instance_actions (instance_uuid, action, request_id, start_time) "
@@ -79,10 +105,11 @@ _INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
 
 
 @functools.lru_cache(maxsize=64)
-def _update_instance_sql(columns: tuple[str, ...]) -> str:
+def _update_instance_sql(columns: tuple[str, ...], conditional: bool = False) -> str:
     # Column names come from _INSTANCE_COLUMNS only (checked by the caller), never from input.
     assignments = ", ".join(f"{name} = :v_{name}" for name in columns)
-    return f"UPDATE instances SET {assignments} WHERE uuid = :uuid"
+    condition = " AND vm_state = :expected" if conditional else ""
+    return f"UPDATE instances SET {assignments} WHERE uuid = :uuid{condition}"
 
 
 class CellDatabase(Database):
@@ -206,31 +233,58 @@ class CellDatabase(Database):
                 "now": time.time()})
 
     def update_instance(self, instance_uuid: str, conn: Transaction | None = None,
-                        **values: Any) -> None:
+                        expected_vm_state: str | None = None, **values: Any) -> None:
+        """Set columns of one instance; with `expected_vm_state`, only if it is still in that
+        state (UnexpectedVmStateError otherwise, and nothing is written)."""
         values["updated_at"] = time.time()
         unknown = set(values) - _INSTANCE_COLUMNS
         if unknown:
             raise ValueError(f"instances has no column(s) {sorted(unknown)}")
         params = {f"v_{name}": value for name, value in values.items()}
         params["uuid"] = instance_uuid
+        params["expected"] = expected_vm_state
+        sql = _update_instance_sql(tuple(sorted(values)), expected_vm_state is not None)
         with self.joined(conn) as tx:
-            changed = tx.execute(_update_instance_sql(tuple(sorted(values))), params)
+            changed = tx.execute(sql, params)
+        if changed == 0 and expected_vm_state is not None:
+            raise UnexpectedVmStateError(f"instance {instance_uuid} is no longer "
+                                         f"{expected_vm_state} (or not in this cell)")
         if changed == 0:
             raise InstanceNotFound(f"instance {instance_uuid} is not in this cell")
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        """One parameterised SELECT on a pooled DBAPI connection, no write lock taken."""
+        with self._raw_transaction("") as tx:
+            return tx.query(sql, params)
 
     def list_instance_rows(self) -> list[dict[str, Any]]:
         with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]
 
     def set_error(self, instance_uuid: str, fault: Fault,
-                  conn: Transaction | None = None) -> None:
-        """vm_state error, task_state None and a fault, in one transaction."""
+                  conn: Transaction | None = None,
+                  expected_vm_state: str | None = None) -> bool:
+        """vm_state error, task_state None and a fault, in one transaction. With
+        `expected_vm_state`, only if the instance is still in that state: False (and no
+        fault written) when it is not, so that of two racing writers only one acts."""
         now = time.time()
         with self.joined(conn) as tx:
-            tx.execute(_SET_ERROR, {"uuid": instance_uuid, "now": now})
+            if expected_vm_state is None:
+                tx.execute(_SET_ERROR, {"uuid": instance_uuid, "now": now})
+            elif not tx.execute(_SET_ERROR_IF, {"uuid": instance_uuid, "now": now,
+                                                "expected": expected_vm_state}):
+                return False
             tx.execute(_INSERT_FAULT, {"uuid": instance_uuid, "code": fault.code,
                                        "message": fault.message, "details": fault.details,
                                        "now": now})
+        return True
+
+    def list_stuck_builds(self, created_before: float) -> list[StuckBuild]:
+        """Instances still building that were created before `created_before` (time.time()),
+        oldest first."""
+        rows = self._query(_LIST_STUCK_BUILDS, {"cutoff": created_before})
+        return [StuckBuild(uuid, name, float(created), request_id)
+                for uuid, name, created, request_id in rows]
 
     def list_faults(self) -> dict[str, Fault]:
         """The latest fault of each instance that has one."""

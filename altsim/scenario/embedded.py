@@ -15,12 +15,17 @@ import oslo_messaging as messaging
 
 from altsim import memory_driver, rpc
 from altsim.db.discover import discover_hosts
+from altsim.periodic import PeriodicTask
 from altsim.scenario.deployment import Deployment
 from altsim.scenario.schema import Scenario
 from altsim.scenario.topology import plan_topology, service_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.service import ComputeSimService
-from conductor.service import build_cell_conductor_server, build_super_conductor_server
+from conductor.service import (
+    build_cell_conductor_server,
+    build_super_conductor_server,
+    build_timeout_sweeper,
+)
 from placement_sim.client import InProcessPlacementClient
 from placement_sim.store import PlacementStore
 from scheduler.service import build_scheduler_server
@@ -36,6 +41,7 @@ class EmbeddedDeployment(Deployment):
         self.placement = InProcessPlacementClient(PlacementStore())
         self._servers: list[messaging.RPCServer] = []
         self._computes: list[ComputeSimService] = []
+        self._sweepers: list[PeriodicTask] = []
         self._router: rpc.CellRouter | None = None
 
     # lifecycle
@@ -46,6 +52,8 @@ class EmbeddedDeployment(Deployment):
 
     def stop(self, also: Sequence[Any] = ()) -> None:
         """Stop every service (and `also`, e.g. the runner's listeners) in one parallel wait."""
+        for sweeper in self._sweepers:
+            sweeper.stop()
         for compute in self._computes:
             compute.heartbeat.stop()
         rpc.stop_servers([*also, *self._servers,
@@ -71,11 +79,17 @@ class EmbeddedDeployment(Deployment):
         for cell in self.topology.cells:
             url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
             conductor_conf = service_conf(self.scenario, f"conductor-{cell.mapping.name}")
+            notifications = self._transport("notification", url, "conductor")
             if not conductor_conf.scheduler.legacy_retry:  # else the super conductor serves it
                 self._start(build_cell_conductor_server(
-                    conductor_conf, self._transport("rpc", url, "conductor"),
-                    self._transport("notification", url, "conductor"), cell_db,
-                    self.placement))
+                    conductor_conf, self._transport("rpc", url, "conductor"), notifications,
+                    cell_db, self.placement))
+            # The cell conductor's periodic task (the super conductor's with legacy_retry).
+            sweeper = build_timeout_sweeper(conductor_conf, notifications, cell_db,
+                                            self.placement, cell.mapping.uuid)
+            if sweeper is not None:
+                sweeper.start()
+                self._sweepers.append(sweeper)
             compute = ComputeSimService(
                 service_conf(self.scenario, f"compute-{cell.mapping.name}"),
                 self._transport("rpc", url, "compute"),

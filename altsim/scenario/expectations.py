@@ -6,7 +6,7 @@ from typing import Any
 
 from altsim.scenario.schema import Expectations
 
-SUMMARY_CHECKS = ("active", "error", "building", "reschedules", "claim_failures",
+SUMMARY_CHECKS = ("active", "error", "building", "timed_out", "reschedules", "claim_failures",
                   "leaked_allocations")
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import ActionEvent, CellDatabase
+from altsim.masking import mask_text
 from altsim.objects import CELL0_UUID, server_status
 from altsim.scenario.timing import percentile, since
 from compute_sim.manager import BUILD_EVENT
 from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM_EVENT
+from conductor.tasks.build_timeout import TIMEOUT_EVENT
 from conductor.tasks.cell0 import SCHEDULE_EVENT
 from conductor.tasks.reschedule import CLAIM_EVENT
 from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM_EVENT
@@ -92,7 +94,8 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
     if info is None:  # never reached a cell: still a BuildRequest in the API DB
         return {"name": name, "uuid": uuid, "status": "BUILD", "host": None, "cell": None,
                 "selection": [], "attempts": [], **_claim_failures(facts, uuid, []),
-                "fault": None, "allocations": allocations, **_times(facts, uuid, "BUILD")}
+                "fault": None, "timed_out": False, "allocations": allocations,
+                **_times(facts, uuid, "BUILD")}
     row, events = info["row"], info["events"]
     fault = info["fault"]
     status = server_status(row["vm_state"])
@@ -100,7 +103,10 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
             "host": row["host"], "cell": facts.cell_names.get(info["cell_uuid"]),
             "selection": _selection(events), "attempts": _attempts(events, facts.started_at),
             **_claim_failures(facts, uuid, events),
-            "fault": None if fault is None else {"code": fault.code, "message": fault.message},
+            "fault": None if fault is None else {"code": fault.code,
+                                                 "message": mask_text(fault.message)},
+            # The cell conductor's build-timeout sweep ended it (its event, not the fault text).
+            "timed_out": any(e.event == TIMEOUT_EVENT for e in events),
             "allocations": allocations, **_times(facts, uuid, status)}
 
 
@@ -147,7 +153,7 @@ def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[
             continue
         attempt: dict[str, Any] = {"host": event.host, "result": event.result}
         if event.reason:
-            attempt["reason"] = event.reason
+            attempt["reason"] = mask_text(event.reason)  # free text, e.g. from an exception
         attempt["duration_s"] = round((event.finish_time or event.start_time)
                                       - event.start_time, 6)
         attempt["start_s"] = since(started_at, event.start_time)
@@ -171,6 +177,7 @@ def _summary(entries: list[dict[str, Any]], leaked: int, duration_s: float,
     to_active = [e["time_to_active_s"] for e in entries if e["time_to_active_s"] is not None]
     return {"instances": len(entries), "active": active, "error": count("ERROR"),
             "building": count("BUILD"),
+            "timed_out": sum(1 for e in entries if e["timed_out"]),
             "reschedules": sum(1 for e in entries for a in e["attempts"]
                                if a["result"] == "rescheduled"),
             "claim_failures": sum(len(e["claim_failures"]) for e in entries),

@@ -113,6 +113,8 @@ class Expectations(_Strict):
     active: int | None = Field(default=None, ge=0)
     error: int | None = Field(default=None, ge=0)
     building: int | None = Field(default=None, ge=0)
+    # Builds the cell conductor's sweep ended ([conductor] build_timeout), as recorded.
+    timed_out: int | None = Field(default=None, ge=0)
     reschedules: int | None = Field(default=None, ge=0)
     claim_failures: int | None = Field(default=None, ge=0)
     leaked_allocations: int | None = Field(default=None, ge=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, UnexpectedVmStateError
 from altsim.exceptions import MaxRetriesExceeded
 from altsim.objects import Fault, Instance, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
@@ -19,6 +19,7 @@ from conductor.tasks.attempts import Attempts
 from conductor.tasks.claims import CLAIM_EVENT, CLAIM_LOST, claim_first
 from conductor.tasks.reselect import Reselect
 from placement_sim.client import PlacementClient
+from placement_sim.exceptions import PlacementError, PlacementUnavailable
 
 LOG = logging.getLogger(__name__)
 
@@ -86,7 +87,19 @@ class Reschedule:
         retry = retry.model_copy(update={"hosts": [*retry.hosts,
                                                    (host.service_host, host.nodename)]})
         instance = instance.model_copy(update={"availability_zone": host.availability_zone})
-        self._cell_db.update_instance(instance.uuid, availability_zone=host.availability_zone)
+        try:
+            self._cell_db.update_instance(instance.uuid, expected_vm_state="building",
+                                          availability_zone=host.availability_zone)
+        except UnexpectedVmStateError:
+            # The build timed out while this reschedule waited ([conductor] build_timeout):
+            # no cast, and the claim just made on the alternate must not stay behind.
+            try:
+                self._placement.delete_allocation_for_instance(instance.uuid)
+            except (PlacementError, PlacementUnavailable) as exc:  # e.g. no placement at all
+                LOG.error("Could not delete the allocations of %s: %s", instance.uuid, exc)
+            LOG.warning("Instance %s is no longer building (timed out?): not rescheduled to "
+                        "%s", instance.uuid, host.service_host)
+            return
         LOG.info("Rescheduling instance %s to %s (attempt %d); alternates left: %s",
                  instance.uuid, host.service_host, retry.num_attempts,
                  [s.service_host for s in remaining])
@@ -95,8 +108,12 @@ class Reschedule:
 
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception) -> None:
         fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
+        if not self._cell_db.set_error(instance.uuid, fault, expected_vm_state="building"):
+            # Ended already (its build timed out): that fault and notification stand.
+            LOG.warning("Build of instance %s failed (%s), but it is no longer building",
+                        instance.uuid, fault.message)
+            return
         LOG.warning("Build of instance %s failed: %s", instance.uuid, fault.message)
-        self._cell_db.set_error(instance.uuid, fault)
         self._notifier.error(ctxt, "compute_task.build_instances.error", {
             "instance_uuid": instance.uuid, "name": instance.name,
             "cell_uuid": instance.cell_uuid, "state": "error", "fault": fault.message})

@@ -15,11 +15,12 @@ from altsim.scenario.schema import load_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "etc" / "altsim" / "scenarios").glob("*.yaml"))
 
-SUMMARY_KEYS = {"instances", "active", "error", "building", "reschedules", "claim_failures",
-                "leaked_allocations", "duration_s", "builds_per_s"}
+SUMMARY_KEYS = {"instances", "active", "error", "building", "timed_out", "reschedules",
+                "claim_failures", "leaked_allocations", "duration_s", "builds_per_s"}
 INSTANCE_KEYS = {"name", "uuid", "status", "host", "cell", "selection", "attempts",
-                 "claim_failures", "fault", "allocations"}
-ATTEMPT_RESULTS = {"active", "rescheduled", "aborted", "failed"}
+                 "claim_failures", "fault", "timed_out", "allocations"}
+# timed_out: a spawn that finished after its build had timed out ([conductor] build_timeout).
+ATTEMPT_RESULTS = {"active", "rescheduled", "aborted", "failed", "timed_out"}
 
 
 def test_there_are_at_least_six_examples():
