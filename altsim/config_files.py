@@ -20,6 +20,8 @@ from pathlib import Path
 
 from oslo_config import cfg, iniparser
 
+from altsim.masking import mask_text
+
 _SOURCE = re.compile(r"detail='([^']*)'")
 
 
@@ -120,8 +122,9 @@ def _check_values(conf: cfg.ConfigOpts, path: str,
                 try:
                     opt.type(raw)
                 except (ValueError, TypeError) as exc:
-                    raise ConfigFileError(
-                        f"{path}: {section}.{name}: invalid value {raw!r}: {exc}") from None
+                    shown = "'***'" if opt.secret else repr(raw)  # e.g. a password
+                    raise ConfigFileError(f"{path}: {section}.{name}: invalid value {shown}: "
+                                          f"{_masked(opt, str(exc), raw)}") from None
 
 
 def _check_every_option(conf: cfg.ConfigOpts,
@@ -134,8 +137,9 @@ def _check_every_option(conf: cfg.ConfigOpts,
             except (cfg.Error, ValueError) as exc:  # a bad value, or a bad $substitution
                 section = group or "DEFAULT"
                 source, raw = _source(files, section, name, str(exc))
-                value = f" {raw!r}" if raw is not None else ""
-                reason = str(exc).rpartition(" is not valid: ")[2]
+                opt = _registered(conf, group)[name]
+                value = "" if raw is None else " '***'" if opt.secret else f" {raw!r}"
+                reason = _masked(opt, str(exc).rpartition(" is not valid: ")[2], raw)
                 raise ConfigFileError(f"{source}: {section}.{name}: invalid value{value}: "
                                       f"{reason}") from None
 
@@ -152,3 +156,10 @@ def _source(files: dict[str, dict[str, dict[str, list[str]]]], section: str, nam
         if raw and (named is None or os.path.abspath(os.path.expanduser(path)) == named):
             return path, raw[-1]
     return (found.group(1) if found else "configuration"), None
+
+
+def _masked(opt: cfg.Opt, text: str, raw: str | None) -> str:
+    """An error about a secret option's value, without the value (its reason may quote it)."""
+    if opt.secret and raw:
+        text = text.replace(raw, "***")
+    return mask_text(text)

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from oslo_config import cfg
 from oslo_log import log
 
-from altsim import config_files, gc_tuning
+from altsim import config_files, gc_tuning, masking, profiling
 from altsim.rpc import stop_servers
 
 READY_PREFIX = "altsim daemon ready:"
@@ -37,8 +37,24 @@ def read_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.Confi
     log.register_options(conf)
     config_files.parse_config(conf, list(sys.argv[1:] if argv is None else argv), project)
     log.setup(conf, project)
+    # This process's own secrets (its bus and database passwords, the placement token)
+    # never show in its log lines, whatever logs them (oslo.messaging, SQLAlchemy, a
+    # traceback).
+    masking.register_conf_secrets(conf)
+    masking.install_log_masking()
     gc_tuning.tune()
     return conf
+
+
+def _log_endpoints(conf: cfg.ConfigOpts) -> None:
+    """One line naming this process's bus and databases, passwords masked: the first thing
+    to check when a service talks to the wrong place."""
+    where = [(label, value) for label, value in (
+        ("bus", getattr(conf, "transport_url", None)),
+        ("database", conf.database.connection), ("API database", conf.api_database.connection))
+        if value]
+    if where:
+        LOG.info("%s", "; ".join(f"{label} {masking.mask_url(value)}" for label, value in where))
 
 
 def load_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.ConfigOpts], None]],
@@ -46,14 +62,16 @@ def load_conf(argv: Sequence[str] | None, register: Sequence[Callable[[cfg.Confi
     """read_conf for a daemon: a bad config file is one line on stderr and exit status 2,
     never a traceback."""
     try:
-        return read_conf(argv, register, project)
+        conf = read_conf(argv, register, project)
     except config_files.ConfigFileError as exc:
         refuse(f"{os.path.basename(sys.argv[0])}: {exc}")
+    _log_endpoints(conf)
+    return conf
 
 
 def refuse(message: str) -> NoReturn:
     """Refuse to start over a configuration problem: the message on stderr, exit status 2."""
-    print(message, file=sys.stderr, flush=True)
+    print(masking.mask_text(message), file=sys.stderr, flush=True)
     raise SystemExit(EXIT_CONFIG)
 
 
@@ -67,8 +85,9 @@ def serve(name: str, servers: Sequence[Any], on_stop: Callable[[], None] = lambd
     gc_tuning.freeze_startup_objects()
     print(f"{READY_PREFIX} {name}", flush=True)
     LOG.info("%s serving with %d RPC server(s)", name, len(servers))
-    while not stopping.wait(1.0):
-        pass
+    with profiling.profiled(name):  # only with ALTSIM_PROFILE_DIR set
+        while not stopping.wait(1.0):
+            pass
     LOG.info("%s stopping", name)
     stop_servers(servers)
     on_stop()

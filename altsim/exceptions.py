@@ -40,4 +40,16 @@ class BuildAbortException(AltsimError):
     """A spawn failure that must not be retried anywhere."""
 
 
+class BuildTimedOut(BuildAbortException):
+    """A build still in BUILD past [conductor] build_timeout: the sweeper ends it in ERROR."""
+
+    REASON = "Instance build timed out"
+
+    @classmethod
+    def after(cls, instance_uuid: str, building_s: float, timeout_s: float) -> BuildTimedOut:
+        # Nova's BuildAbortException text with the reason its build-timeout task logs.
+        return cls(f"Build of instance {instance_uuid} aborted: {cls.REASON} after "
+                   f"{building_s:.1f} s in BUILD ([conductor] build_timeout = {timeout_s:g} s)")
+
+
 REMOTE_EXCEPTION_MODULES = [__name__]

@@ -10,7 +10,7 @@ import uvicorn
 from oslo_config import cfg
 from oslo_log import log
 
-from altsim import gc_tuning
+from altsim import gc_tuning, masking
 from altsim.config_files import ConfigFileError, parse_config
 from placement_sim import conf as placement_conf
 from placement_sim.http_app import create_app
@@ -39,10 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"altsim-placement: {exc}", file=sys.stderr, flush=True)
         return 2
     log.setup(conf, "altsim")
+    masking.register_conf_secrets(conf)  # the token never shows in a log line
+    masking.install_log_masking()
     gc_tuning.tune()
     group = conf.placement
     if not group.noauth and not group.auth_token:
-        sys.exit("altsim-placement: [placement] auth_token is required unless noauth is true")
+        # Exit 2 as every daemon refuses a configuration problem (altsim.daemon.refuse).
+        print("altsim-placement: [placement] auth_token is required unless noauth is true",
+              file=sys.stderr, flush=True)
+        return 2
     app = create_app(PlacementStore(), None if group.noauth else group.auth_token)
     # httptools and uvloop (installed with altsim; uvicorn's "auto" picks them) parse and
     # send a 1,000-provider candidates body several times faster than h11 and asyncio.

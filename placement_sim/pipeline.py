@@ -52,7 +52,8 @@ class PlacementPipeline:
         headers = Headers(scope=scope)
         if self._token is not None and scope["path"] not in self._open:
             given = headers.get("x-auth-token", "").encode()
-            if not hmac.compare_digest(given, self._token):
+            # A missing token never matches, not even an empty expected one.
+            if not given or not hmac.compare_digest(given, self._token):
                 await self._error(PlacementError(
                     401, DEFAULT, "The request you have made requires authentication."),
                     request_id)(scope, receive, send)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from altsim.client.connection import Connection
-from altsim.manage.cells import mask_url
+from altsim.masking import mask_url
 from altsim.objects import CELL0_UUID
 
 

@@ -23,6 +23,7 @@ from altsim.client.connection import CONFIG_ENV
 from altsim.cmd.client_commands import COMMANDS
 from altsim.cmd.run import RunScenario
 from altsim.cmd.sweep import SweepScenario
+from altsim.masking import MaskingFormatter
 
 
 class AltsimApp(App):
@@ -72,6 +73,8 @@ class AltsimApp(App):
             AltsimApp._handlers.append(file_handler)
             level = logging.DEBUG
         for handler in AltsimApp._handlers:
+            # Passwords and tokens never reach the console or the log file (altsim.masking).
+            handler.setFormatter(MaskingFormatter(handler.formatter))
             root.addHandler(handler)
         root.setLevel(level)
 

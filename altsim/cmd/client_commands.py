@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from altsim.client import hosts, servers
 from altsim.client.connection import ClientError, Connection
+from altsim.masking import mask_text
 from placement_sim.exceptions import PlacementError, PlacementUnavailable
 
 SERVER_COLUMNS = ("ID", "Name", "Status", "Flavor", "Cell", "Host")
@@ -40,10 +41,10 @@ class _DeploymentCommand:
         try:
             return super().run(parsed_args)  # type: ignore[misc]
         except sqlalchemy.exc.SQLAlchemyError as exc:
-            raise ClientError(f"database: {exc.__class__.__name__}: "
-                              f"{str(exc).splitlines()[0]}") from None
+            raise ClientError(mask_text(f"database: {exc.__class__.__name__}: "
+                                        f"{str(exc).splitlines()[0]}")) from None
         except (PlacementError, PlacementUnavailable) as exc:
-            raise ClientError(f"placement: {exc}") from None
+            raise ClientError(mask_text(f"placement: {exc}")) from None
         finally:
             connection = getattr(self, "_connection", None)
             if connection is not None:

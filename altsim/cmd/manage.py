@@ -18,7 +18,8 @@ from altsim.db.api import ApiDatabase, FlavorExists
 from altsim.db.cell import CellDatabase
 from altsim.db.discover import discover_hosts
 from altsim.manage.audit import AuditReport, audit_placement
-from altsim.manage.cells import ManageError, create_cell, delete_cell, mask_url
+from altsim.manage.cells import ManageError, create_cell, delete_cell
+from altsim.masking import mask_text, mask_url
 from altsim.objects import Flavor
 from placement_sim import conf as placement_conf
 
@@ -213,16 +214,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         conf = daemon.read_conf(oslo_args, [placement_conf.register_opts])
     except (cfg.Error, OSError) as exc:
-        print(f"{PROG}: error: configuration: {exc}", file=sys.stderr)
+        print(mask_text(f"{PROG}: error: configuration: {exc}"), file=sys.stderr)
         return 2
     try:
         return args.func(conf, args)
     except ManageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(mask_text(f"{PROG}: error: {exc}"), file=sys.stderr)
         return 2
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        print(f"{PROG}: error: database: {exc.__class__.__name__}: "
-              f"{str(exc).splitlines()[0]}", file=sys.stderr)
+        print(mask_text(f"{PROG}: error: database: {exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0]}"), file=sys.stderr)
         return 2
 
 

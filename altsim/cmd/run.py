@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from altsim.conf.overrides import ConfigOverrideError
+from altsim.masking import mask_text
 from altsim.scenario.launcher import LaunchError
 from altsim.scenario.report import report_json
 from altsim.scenario.runner import Progress as RunProgress
@@ -52,6 +53,13 @@ class RunScenario(Command):
                                  "e.g. rabbit://guest:guest@127.0.0.1:5672/ (default: "
                                  "embedded, one process, in-memory buses); needs rabbitmqctl "
                                  "to create the per-level vhosts")
+        parser.add_argument("--per-cell-users", action=argparse.BooleanOptionalAction,
+                            default=None,
+                            help="with --transport-url: give each level (the API, each cell) "
+                                 "a RabbitMQ user of its own, with a random password and "
+                                 "permissions on its own vhost only, deleted afterwards, so a "
+                                 "cell's credentials cannot even open the API vhost (default: "
+                                 "on; --no-per-cell-users gives every vhost the URL's user)")
         parser.add_argument("--database-url", metavar="URL",
                             help="with --transport-url: create the run's API and cell "
                                  "databases on this server and drop them afterwards, e.g. "
@@ -125,8 +133,10 @@ def _instances_table(instances: list[dict]) -> Table:
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:
-    # User text (paths, option names like [filter_scheduler]) must not be read as rich markup.
-    console.print(Text.assemble((f"{label}:", "red"), " ", message), highlight=False)
+    # User text (paths, option names like [filter_scheduler]) must not be read as rich markup;
+    # a message quoting a URL or a daemon's output must not show a password.
+    console.print(Text.assemble((f"{label}:", "red"), " ", mask_text(message)),
+                  highlight=False)
 
 
 def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: ignore[no-untyped-def]
@@ -147,7 +157,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
         return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
-                            transport_url=args.transport_url, **extra)
+                            transport_url=args.transport_url,
+                            per_cell_users=args.per_cell_users, **extra)
 
 
 def _print_summary(console: Console, result: RunResult) -> None:

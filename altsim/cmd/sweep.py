@@ -21,6 +21,7 @@ from rich.text import Text
 
 from altsim.cmd.run import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_MISSED, EXIT_OK
 from altsim.conf.overrides import ConfigOverrideError
+from altsim.masking import mask_text
 from altsim.scenario.launcher import LaunchError
 from altsim.scenario.runner import run_scenario
 from altsim.scenario.schema import Scenario, ScenarioError, load_scenario
@@ -190,4 +191,4 @@ def _short(point: dict) -> str:
 
 
 def _error(console: Console, message: str) -> None:
-    console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+    console.print(Text.assemble(("error:", "red"), " ", mask_text(message)), highlight=False)

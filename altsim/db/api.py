@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from altsim.db import api_schema as t
 from altsim.db.engine import Database
+from altsim.masking import mask_url
 from altsim.objects import BuildRequest, Flavor, RequestSpec
 
 
@@ -20,6 +21,13 @@ class CellMapping:
     transport_url: str
     database_connection: str
     disabled: bool = False
+
+    def __repr__(self) -> str:
+        # A mapping holds a cell's passwords: one logged or shown in a traceback must not.
+        return (f"CellMapping(uuid={self.uuid!r}, name={self.name!r}, "
+                f"transport_url={mask_url(self.transport_url)!r}, "
+                f"database_connection={mask_url(self.database_connection)!r}, "
+                f"disabled={self.disabled!r})")
 
 
 class HostMappingNotFound(LookupError):

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from urllib.parse import urlsplit, urlunsplit
 
 from altsim.db.api import ApiDatabase, CellMapping
+from altsim.masking import mask_url
 from altsim.objects import CELL0_UUID
 
 CELL0_NAME = "cell0"
 CELL0_TRANSPORT_URL = "none:///"
+__all__ = ["ManageError", "create_cell", "delete_cell", "mask_url"]  # mask_url: altsim.masking
 
 
 class ManageError(Exception):
     """A problem the operator must fix; the command prints it and exits 2."""
-
-
-def mask_url(url: str) -> str:
-    """The URL with every password replaced by `***` (transport URLs may list several hosts:
-    rabbit://u:p@h1,u:p@h2/)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"
-    if "@" not in parts.netloc:
-        return url
-    hosts = []
-    for entry in parts.netloc.split(","):
-        creds, sep, host = entry.rpartition("@")
-        if sep and ":" in creds:
-            creds = creds.split(":", 1)[0] + ":***"
-        hosts.append(f"{creds}{sep}{host}")
-    return urlunsplit(parts._replace(netloc=",".join(hosts)))
 
 
 def create_cell(api_db: ApiDatabase, name: str, database_connection: str,

@@ -18,7 +18,7 @@ MAX_ROWS = 200
 MAX_LABELS = 60        # more y tick labels than this would overlap: label every k-th row
 MIN_WIDTH = 0.004      # of the time axis: an instant attempt still shows as a segment
 COLOURS = {"active": "#2ca02c", "rescheduled": "#ff7f0e", "failed": "#d62728",
-           "aborted": "#9467bd"}
+           "aborted": "#9467bd", "timed_out": "#8c564b"}
 WAIT_COLOUR = "#9e9e9e"
 
 

@@ -2,16 +2,20 @@
 
 The API level and each cell get a vhost of their own (created with rabbitmqctl and deleted at
 the end), so a cell process, configured with its cell's URL only, cannot reach an API-level
-topic. Databases are SQLite files in the run's folder (shared by the processes) or, given a
-database server URL, one PostgreSQL database per level created for the run and dropped at the
-end (altsim.db.provision); placement is the `altsim-placement` HTTP service. Each service is
-started from a config file written here and is waited for on its readiness line, never a sleep;
-every process is stopped at the end, and every vhost and database removed, also on an error or
-Ctrl-C.
+topic; and by default a RabbitMQ user of their own, with a random password and permissions on
+that vhost only (altsim.scenario.rabbit_users), so the broker itself refuses a cell's
+credentials on the API vhost. Passwords and the placement token never show in what the
+launcher prints (altsim.masking). Databases are SQLite files in the run's folder (shared by the
+processes) or, given a database server URL, one PostgreSQL database per level created for the
+run and dropped at the end (altsim.db.provision); placement is the `altsim-placement` HTTP
+service. Each service is started from a config file written here and is waited for on its
+readiness line, never a sleep; every process is stopped at the end, and every vhost, user and
+database removed, also on an error or Ctrl-C.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -21,7 +25,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,7 +37,14 @@ from altsim import rpc
 from altsim.daemon import READY_PREFIX
 from altsim.db.discover import discover_hosts
 from altsim.db.provision import DatabaseServer, ProvisionError
+from altsim.masking import mask_text, register_secret, url_passwords
 from altsim.scenario.deployment import Deployment
+from altsim.scenario.rabbit_users import (
+    LevelUser,
+    broker_definitions,
+    plan_users,
+    topology_with_users,
+)
 from altsim.scenario.schema import Scenario
 from altsim.scenario.topology import plan_topology, service_conf
 from placement_sim.http_client import HttpPlacementClient
@@ -40,6 +52,9 @@ from placement_sim.http_client import HttpPlacementClient
 LOG = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+# One RabbitMQ user per level unless asked otherwise: made with the vhosts in their one
+# rabbitmqctl call, they cost a launched run a few tenths of a second (README, "Over RabbitMQ").
+PER_CELL_USERS = True
 
 
 class LaunchError(RuntimeError):
@@ -51,16 +66,18 @@ def vhost_url(base_url: str, vhost: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + vhost, parts.query, parts.fragment))
 
 
-def rabbitmqctl(*args: str) -> None:
+def rabbitmqctl(*args: str, stdin: str | None = None) -> None:
+    """Run one rabbitmqctl command; `stdin` is what it reads (a new user's password, which
+    on the command line would show in every process listing)."""
     try:
         subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, input=stdin)
     except FileNotFoundError:
         raise LaunchError("rabbitmqctl is not on PATH: the launcher creates one vhost per "
                           "level with it (run where RabbitMQ is installed)") from None
     except subprocess.CalledProcessError as exc:
-        raise LaunchError(f"rabbitmqctl {' '.join(args)} failed: "
-                          f"{(exc.stderr or exc.stdout or '').strip()}") from None
+        raise LaunchError(mask_text(f"rabbitmqctl {' '.join(args)} failed: "
+                                    f"{(exc.stderr or exc.stdout or '').strip()}")) from None
 
 
 def _ini_value(value: Any) -> str:
@@ -105,11 +122,15 @@ class _Process:
         self._output: list[str] = []
         self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, start_new_session=True)
-        threading.Thread(target=self._pump, daemon=True, name=f"out-{name}").start()
+        self._pumping = threading.Thread(target=self._pump, daemon=True, name=f"out-{name}")
+        self._pumping.start()
 
     def _pump(self) -> None:
         with self.log_path.open("w") as log_file:
             for line in self.popen.stdout:  # type: ignore[union-attr]
+                # The daemons mask their own log lines; this also covers what they print
+                # otherwise (a traceback at exit), here and in a LaunchError.
+                line = mask_text(line)
                 log_file.write(line)
                 log_file.flush()
                 if len(self._output) < 200:
@@ -122,6 +143,8 @@ class _Process:
         while not self._ready.wait(0.1):
             if self.popen.poll() is not None or time.monotonic() > deadline:
                 exited = self.popen.poll() is not None
+                if exited:  # its last lines (often the reason) may still be in the pipe
+                    self._pumping.join(5)
                 state = (f"exited with {self.popen.returncode}" if exited
                          else f"not ready after {timeout:.0f} s")
                 raise LaunchError(f"{self.name} {state}; its output ({self.log_path}):\n"
@@ -142,20 +165,40 @@ class _Process:
             os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait()
 
+
+def _each(step: Callable[[Any], None], items: Sequence[Any]) -> None:
+    """`step` for every item at once: each rabbitmqctl call starts an Erlang VM, about half a
+    second, so calls made one after another would add up."""
+    with ThreadPoolExecutor(max(1, len(items)), thread_name_prefix="rabbitmqctl") as pool:
+        for _ in pool.map(step, items):
+            pass
+
+
 class LaunchedDeployment(Deployment):
     transport_name = "rabbit"
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
-                 placement_port: int, database_url: str | None = None) -> None:
+                 placement_port: int, database_url: str | None = None,
+                 per_cell_users: bool = PER_CELL_USERS) -> None:
+        """`per_cell_users`: each level's vhost gets a user of its own (rabbit_users), and
+        each service its level's user; else every vhost is the base URL's user's."""
         template = vhost_url(base_url, "{run_id}-{name}")
         self.database_server = DatabaseServer(database_url) if database_url else None
-        super().__init__(scenario, plan_topology(scenario, run_id, workdir, template,
-                                                 self.database_server))
+        topology = plan_topology(scenario, run_id, workdir, template, self.database_server)
+        self._users = plan_users(topology) if per_cell_users else {}
+        if self._users:
+            topology = topology_with_users(topology, self._users)
+        super().__init__(scenario, topology)
         self._databases: list[str] = []  # created on the server (or being created)
+        self._created_users: list[str] = []  # created on the broker (or being created)
         self.workdir = workdir
         self._base_url = base_url
         self._vhosts = [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
         self._token = secrets.token_hex(16)
+        # Never shown by this process either (a LaunchError, a daemon's output, a log line).
+        register_secret(self._token, *url_passwords(base_url),
+                        *url_passwords(database_url or ""),
+                        *(user.password for user in self._users.values()))
         self._placement_url = f"http://127.0.0.1:{placement_port}"
         self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
         self._processes: list[_Process] = []
@@ -163,9 +206,7 @@ class LaunchedDeployment(Deployment):
 
     # lifecycle
     def start(self) -> None:
-        for vhost in self._vhosts:
-            rabbitmqctl("add_vhost", vhost)
-            rabbitmqctl("set_permissions", "-p", vhost, self._user(), ".*", ".*", ".*")
+        self._create_levels()
         self._provision_databases()
         self._create_databases()
         self._launch("placement", "altsim-placement", {
@@ -202,11 +243,9 @@ class LaunchedDeployment(Deployment):
         self.placement.close()
         self._release()
         self._drop_databases()
-        for vhost in self._vhosts:
-            try:
-                rabbitmqctl("delete_vhost", vhost)
-            except (LaunchError, OSError) as exc:
-                LOG.warning("could not delete vhost %s: %s", vhost, exc)
+        # Every vhost and user at once (the services are gone: nothing uses them any more).
+        _each(self._delete_from_broker, [*(("vhost", vhost) for vhost in self._vhosts),
+                                         *(("user", user) for user in self._created_users)])
 
     def write_client_config(self, path: Path) -> Path:
         """A config file with which altsim-manage (and other clients) reach this deployment."""
@@ -220,7 +259,29 @@ class LaunchedDeployment(Deployment):
         compute-<cell>) -> its process id."""
         return {process.name: process.popen.pid for process in self._processes}
 
+    def level_users(self) -> dict[str, LevelUser]:
+        """vhost -> the user made for it (empty without per-cell users)."""
+        return dict(self._users)
+
     # building blocks
+    def _create_levels(self) -> None:
+        """Every vhost of the run, its users and their permissions, in one rabbitmqctl call
+        (each call starts an Erlang VM: about half a second)."""
+        self._created_users = [user.name for user in self._users.values()]  # first, as above
+        definitions = broker_definitions(self._vhosts, self._users, self._user())
+        rabbitmqctl("import_definitions", stdin=json.dumps(definitions))
+
+    def _delete_from_broker(self, kind_and_name: tuple[str, str]) -> None:
+        """Delete one vhost (closing its connections) or one user; log, never raise."""
+        kind, name = kind_and_name
+        try:
+            rabbitmqctl(f"delete_{kind}", name)
+        except (LaunchError, OSError) as exc:
+            LOG.warning("could not delete RabbitMQ %s %s: %s", kind, name, exc)
+            return
+        if kind == "user":
+            self._created_users.remove(name)
+
     def _provision_databases(self) -> None:
         """Create the run's databases on the database server, if it has one."""
         if self.database_server is None:

@@ -14,11 +14,13 @@ from typing import Any
 
 from altsim.api import ComputeClient
 from altsim.db.provision import parse_server_url
+from altsim.masking import mask_config, secret_options
 from altsim.scenario.collector import Collector
 from altsim.scenario.embedded import EmbeddedDeployment
 from altsim.scenario.expectations import check_expectations
 from altsim.scenario.report import RunFacts, build_report, cell_names, gather_instances
 from altsim.scenario.schema import Scenario
+from altsim.scenario.topology import service_conf
 from altsim.scenario.workload import Workload
 from conductor.rpcapi import ConductorAPI
 
@@ -61,30 +63,35 @@ def check_database_url(database_url: str | None, transport_url: str | None) -> N
 
 
 def _deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
-                database_url: str | None) -> Any:
+                database_url: str | None, per_cell_users: bool | None) -> Any:
     if transport_url is None:
         return EmbeddedDeployment(scenario, run_id, workdir)
-    from altsim.scenario.launcher import LaunchedDeployment  # only the rabbit mode needs it
+    from altsim.scenario.launcher import PER_CELL_USERS, LaunchedDeployment  # rabbit only
     return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port(),
-                              database_url)
+                              database_url,
+                              PER_CELL_USERS if per_cell_users is None else per_cell_users)
 
 
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  progress: Progress | None = None,
                  transport_url: str | None = None,
                  inspect: Callable[[Any], None] | None = None,
-                 database_url: str | None = None) -> RunResult:
+                 database_url: str | None = None,
+                 per_cell_users: bool | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
     its own process over that broker; a launched run given a database server URL (e.g.
     postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
     created for the run and dropped after it (ValueError from check_database_url otherwise).
     `inspect`, if given, is called with the deployment once the workload has finished and
-    before anything stops (tests look at the live system)."""
+    before anything stops (tests look at the live system). `per_cell_users` (launched runs):
+    one RabbitMQ user per level, each service given its level's (None: the launcher's
+    default, on)."""
     check_database_url(database_url, transport_url)
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
-        deployment = _deployment(scenario, run_id, Path(workdir), transport_url, database_url)
+        deployment = _deployment(scenario, run_id, Path(workdir), transport_url, database_url,
+                                 per_cell_users)
         progress.on_phase("starting services")
         collector: Collector | None = None
         try:
@@ -130,8 +137,10 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
     instances = gather_instances(deployment.api_db, all_cell_dbs, names_by_uuid)
     failed_builds = {node.host: node.failed_builds for db in deployment.cell_dbs.values()
                      for node in db.list_compute_nodes()}
+    secret_keys = secret_options(service_conf(scenario, "report"))
     facts = RunFacts(scenario=scenario.name, seed=scenario.seed,
-                     transport=deployment.transport_name, config=dict(scenario.config),
+                     transport=deployment.transport_name,
+                     config=mask_config(scenario.config, secret_keys),
                      names_by_uuid=names_by_uuid, instance_order=scenario.instance_names(),
                      cell_names=cell_names(deployment.api_db),
                      host_cells=deployment.topology.host_cell_names(),

@@ -116,9 +116,11 @@ def test_altsim_placement_stops_on_sigint_too(start):
     assert placement.stop(signal.SIGINT) == 0
 
 
-def test_altsim_placement_refuses_to_start_without_a_token(start):
-    placement = start()
-    assert placement.popen.wait(START_TIMEOUT_S) != 0
+@pytest.mark.parametrize("options", [{}, {"auth_token": ""}, {"noauth": "false"}],
+                         ids=["no-token", "empty-token", "noauth-false"])
+def test_altsim_placement_refuses_to_start_without_a_token(start, options):
+    placement = start(**options)
+    assert placement.popen.wait(START_TIMEOUT_S) == 2  # a configuration problem, as elsewhere
     while placement.lines.get(timeout=START_TIMEOUT_S) is not None:
         pass
     assert "auth_token is required" in "".join(placement.output)

@@ -4,6 +4,7 @@ database)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -108,10 +109,12 @@ def test_an_unreachable_database_server_is_a_launch_error_without_the_password(
     added: set[str] = set()
     real_rabbitmqctl = launcher.rabbitmqctl
 
-    def rabbitmqctl(*args: str) -> None:
+    def rabbitmqctl(*args: str, stdin: str | None = None) -> None:
         if args[0] == "add_vhost":
             added.add(args[1])
-        real_rabbitmqctl(*args)
+        if args[0] == "import_definitions":  # every vhost of the run in one call
+            added.update(vhost["name"] for vhost in json.loads(stdin or "{}")["vhosts"])
+        real_rabbitmqctl(*args, stdin=stdin)
 
     monkeypatch.setattr(launcher, "rabbitmqctl", rabbitmqctl)
     with pytest.raises(LaunchError, match="127.0.0.1:1/") as err:
