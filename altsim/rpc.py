@@ -16,7 +16,7 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_config import cfg
 
-from altsim import amqp_polling
+from altsim import amqp_polling, durable_messaging
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
 from altsim.memory_driver import register_oslo_messaging_opts
@@ -36,6 +36,8 @@ def _prepare_conf(conf: cfg.ConfigOpts) -> None:
     # default) use altsim's exchange unless the operator set another.
     conf.register_opts(messaging.transport._transport_opts)
     conf.set_default("control_exchange", CONTROL_EXCHANGE)
+    # Durable queues and quick reconnects: a broker restart loses no accepted cast.
+    durable_messaging.apply_defaults(conf)
 
 
 def get_rpc_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
