@@ -28,8 +28,15 @@ placement_opts = [
                     "server refuses to start without one unless noauth is true."),
     cfg.FloatOpt("timeout", default=10.0, min=0.001,
                  help="Seconds to wait for placement to connect and to answer a request. A "
-                      "timeout counts as placement being unavailable: a claim then fails "
-                      "(returns False) as with Nova's safe_connect, other calls raise."),
+                      "timeout counts as placement being unavailable (see "
+                      "unavailable_patience)."),
+    cfg.FloatOpt("unavailable_patience", default=30.0, min=0.0,
+                 help="Seconds a request keeps being sent again (pauses from 0.2 s doubling "
+                      "to 2 s) while placement cannot be reached, times out or answers 5xx, "
+                      "before it counts as failed: a claim then fails (returns False) as with "
+                      "Nova's safe_connect, other calls raise. 0 fails at once, as Nova does; "
+                      "the default rides out a placement that is paused or cut off for a while "
+                      "without leaking or losing a claim (docs/reliability.md)."),
     cfg.HostAddressOpt("bind_host", default="127.0.0.1",
                        help="Address altsim-placement listens on. Keep the loopback default "
                             "unless other machines must reach it: the token is the only "
@@ -60,5 +67,6 @@ def make_placement_client(
         from placement_sim.http_client import HttpPlacementClient  # urllib3 only when needed
 
         return HttpPlacementClient(group.endpoint_url, auth_token=group.auth_token,
-                                   timeout=group.timeout)
+                                   timeout=group.timeout,
+                                   patience_s=group.unavailable_patience)
     return InProcessPlacementClient(store_factory() if store_factory else PlacementStore())

@@ -9,9 +9,17 @@ generation conflicts) is therefore literally the same code in process and over H
 
 Error mapping: a placement error body becomes the same ``PlacementError`` the store would
 raise (``PlacementError.from_body``); a connection failure, timeout or 5xx answer becomes
-``PlacementUnavailable``. Return values are projected onto the store's shapes (providers as
-uuid/name/generation, candidates as allocation requests and resource summaries only), so both
-clients return equal values for equal states.
+``PlacementUnavailable``, at once or, given ``patience_s`` (``[placement]
+unavailable_patience``), only once placement has stayed unavailable that long: meanwhile the
+request is sent again, with a growing pause. A request that timed out may still have been
+carried out (placement was slow, not gone), so sending it again must not change its outcome:
+DELETE and GET are idempotent, a POST or PUT answered 409 on a second try is judged by the
+callers' own conflict handling, and a claim's PUT answered with a consumer generation conflict
+on a second try counts as done when the consumer's allocations are the ones it asked for.
+
+Return values are projected onto the store's shapes (providers as uuid/name/generation,
+candidates as allocation requests and resource summaries only), so both clients return equal
+values for equal states.
 
 One urllib3 connection pool (safe to share between threads, keeping a connection per thread
 that uses it) serves all requests; it sends ``OpenStack-API-Version: placement 1.36`` (1.12
@@ -23,6 +31,7 @@ to 1,000 providers, and this pair fetches and parses that body in about half the
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,7 +50,12 @@ from placement_sim.client import CLAIM_ATTEMPTS, InProcessPlacementClient, nova_
 from placement_sim.exceptions import DEFAULT, PlacementError, PlacementUnavailable
 from placement_sim.store import CandidatesAnswer
 
+LOG = logging.getLogger(__name__)
+
 MICROVERSION = "1.36"
+# Pauses between tries while placement is unavailable: 0.2 s, doubling, at most 2 s.
+FIRST_PAUSE_S = 0.2
+LONGEST_PAUSE_S = 2.0
 CANDIDATES_MICROVERSION = "1.12"
 
 
@@ -53,15 +67,19 @@ class RemotePlacementStore:
     """The ``PlacementStore`` interface implemented by requests to a Placement endpoint."""
 
     def __init__(self, endpoint_url: str, auth_token: str | None = None,
-                 timeout: float = 10.0, pool_size: int = 16) -> None:
+                 timeout: float = 10.0, pool_size: int = 16, patience_s: float = 0.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """`patience_s`: how long to keep sending a request again while placement is
+        unavailable before raising PlacementUnavailable (0: raise at once)."""
         headers = {"OpenStack-API-Version": f"placement {MICROVERSION}",
                    "Accept": "application/json", "Content-Type": "application/json"}
         if auth_token:
             headers["X-Auth-Token"] = auth_token
         self.endpoint_url = endpoint_url.rstrip("/")
         self._prefix = urllib3.util.parse_url(self.endpoint_url).path or ""
-        # No retries here: a failure is PlacementUnavailable at once, as Nova's safe_connect
-        # makes it, and the callers decide what a lost request means.
+        self._patience_s = patience_s
+        self._sleep = sleep
+        # urllib3 retries nothing: _exchange decides, with patience_s, what is sent again.
         self._http = urllib3.connection_from_url(
             self.endpoint_url, maxsize=pool_size, headers=headers, retries=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout))
@@ -75,8 +93,29 @@ class RemotePlacementStore:
 
     def _exchange(self, method: str, path: str, *, json: Any = None,
                   params: Mapping[str, Any] | None = None, version: str | None = None,
+                  resent: list[PlacementUnavailable] | None = None,
                   ) -> tuple[Any, Mapping[str, str]]:
-        """One request: (its parsed JSON body or None, its response headers)."""
+        """One request, sent again while placement is unavailable and patience lasts: (its
+        parsed JSON body or None, its response headers). Each failure that made it send the
+        request again is appended to `resent`."""
+        deadline = time.monotonic() + self._patience_s
+        pause = FIRST_PAUSE_S
+        while True:
+            try:
+                return self._exchange_once(method, path, json=json, params=params,
+                                           version=version)
+            except PlacementUnavailable as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                LOG.warning("%s; sending it again in %.1f s", exc, pause)
+                if resent is not None:
+                    resent.append(exc)
+                self._sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE_S)
+
+    def _exchange_once(self, method: str, path: str, *, json: Any = None,
+                       params: Mapping[str, Any] | None = None, version: str | None = None,
+                       ) -> tuple[Any, Mapping[str, str]]:
         url = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         body = orjson.dumps(json) if json is not None else None
         headers = None
@@ -145,12 +184,27 @@ class RemotePlacementStore:
 
     def put_allocations(self, consumer_uuid: str, allocations: Mapping[str, Mapping[str, Any]],
                         project_id: str, user_id: str, consumer_generation: int | None) -> None:
-        self._request("PUT", self._consumer(consumer_uuid), json={
-            "allocations": {rp: dict(entry) for rp, entry in allocations.items()},
-            "project_id": project_id,
-            "user_id": user_id,
-            "consumer_generation": consumer_generation,
-        })
+        wanted = {rp: dict(entry) for rp, entry in allocations.items()}
+        resent: list[PlacementUnavailable] = []
+        try:
+            self._exchange("PUT", self._consumer(consumer_uuid), resent=resent, json={
+                "allocations": wanted,
+                "project_id": project_id,
+                "user_id": user_id,
+                "consumer_generation": consumer_generation,
+            })
+        except PlacementError as exc:
+            # Sent again after a try that may have been carried out: if that one wrote these
+            # very allocations, this conflict is our own write, and the claim is made.
+            if not (resent and exc.is_consumer_generation_conflict
+                    and self._holds(consumer_uuid, wanted)):
+                raise
+            LOG.info("Allocations for %s were written by a try that timed out", consumer_uuid)
+
+    def _holds(self, consumer_uuid: str, wanted: Mapping[str, Mapping[str, Any]]) -> bool:
+        current = self.get_allocations(consumer_uuid)["allocations"]
+        return ({rp: entry["resources"] for rp, entry in current.items()}
+                == {rp: dict(entry["resources"]) for rp, entry in wanted.items()})
 
     def delete_allocations(self, consumer_uuid: str) -> None:
         self._request("DELETE", self._consumer(consumer_uuid))
@@ -211,8 +265,12 @@ class HttpPlacementClient(InProcessPlacementClient):
         sleep: Callable[[float], None] = time.sleep,
         backoff: Callable[[int], float] = nova_backoff,
         max_attempts: int = CLAIM_ATTEMPTS,
+        patience_s: float = 0.0,
     ) -> None:
-        self.remote = RemotePlacementStore(endpoint_url, auth_token, timeout)
+        """`patience_s`: RemotePlacementStore's (how long placement may stay unavailable
+        before a request fails)."""
+        self.remote = RemotePlacementStore(endpoint_url, auth_token, timeout,
+                                           patience_s=patience_s, sleep=sleep)
         super().__init__(self.remote, sleep=sleep, backoff=backoff,  # type: ignore[arg-type]
                          max_attempts=max_attempts)
 

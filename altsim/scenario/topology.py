@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 import compute_sim.conf
 import conductor.conf
+import placement_sim.conf
 import scheduler.conf
 from altsim.conf import make_conf
 from altsim.conf.overrides import ConfigOverrideError, apply_overrides
@@ -24,7 +25,7 @@ from scheduler.weights import enabled_weighers
 
 _CELL_NAMESPACE = uuid.UUID("0b5d6f43-7f4e-4c0c-9f0e-2a3c1c1f3e11")
 SERVICE_OPTION_PACKAGES = (scheduler.conf.register_opts, conductor.conf.register_opts,
-                           compute_sim.conf.register_opts)
+                           compute_sim.conf.register_opts, placement_sim.conf.register_opts)
 
 
 @dataclass(frozen=True)

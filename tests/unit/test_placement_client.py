@@ -376,6 +376,62 @@ def test_unreachable_placement_fails_claims_and_raises_on_reads():
             client.ensure_resource_provider(RP1, "host-1", INV)
 
 
+def test_with_patience_unavailable_placement_is_tried_again_until_patience_runs_out():
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    with HttpPlacementClient(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=2.0,
+                             sleep=sleep, patience_s=0.5) as client:
+        # Tried at once and after 0.2 s; the next pause (0.4 s) would end past the patience.
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
+    assert sleeps == [0.2]
+
+
+class AnswerLostStore(PlacementStore):
+    """Writes the first claim, then fails its answer (a 500, as if the answer never came)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.put_calls = 0
+
+    def put_allocations(self, *args, **kwargs) -> None:
+        self.put_calls += 1
+        super().put_allocations(*args, **kwargs)
+        if self.put_calls == 1:
+            raise RuntimeError("the answer to this write is lost")
+
+
+def test_a_claim_sent_again_after_a_lost_answer_counts_its_own_earlier_write(live_server):
+    store = AnswerLostStore()
+    store.create_resource_provider(RP1, "host-1")
+    store.set_inventories(RP1, 0, INV)
+    live_server.proxy.target = store
+    with HttpPlacementClient(live_server.url, TOKEN, sleep=lambda s: None,
+                             patience_s=5.0) as client:
+        # The second PUT meets the consumer the first one made (a consumer generation
+        # conflict); its allocations are the ones asked for, so the claim is made, once.
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is True
+        assert store.put_calls == 2
+        assert client.get_allocations_for_consumer(C1) == {RP1: {"VCPU": 1}}
+        # A different claim for the same consumer is still a real conflict.
+        store.put_calls = 5
+        with pytest.raises(AllocationUpdateFailed):
+            client.claim_resources(C1, request(RP1, VCPU=2), "p", "u")
+
+
+def test_without_patience_a_lost_answer_fails_the_claim(live_server):
+    store = AnswerLostStore()
+    store.create_resource_provider(RP1, "host-1")
+    store.set_inventories(RP1, 0, INV)
+    live_server.proxy.target = store
+    with HttpPlacementClient(live_server.url, TOKEN, sleep=lambda s: None) as client:
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
+    assert store.put_calls == 1  # (and its write is what `placement audit` would report)
+
+
 def test_wrong_token_is_a_401_placement_error(live_server):
     live_server.proxy.target = PlacementStore()
     with HttpPlacementClient(live_server.url, "wrong") as client:

@@ -135,8 +135,10 @@ def test_placement_options_and_defaults():
     assert (group.bind_host, group.bind_port, group.noauth) == ("127.0.0.1", 8778, False)
     [(name, opts)] = placement_conf.list_opts()
     assert name == "placement"
-    assert {o.name for o in opts} == {"endpoint_url", "auth_token", "timeout", "bind_host",
-                                      "bind_port", "noauth"}
+    assert {o.name for o in opts} == {"endpoint_url", "auth_token", "timeout",
+                                      "unavailable_patience", "bind_host", "bind_port",
+                                      "noauth"}
+    assert group.unavailable_patience == 30.0
     assert next(o for o in opts if o.name == "auth_token").secret
     # Registered per ConfigOpts: an override on one does not leak into another.
     conf.set_override("timeout", 1.0, group="placement")
