@@ -37,9 +37,11 @@ def schedule_and_build(conf: cfg.ConfigOpts, api_db: ApiDatabase,
                        placement: PlacementClient) -> ScheduleAndBuild:
     from conductor.tasks.schedule_and_build import ScheduleAndBuild
 
+    scheduler_claims = conf.scheduler.use_placement and not conductor_claims(conf)
     return ScheduleAndBuild(api_db, cell_dbs, scheduler_api, compute_api_for, bury,
                             Attempts.from_conf(conf),
-                            claim_with=placement if conductor_claims(conf) else None)
+                            claim_with=placement if conductor_claims(conf) else None,
+                            unclaim_with=placement if scheduler_claims else None)
 
 
 def reschedule(conf: cfg.ConfigOpts, cell_db: CellDatabase, placement: PlacementClient,

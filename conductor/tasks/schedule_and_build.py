@@ -30,12 +30,16 @@ LOG = logging.getLogger(__name__)
 
 class ScheduleAndBuild:
     """`claim_with`: the placement client to claim the chosen host with ([scheduler] claim_in
-    = conductor); None when the scheduler claimed it already (or nothing is claimed)."""
+    = conductor); None when the scheduler claimed it already (or nothing is claimed).
+    `unclaim_with`: the placement client with which to delete what the scheduler may have
+    claimed for instances buried after a failure other than NoValidHost (None: nothing is
+    claimed by the scheduler)."""
 
     def __init__(self, api_db: ApiDatabase, cell_dbs: Mapping[str, CellDatabase],
                  scheduler_api: SchedulerAPI, compute_api_for: Callable[[str], ComputeAPI],
                  bury: BuryInCell0, attempts: Attempts,
-                 claim_with: PlacementClient | None = None) -> None:
+                 claim_with: PlacementClient | None = None,
+                 unclaim_with: PlacementClient | None = None) -> None:
         self._api_db = api_db
         self._cell_dbs = cell_dbs
         self._scheduler_api = scheduler_api
@@ -43,6 +47,7 @@ class ScheduleAndBuild:
         self._bury = bury
         self._attempts = attempts
         self._claim_with = claim_with
+        self._unclaim_with = unclaim_with
         # Host -> cell. A HostMapping never changes once made (moving a host to another cell
         # is a delete and re-discover, which the simulator does not do), so unlike Nova's
         # per-request cache this one lives as long as the task.
@@ -72,7 +77,23 @@ class ScheduleAndBuild:
         except Exception as exc:  # noqa: BLE001 - Nova buries on any scheduling failure
             LOG.warning("Failed to schedule instances %s: %s", uuids, exc)
             self._bury(ctxt, build_requests, exc)
+            if not isinstance(exc, NoValidHost):
+                self._drop_claims(uuids)
             return None
+
+    def _drop_claims(self, uuids: list[str]) -> None:
+        """Delete what the scheduler may have claimed for instances it did place: with a
+        reply lost (a MessagingTimeout, e.g. across a broker restart) its claims would
+        otherwise outlive the instances. (After NoValidHost the scheduler has dropped its
+        own, as Nova's does.)"""
+        if self._unclaim_with is None:
+            return
+        for uuid in uuids:
+            try:
+                if self._unclaim_with.delete_allocation_for_instance(uuid):
+                    LOG.info("Deleted the allocations of unscheduled instance %s", uuid)
+            except Exception as exc:  # noqa: BLE001 - what is left shows in placement audit
+                LOG.error("Could not delete the allocations of instance %s: %s", uuid, exc)
 
     def _cell_for(self, ctxt: dict, build_request: BuildRequest,
                   host: str) -> CellMapping | None:

@@ -24,7 +24,8 @@ from tests.conftest import (
 
 class Harness:
     def __init__(self, world, scheduler_api: FakeSchedulerAPI,
-                 max_attempts: int | Attempts = 3, claim_with=None) -> None:
+                 max_attempts: int | Attempts = 3, claim_with=None,
+                 unclaim_with=None) -> None:
         self.world = world
         self.scheduler_api = scheduler_api
         self.notifier = FakeNotifier()
@@ -33,7 +34,8 @@ class Harness:
                                      self.compute_api_for,
                                      BuryInCell0(world.api_db, world.cell0_db, self.notifier),
                                      (max_attempts if isinstance(max_attempts, Attempts)
-                                      else Attempts(max_attempts)), claim_with)
+                                      else Attempts(max_attempts)), claim_with,
+                                     unclaim_with)
 
     def compute_api_for(self, cell_uuid: str) -> FakeComputeAPI:
         return self.compute_apis.setdefault(cell_uuid, FakeComputeAPI(cell_uuid))
@@ -209,3 +211,24 @@ def test_rule_11_no_valid_host_from_the_real_scheduler_leaves_no_allocation(worl
     assert world.used_hosts() == set()
     assert harness.casts() == []
     assert instance_uuid("trio-1") == uuids[0]
+
+
+class ReplyLostScheduler(FakeSchedulerAPI):
+    """Places and claims as the real scheduler does; then its reply never comes back (lost to
+    a broker restart, say) and the call times out."""
+
+    def select_destinations(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().select_destinations(*args, **kwargs)
+        raise oslo_messaging.MessagingTimeout("Timed out waiting for a reply")
+
+
+@pytest.mark.parametrize("unclaim", [True, False], ids=["unclaimed", "no-placement-client"])
+def test_rule_11_a_lost_scheduler_reply_buries_and_drops_the_schedulers_claims(world, unclaim):
+    world.add_hosts("cell1", ["h1", "h2"])
+    scheduler = ReplyLostScheduler(delegate=world.scheduler_manager(make_test_conf()))
+    harness = Harness(world, scheduler, unclaim_with=world.placement if unclaim else None)
+    uuids = harness.run(["web-1", "web-2"])
+    assert {r["uuid"] for r in world.cell0_db.list_instance_rows()} == set(uuids)
+    # The scheduler did claim; only the conductor's clean-up stops the claims outliving the
+    # buried instances (without a client to do it, they stay: what audit would report).
+    assert world.used_hosts() == (set() if unclaim else {"h1", "h2"})
