@@ -75,6 +75,45 @@ def refuse(message: str) -> NoReturn:
     raise SystemExit(EXIT_CONFIG)
 
 
+def startup_problem(exc: BaseException) -> str | None:
+    """What an exception raised while a daemon starts says about its configuration, in one
+    line; None if it is not one of those (a bug, shown with its traceback)."""
+    import amqp.exceptions  # the rabbit driver's client library
+    import sqlalchemy.exc
+
+    text = " ".join(str(exc).split())
+    if isinstance(exc, amqp.exceptions.AccessRefused):
+        return (f"the broker refused the login ({text}): check the user and password of "
+                "transport_url")
+    if isinstance(exc, amqp.exceptions.NotAllowed):
+        return f"the broker refused the vhost ({text}): check the vhost of transport_url"
+    if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError)):
+        reason = " ".join(str(exc.orig).split()) if exc.orig is not None else text
+        if "no such table" in reason or "does not exist" in reason:
+            return (f"a database has no altsim schema ({reason}): create the API and cell "
+                    "schemas with `altsim-manage db sync`")
+        return f"cannot use a database ({reason}): check its [database] connection"
+    return None
+
+
+def refusing_startup_problems(main: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a daemon's main: a configuration problem met while starting (startup_problem)
+    is one line on stderr and exit status 2, as a bad config file is, not a traceback."""
+
+    def guarded(*args: Any, **kwargs: Any) -> int:
+        try:
+            return main(*args, **kwargs)
+        except Exception as exc:
+            problem = startup_problem(exc)
+            if problem is None:
+                raise
+            refuse(f"{os.path.basename(sys.argv[0])}: {problem}")
+
+    guarded.__doc__ = main.__doc__
+    guarded.__name__ = main.__name__
+    return guarded
+
+
 def serve(name: str, servers: Sequence[Any], on_stop: Callable[[], None] = lambda: None) -> int:
     """Start the servers, announce readiness, block until SIGTERM/SIGINT, then stop them."""
     stopping = threading.Event()

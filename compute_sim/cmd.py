@@ -16,6 +16,7 @@ from conductor import conf as conductor_conf
 from placement_sim import conf as placement_conf
 
 
+@daemon.refusing_startup_problems
 def main(argv: Sequence[str] | None = None) -> int:
     # [conductor] too: unclaim_by decides whether this compute unclaims before a reschedule.
     conf = daemon.load_conf(argv, [compute_conf.register_opts, conductor_conf.register_opts,

@@ -13,6 +13,7 @@ from conductor import conf as conductor_conf
 from placement_sim import conf as placement_conf
 
 
+@daemon.refusing_startup_problems
 def main(argv: Sequence[str] | None = None) -> int:
     conf = daemon.load_conf(argv, [conductor_conf.register_opts, placement_conf.register_opts])
     transport = rpc.get_rpc_transport(conf, conf.transport_url)

@@ -14,6 +14,7 @@ from scheduler import conf as scheduler_conf
 from scheduler.service import build_scheduler_server
 
 
+@daemon.refusing_startup_problems
 def main(argv: Sequence[str] | None = None) -> int:
     conf = daemon.load_conf(argv, [scheduler_conf.register_opts, placement_conf.register_opts])
     if not conf.api_database.connection:
