@@ -111,10 +111,15 @@ class CandidatesCache:
             current = self._known.get(key)
             if not answer.delta:
                 latest = _full(answer)
-            elif current is not None and current.token == answer.since:
+            elif current is not None and (current.token == answer.token
+                                          or _newer(current.token, answer.token)):
+                return current.body  # a thread applied this answer or a later one meanwhile
+            elif current is not None and (current.token == answer.since
+                                          or _newer(current.token, answer.since)):
+                # Another thread may have moved `current` on from `since` meanwhile: this
+                # delta still holds the latest state of every provider changed from `since`
+                # up to its token, a superset of what changed after `current`.
                 latest = _applied(current, answer)
-            elif current is not None and _newer(current.token, answer.token):
-                return current.body  # a thread applied a later answer meanwhile
             else:
                 latest = None
             if latest is not None:

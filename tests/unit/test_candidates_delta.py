@@ -131,6 +131,20 @@ class CandidatesFollowTheStore(RuleBasedStateMachine):
         except PlacementError:
             pass  # in use
 
+    @rule(flavor=st.sampled_from(FLAVORS), first=st.sampled_from(PROVIDERS),
+          then=st.sampled_from(PROVIDERS), vcpu=st.integers(1, 2))
+    def overtaken(self, flavor, first, then, vcpu):  # type: ignore[no-untyped-def]
+        """A request whose answer comes back after another thread's later one was applied
+        (a scheduler serves requests in a pool of threads)."""
+        def fetch(resources, limit, since):  # type: ignore[no-untyped-def]
+            self.claim(first, vcpu)
+            self.client.get_allocation_candidates(flavor)  # the other thread's request
+            self.claim(then, vcpu)
+            return self.store.candidates_since(resources, limit, since)
+
+        got = self.client._candidates.get(flavor, 1000, fetch)
+        assert got == self.store.allocation_candidates(flavor, 1000)
+
     @invariant()
     def client_sees_what_a_full_answer_says(self):  # type: ignore[no-untyped-def]
         for flavor in FLAVORS:
@@ -141,6 +155,25 @@ class CandidatesFollowTheStore(RuleBasedStateMachine):
 CandidatesFollowTheStore.TestCase.settings = settings(max_examples=60, stateful_step_count=25,
                                                       deadline=None)
 test_candidates_follow_the_store = CandidatesFollowTheStore.TestCase
+
+
+def test_an_answer_overtaken_by_a_later_one_is_applied_without_a_full_fetch():
+    store = store_with(PROVIDERS[:3])
+    client = InProcessPlacementClient(store)
+    flavor = {"VCPU": 1}
+    client.get_allocation_candidates(flavor)
+    sinces: list[str | None] = []
+
+    def fetch(resources, limit, since):  # type: ignore[no-untyped-def]
+        sinces.append(since)
+        store.put_allocations("c1", {"rp-0": {"resources": {"VCPU": 1}}}, "p", "u", None)
+        client.get_allocation_candidates(flavor)  # another thread's, applied first
+        store.put_allocations("c2", {"rp-1": {"resources": {"VCPU": 1}}}, "p", "u", None)
+        return store.candidates_since(resources, limit, since)
+
+    got = client._candidates.get(flavor, 1000, fetch)
+    assert got == store.allocation_candidates(flavor, 1000)
+    assert len(sinces) == 1 and sinces[0] is not None  # one delta, no full answer asked for
 
 
 # -- over HTTP ------------------------------------------------------------------------------------
