@@ -1,8 +1,14 @@
-"""Completion tracking from notifications: the runner waits on events, it never polls the DBs.
+"""Completion tracking from notifications: the runner waits on events, not on DB polls.
 
 Listens on the API bus and every cell bus. An instance is finished when instance.create.end,
 instance.create.error or compute_task.build_instances.error names it. The scheduler's
 select_destinations.end carries the hosts that lost a claim race before the chosen one.
+
+A notification can be lost where the state change it reports is not: a service killed between
+its commit and its notify (the crash tests do that). So when the run has been quiet for
+`QUIET_S` with instances still unfinished, `wait_for` asks its `reconcile` callback (the
+runner reads the cell DBs) which of those have ended anyway, and counts them, noting each in
+`unnotified`. A run that keeps notifying never reads a DB.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from collections.abc import Callable, Iterable
 import oslo_messaging as messaging
 
 from altsim.rpc import NOTIFICATION_TOPIC
+
+# Seconds without any notification after which the unfinished instances are looked up.
+QUIET_S = 3.0
 
 TERMINAL_EVENTS = {"instance.create.end": "ACTIVE", "instance.create.error": "ERROR",
                    "compute_task.build_instances.error": "ERROR"}
@@ -38,6 +47,8 @@ class Collector:
         self.scheduler_claim_failures: dict[str, list[str]] = {}
         self.scheduler_claim_failures_at: dict[str, float] = {}  # when the news came
         self.messages = 0
+        self.unnotified: set[str] = set()  # finished, found by reconcile, never notified
+        self._last_heard = time.monotonic()
         self._on_finished = on_finished
         targets = [messaging.Target(topic=NOTIFICATION_TOPIC)]
         self._listeners = [messaging.get_notification_listener(
@@ -53,6 +64,7 @@ class Collector:
         return list(self._listeners)
 
     def handle(self, event_type: str, payload: dict) -> None:
+        self._last_heard = time.monotonic()
         if not isinstance(payload, dict):
             return
         if event_type == "scheduler.select_destinations.end":
@@ -67,22 +79,38 @@ class Collector:
         uuid = payload.get("instance_uuid")
         if status is None or not isinstance(uuid, str):
             return
+        self._finish(uuid, status)
+
+    def _finish(self, uuid: str, status: str, notified: bool = True) -> None:
         with self._condition:
             first = uuid not in self.finished
             if first:
                 self.finished[uuid] = (status, time.time())
+                if not notified:
+                    self.unnotified.add(uuid)
             self._condition.notify_all()
         if first and self._on_finished is not None:
             self._on_finished(uuid, status)
 
-    def wait_for(self, uuids: Iterable[str], timeout: float) -> bool:
-        """True when every uuid finished within timeout seconds."""
+    def wait_for(self, uuids: Iterable[str], timeout: float,
+                 reconcile: Callable[[set[str]], dict[str, str]] | None = None) -> bool:
+        """True when every uuid finished within timeout seconds. `reconcile(missing)`: the
+        status (ACTIVE or ERROR) of those of `missing` that have ended, looked up after
+        QUIET_S without a notification."""
         wanted = set(uuids)
         deadline = time.monotonic() + timeout
-        with self._condition:
-            while not wanted.issubset(self.finished):
+        while True:
+            with self._condition:
+                missing = wanted.difference(self.finished)
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._condition.wait(left)
-        return True
+                if not missing or left <= 0:
+                    return not missing
+                quiet_for = time.monotonic() - self._last_heard
+                if reconcile is None or quiet_for < QUIET_S:
+                    self._condition.wait(min(left, QUIET_S - quiet_for if reconcile
+                                             else left))
+                    continue
+            # Quiet, and some still unfinished: outside the lock (it reads databases).
+            for uuid, status in reconcile(missing).items():
+                self._finish(uuid, status, notified=False)
+            self._last_heard = time.monotonic()  # at most one look-up per quiet spell

@@ -114,9 +114,13 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 class _Process:
     """One service process: started, waited for on its readiness line, stopped for sure."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(self, name: str, argv: list[str], log_path: Path,
+                 append: bool = False) -> None:
+        """`append`: a restart, whose output goes after the earlier life's in the log."""
         self.name = name
+        self.argv = argv
         self.log_path = log_path
+        self._append = append
         self._ready = threading.Event()
         self._terminated = False
         self._output: list[str] = []
@@ -126,7 +130,7 @@ class _Process:
         self._pumping.start()
 
     def _pump(self) -> None:
-        with self.log_path.open("w") as log_file:
+        with self.log_path.open("a" if self._append else "w") as log_file:
             for line in self.popen.stdout:  # type: ignore[union-attr]
                 # The daemons mask their own log lines; this also covers what they print
                 # otherwise (a traceback at exit), here and in a LaunchError.
@@ -155,6 +159,12 @@ class _Process:
         if self.popen.poll() is None and not self._terminated:
             self._terminated = True
             self.popen.send_signal(signal.SIGTERM)
+            self.signal_group(signal.SIGCONT)  # a paused one could not act on it
+
+    def signal_group(self, signum: int) -> None:
+        """`signum` to the process and whatever it started (its own session)."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signum)
 
     def stop(self) -> None:
         self.terminate()
@@ -258,6 +268,39 @@ class LaunchedDeployment(Deployment):
         """Service name (placement, scheduler, conductor-super, conductor-<cell>,
         compute-<cell>) -> its process id."""
         return {process.name: process.popen.pid for process in self._processes}
+
+    # faults (the crash tests, docs/reliability.md)
+    def kill(self, name: str) -> None:
+        """SIGKILL service `name` as a crash would: no shutdown, no goodbye to the broker or
+        placement; whatever it had taken from a queue and not finished is lost with it."""
+        process = self._process(name)
+        process.signal_group(signal.SIGKILL)
+        process.popen.wait(STOP_TIMEOUT_S)
+
+    def restart(self, name: str) -> None:
+        """Start service `name` again (after kill) with the same config file, and wait until
+        it is serving."""
+        old = self._process(name)
+        if old.popen.poll() is None:
+            raise LaunchError(f"{name} is still running (kill it first)")
+        process = _Process(name, old.argv, old.log_path, append=True)
+        self._processes[self._processes.index(old)] = process
+        process.wait_ready(START_TIMEOUT_S)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP service `name`: it holds its connections and answers nothing, as a host
+        cut off the network does (the kernel still accepts new connections for it)."""
+        self._process(name).signal_group(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self._process(name).signal_group(signal.SIGCONT)
+
+    def _process(self, name: str) -> _Process:
+        for process in self._processes:
+            if process.name == name:
+                return process
+        raise LookupError(f"no service {name!r} in this deployment (there are "
+                          f"{', '.join(p.name for p in self._processes)})")
 
     def level_users(self) -> dict[str, LevelUser]:
         """vhost -> the user made for it (empty without per-cell users)."""

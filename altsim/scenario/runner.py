@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 from altsim.api import ComputeClient
 from altsim.db.provision import parse_server_url
 from altsim.masking import mask_config, secret_options
+from altsim.objects import server_status
 from altsim.scenario.collector import Collector
 from altsim.scenario.embedded import EmbeddedDeployment
 from altsim.scenario.expectations import check_expectations
@@ -77,7 +79,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  transport_url: str | None = None,
                  inspect: Callable[[Any], None] | None = None,
                  database_url: str | None = None,
-                 per_cell_users: bool | None = None) -> RunResult:
+                 per_cell_users: bool | None = None,
+                 during: Callable[[Any], None] | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
     its own process over that broker; a launched run given a database server URL (e.g.
     postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
@@ -85,7 +88,10 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
     `inspect`, if given, is called with the deployment once the workload has finished and
     before anything stops (tests look at the live system). `per_cell_users` (launched runs):
     one RabbitMQ user per level, each service given its level's (None: the launcher's
-    default, on)."""
+    default, on). `during`, if given, is called with the deployment in a thread of its own
+    as the workload starts, to do something to the deployment mid-run (the crash tests kill,
+    restart and pause services); the run reports once both the workload and `during` are
+    done, and an exception from `during` is one of the run's errors."""
     check_database_url(database_url, transport_url)
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
@@ -107,24 +113,73 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
 
             collector = Collector(deployment.notification_transports(), on_finished=finished)
             collector.start()
-            duration, completed = _run(scenario, workload, collector, timeout_s, progress)
+            disruption = _Disruption(during, deployment)
+            duration, completed = _run(scenario, workload, collector, timeout_s, progress,
+                                       ended_in_dbs(deployment))
+            disruption.join(timeout_s)
             if inspect is not None:
                 inspect(deployment)
             progress.on_phase("collecting report")
-            return _report(scenario, deployment, workload, collector, duration, not completed)
+            result = _report(scenario, deployment, workload, collector, duration,
+                             not completed)
+            result.errors.extend(disruption.errors)
+            return result
         finally:
             progress.on_phase("stopping services")
             deployment.stop(also=collector.listeners if collector else ())
 
 
+class _Disruption:
+    """`during(deployment)` in a thread of its own, started at once (nothing if None)."""
+
+    def __init__(self, during: Callable[[Any], None] | None, deployment: Any) -> None:
+        self.errors: list[str] = []
+        self._thread: threading.Thread | None = None
+        if during is not None:
+            self._thread = threading.Thread(target=self._call, args=(during, deployment),
+                                            name="during-run", daemon=True)
+            self._thread.start()
+
+    def _call(self, during: Callable[[Any], None], deployment: Any) -> None:
+        try:
+            during(deployment)
+        except Exception as exc:  # noqa: BLE001 - reported with the run, never swallowed
+            self.errors.append(f"during the run: {type(exc).__name__}: {exc}")
+
+    def join(self, timeout_s: float) -> None:
+        if self._thread is None:
+            return
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self.errors.append(f"during the run: still running after {timeout_s:.0f} s")
+
+
+def ended_in_dbs(deployment: Any) -> Callable[[set[str]], dict[str, str]]:
+    """Which of some instances their cell DBs (cell0's too) say are ACTIVE or ERROR: for the
+    collector, when a notification may have been lost."""
+    dbs = [deployment.cell0_db, *deployment.cell_dbs.values()]
+
+    def ended(uuids: set[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for db in dbs:
+            for row in db.list_instance_rows():
+                status = server_status(row["vm_state"])
+                if row["uuid"] in uuids and status in ("ACTIVE", "ERROR"):
+                    found[row["uuid"]] = status
+        return found
+
+    return ended
+
+
 def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s: float,
-         progress: Progress) -> tuple[float, bool]:
+         progress: Progress,
+         reconcile: Callable[[set[str]], dict[str, str]]) -> tuple[float, bool]:
     """Submit the workload and wait for it; returns (duration, every instance finished)."""
     progress.on_phase("running workload")
     progress.on_start(len(scenario.instance_names()))
     started = time.time()
     workload.run(started)
-    completed = collector.wait_for(workload.uuids.values(), timeout_s)
+    completed = collector.wait_for(workload.uuids.values(), timeout_s, reconcile)
     if not completed:
         return time.time() - started, False
     return max((t for _, t in collector.finished.values()), default=started) - started, True
@@ -151,6 +206,10 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
                      scheduler_claim_failures_at=dict(collector.scheduler_claim_failures_at),
                      messages=deployment.rpc_messages())
     report = build_report(facts, instances, deployment.resource_usage(), failed_builds)
+    # Ended without a terminal notification (a service killed between its commit and its
+    # notify): found in the cell DBs once the run went quiet; their finish time is when.
+    report["unnotified"] = sorted(names_by_uuid.get(uuid, uuid)
+                                  for uuid in collector.unnotified)
     report["expectations"] = check_expectations(scenario.expect, report)
     errors = [f"workload: {exc}" for exc in workload.errors]
     if timed_out:
