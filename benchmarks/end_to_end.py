@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from altsim.scenario.runner import Progress, run_scenario
 from altsim.scenario.schema import Scenario, parse_scenario
+from benchmarks.cpu_split import CpuSplit
 
 HOST_RESOURCES = {"VCPU": 64, "MEMORY_MB": 262144, "DISK_GB": 5000}
 
@@ -51,6 +52,8 @@ class EndToEnd:
     wall_s: float        # the whole run, services started and stopped included
     ok: bool
     problems: list[str]
+    # Launched runs: process -> CPU ms per ACTIVE build during the workload (cpu_split).
+    cpu_ms_per_build: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("instances", "active", "error", "reschedules", "claim_failures",
@@ -58,24 +61,36 @@ class EndToEnd:
                 "messages")
         return {**{key: self.summary.get(key) for key in keys},
                 "start_s": round(self.start_s, 2), "wall_s": round(self.wall_s, 2),
-                "ok": self.ok, "problems": self.problems}
+                "ok": self.ok, "problems": self.problems,
+                **({"cpu_ms_per_build": self.cpu_ms_per_build}
+                   if self.cpu_ms_per_build else {})}
 
 
 def measure(spec: Scenario, transport_url: str | None = None, timeout_s: float = 600.0,
             database_url: str | None = None,
             inspect: Callable[[Any], None] | None = None) -> EndToEnd:
-    """One run; `inspect` sees the deployment once the workload is done (as run_scenario's)."""
+    """One run; `inspect` sees the deployment once the workload is done (as run_scenario's).
+    Launched, the CPU each process spends per build is measured too."""
     phases: dict[str, float] = {}
     hooks = Progress(on_phase=lambda phase: phases.setdefault(phase, time.perf_counter()))
+    split = CpuSplit() if transport_url else None
+
+    def at_the_end(deployment: Any) -> None:
+        if split is not None:
+            split.stop(deployment)
+        if inspect is not None:
+            inspect(deployment)
+
     started = time.perf_counter()
     result = run_scenario(spec, timeout_s=timeout_s, progress=hooks,
                           transport_url=transport_url, database_url=database_url,
-                          inspect=inspect)
+                          inspect=at_the_end, during=split.start if split else None)
     wall = time.perf_counter() - started
     start_s = phases.get("running workload", started) - phases.get("starting services", started)
     problems = [*result.errors, *(f"{c['check']}: {c['detail']}"
                                   for c in result.report["expectations"] if not c["ok"])]
-    return EndToEnd(result.report["summary"], start_s, wall, result.ok, problems)
+    cpu = split.per_build_ms(result.report["summary"]["active"]) if split else {}
+    return EndToEnd(result.report["summary"], start_s, wall, result.ok, problems, cpu)
 
 
 def main() -> None:
