@@ -7,6 +7,7 @@ SIGTERM or SIGINT stops its servers, letting messages in progress finish.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -100,6 +101,7 @@ def refusing_startup_problems(main: Callable[..., int]) -> Callable[..., int]:
     """Wrap a daemon's main: a configuration problem met while starting (startup_problem)
     is one line on stderr and exit status 2, as a bad config file is, not a traceback."""
 
+    @functools.wraps(main)
     def guarded(*args: Any, **kwargs: Any) -> int:
         try:
             return main(*args, **kwargs)
@@ -109,8 +111,6 @@ def refusing_startup_problems(main: Callable[..., int]) -> Callable[..., int]:
                 raise
             refuse(f"{os.path.basename(sys.argv[0])}: {problem}")
 
-    guarded.__doc__ = main.__doc__
-    guarded.__name__ = main.__name__
     return guarded
 
 

@@ -26,9 +26,12 @@ def cpu_seconds(pid: int) -> float | None:
     return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
-def broker_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "beam.smp"], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
+def broker_pid() -> int | None:
+    """The RabbitMQ node's VM (`-s rabbit boot`), not the VMs rabbitmqctl starts."""
+    found = subprocess.run(["pgrep", "-f", "beam.smp.* -s rabbit boot"], capture_output=True,
+                           text=True)
+    pids = found.stdout.split()
+    return int(pids[0]) if pids else None
 
 
 class CpuSplit:
@@ -41,8 +44,9 @@ class CpuSplit:
 
     def start(self, deployment: Any) -> None:
         self._pids = dict(deployment.process_ids())
-        for n, pid in enumerate(broker_pids()):
-            self._pids[f"rabbitmq{'' if n == 0 else n + 1}"] = pid
+        broker = broker_pid()
+        if broker is not None:
+            self._pids["rabbitmq"] = broker
         self._pids["runner"] = os.getpid()
         self._started = {name: cpu for name, pid in self._pids.items()
                          if (cpu := cpu_seconds(pid)) is not None}

@@ -141,30 +141,33 @@ class InProcessPlacementClient:
             if exc.status != 409 or not self._provider_exists(uuid):
                 raise
         else:
-            try:
-                self._store.set_inventories(uuid, created["generation"], wanted)
+            if self._set_inventories(uuid, created["generation"], wanted):
                 return
-            except PlacementError as exc:
-                if not exc.is_provider_generation_conflict:
-                    raise
         for _ in range(self._max_attempts):
             current = self._store.get_inventories(uuid)
             if current["inventories"] == wanted:
                 return
-            try:
-                self._store.set_inventories(uuid, current["resource_provider_generation"], wanted)
+            if self._set_inventories(uuid, current["resource_provider_generation"], wanted):
                 return
-            except PlacementError as exc:
-                # Someone (an allocation write) bumped the generation between our GET and
-                # PUT: re-read and retry, as Nova's report client does for inventory.
-                if not exc.is_provider_generation_conflict:
-                    raise
         raise PlacementError(
             409,
             CONCURRENT_UPDATE,
             f"resource provider generation conflict: gave up setting inventory of {uuid} "
             f"after {self._max_attempts} attempts",
         )
+
+    def _set_inventories(self, uuid: str, generation: int,
+                         wanted: dict[str, dict[str, Any]]) -> bool:
+        """PUT the inventories at `generation`; False when someone (an allocation write)
+        bumped the generation first: the caller re-reads and retries, as Nova's report
+        client does for inventory."""
+        try:
+            self._store.set_inventories(uuid, generation, wanted)
+        except PlacementError as exc:
+            if not exc.is_provider_generation_conflict:
+                raise
+            return False
+        return True
 
     def get_allocation_candidates(
         self, resources: dict[str, int], limit: int = 1000

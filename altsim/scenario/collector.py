@@ -105,10 +105,12 @@ class Collector:
                 left = deadline - time.monotonic()
                 if not missing or left <= 0:
                     return not missing
+                if reconcile is None:
+                    self._condition.wait(left)
+                    continue
                 quiet_for = time.monotonic() - self._last_heard
-                if reconcile is None or quiet_for < QUIET_S:
-                    self._condition.wait(min(left, QUIET_S - quiet_for if reconcile
-                                             else left))
+                if quiet_for < QUIET_S:
+                    self._condition.wait(min(left, QUIET_S - quiet_for))
                     continue
             # Quiet, and some still unfinished: outside the lock (it reads databases).
             for uuid, status in reconcile(missing).items():
