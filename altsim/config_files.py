@@ -95,7 +95,7 @@ def _read(path: str) -> dict[str, dict[str, list[str]]]:
 
 
 def _registered(conf: cfg.ConfigOpts, group: str | None) -> dict[str, cfg.Opt]:
-    # oslo.config has no public look-up of an option object (altsim.conf.overrides does the
+    # oslo.config has no public look-up of an option object (altsim_lab.config_overrides does the
     # same): [DEFAULT]'s are on the ConfigOpts, a group's on its OptGroup.
     infos = conf._opts if group is None else conf._groups[group]._opts
     return {name: info["opt"] for name, info in infos.items()}

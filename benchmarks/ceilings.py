@@ -22,7 +22,7 @@ import kombu
 
 from altsim import rpc
 from altsim.conf import make_conf
-from altsim.scenario.launcher import rabbitmqctl, vhost_url
+from altsim_lab.deploy.launcher import rabbitmqctl, vhost_url
 
 PAYLOAD = {"instance_uuid": str(uuid.uuid4()), "host": "host-00001", "attempt": 1}
 

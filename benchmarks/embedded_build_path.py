@@ -18,8 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import parse_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import parse_scenario
 
 RESULTS = Path(__file__).parent / "results" / "embedded_build_path.json"
 TARGET_BUILDS_PER_S = 100.0

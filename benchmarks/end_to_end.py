@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from altsim.scenario.runner import Progress, run_scenario
-from altsim.scenario.schema import Scenario, parse_scenario
+from altsim_lab.scenario.runner import Progress, run_scenario
+from altsim_lab.scenario.schema import Scenario, parse_scenario
 from benchmarks.cpu_split import CpuSplit
 
 HOST_RESOURCES = {"VCPU": 64, "MEMORY_MB": 262144, "DISK_GB": 5000}

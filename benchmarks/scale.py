@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from altsim.scenario.launcher import LaunchedDeployment
-from altsim.scenario.schema import Scenario, parse_scenario
+from altsim_lab.deploy.launcher import LaunchedDeployment
+from altsim_lab.scenario.schema import Scenario, parse_scenario
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

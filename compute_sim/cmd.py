@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from altsim import daemon, rpc
 from altsim.db.cell import CellDatabase
-from altsim.scenario.schema import ScenarioError, load_scenario
 from compute_sim import conf as compute_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.host import SimulatedHost
+from compute_sim.hosts_file import HostsFileError, load_hosts_file
 from compute_sim.service import ComputeSimService
 from conductor import conf as conductor_conf
 from placement_sim import conf as placement_conf
@@ -29,10 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.exit("altsim-compute: needs [compute_sim] scenario_file and cell, and [database] "
                  "connection")
     try:
-        scenario = load_scenario(options.scenario_file)
-    except ScenarioError as exc:  # names the file, the key and the problem
+        scenario = load_hosts_file(options.scenario_file)
+    except HostsFileError as exc:  # names the file, the key and the problem
         daemon.refuse(f"altsim-compute: [compute_sim] scenario_file: {exc}")
-    cell = next((c for c in scenario.cells if c.name == options.cell), None)
+    cell = scenario.cell(options.cell)
     if cell is None:
         daemon.refuse(f"altsim-compute: {options.scenario_file}: no cell named "
                       f"{options.cell!r} ([compute_sim] cell)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from altsim.sweep.summary import Spread
+from altsim_lab.sweep.summary import Spread
 from studies import page
 from studies.sweeps import Point, Sweep, run
 

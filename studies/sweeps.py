@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from altsim.cmd.altsim import main as altsim_main
-from altsim.sweep.rows import METRICS, read_rows
-from altsim.sweep.summary import PointSummary, Spread, summarize
+from altsim_lab.cmd.altsim import main as altsim_main
+from altsim_lab.sweep.rows import METRICS, read_rows
+from altsim_lab.sweep.summary import PointSummary, Spread, summarize
 
 # The counts of a run that add up over a point's runs.
 COUNTS = ("instances", "active", "error", "reschedules", "claim_failures", "messages")

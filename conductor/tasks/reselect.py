@@ -3,7 +3,7 @@
 The request spec goes back to select_destinations with every host tried so far in
 `ignore_hosts` and no alternates asked for; the scheduler's answer replaces the alternates a
 Queens build would have carried. This is an up-call from the cell, so it only works where the
-cell shares the API bus (one cell; altsim.scenario.topology refuses more).
+cell shares the API bus (one cell; altsim_lab.scenario.topology refuses more).
 
 The scheduler client is injected as anything with `select_destinations`, so this module, like
 the rest of the cell conductor, never imports the scheduler package.

@@ -93,8 +93,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
                  for i, (name, (program, config, _)) in enumerate(REFUSALS.items())})
     scenario = tmp / "hosts.yaml"
     scenario.write_text("name: x\ncells: [{name: cell1, hosts: [{name: h1, resources: "
-                        "{VCPU: 8}}]}]\nflavors: {small: {VCPU: 1}}\nrequests: "
-                        "[{name: web, flavour: small}]\n")
+                        "{VCPU: 8}, reserverd: {VCPU: 1}}]}]\nflavors: {small: {VCPU: 1}}\n"
+                        "requests: [{name: web, flavor: small}]\n")
     jobs["compute bad scenario_file"] = (
         tmp / "compute-scenario.conf", "altsim-compute",
         f"[database]\nconnection = sqlite:///{tmp}/cell.db\n[compute_sim]\n"
@@ -134,4 +134,4 @@ def test_the_compute_refuses_an_invalid_scenario_file_naming_file_and_key(
         outcomes: dict[str, Outcome]) -> None:
     line = one_line(outcomes["compute bad scenario_file"])
     assert "[compute_sim] scenario_file" in line
-    assert "hosts.yaml: " in line and "requests.0.flavour: unknown key" in line, line
+    assert "hosts.yaml: " in line and "cells.0.hosts.0.reserverd: unknown key" in line, line

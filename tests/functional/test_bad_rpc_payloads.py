@@ -3,7 +3,7 @@ naming what is wrong and dropped, and the services keep serving (DESIGN.md secti
 malformed or unknown payload is rejected with a logged, named error and never crashes the
 daemon").
 
-The deployment is the one `altsim run` starts (altsim.scenario.embedded): the real scheduler,
+The deployment is the one `altsim run` starts (altsim_lab.deploy.embedded): the real scheduler,
 super and cell conductors and the computes (one MultiServerRPCServer for every host) on
 in-memory buses. A client without altsim's serializer sends what hypothesis makes of each
 endpoint's arguments: exactly one defect per message (an unknown method or RPC version, a
@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from oslo_config import cfg
 
 from altsim import rpc
-from altsim.api import submit_servers
 from altsim.objects import (
     DATA_KEY,
     TYPE_KEY,
@@ -47,8 +46,9 @@ from altsim.objects import (
     from_primitive,
     to_primitive,
 )
-from altsim.scenario.embedded import EmbeddedDeployment
-from altsim.scenario.schema import parse_scenario
+from altsim_lab.deploy.embedded import EmbeddedDeployment
+from altsim_lab.nova_api import submit_servers
+from altsim_lab.scenario.schema import parse_scenario
 from compute_sim.manager import ComputeManager
 from conductor.cell_manager import CellConductorManager
 from conductor.manager import SuperConductorManager

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import parse_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import parse_scenario
 
 SMALL = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 ROOMY = {"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 100}

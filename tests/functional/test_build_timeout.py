@@ -22,8 +22,8 @@ import pytest
 from altsim.db.cell import CellDatabase
 from altsim.db.engine import dispose_engine
 from altsim.objects import Flavor, Instance
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import parse_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import parse_scenario
 from conductor.tasks.build_timeout import TIMEOUT_EVENT
 
 CONDUCTOR = str(Path(sys.executable).with_name("altsim-conductor"))

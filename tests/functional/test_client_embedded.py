@@ -1,4 +1,4 @@
-"""The client's views of a deployment (altsim.client) agree with the run report, embedded.
+"""The client's views of a deployment (altsim_lab.client) agree with the run report, embedded.
 
 Each test runs an example scenario and, before the services stop, looks at the live deployment
 through a client Connection (the same one `altsim server ...` uses), then compares with the
@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from altsim.client import hosts, servers
-from altsim.client.connection import ClientError, Connection, load_client_conf
-from altsim.scenario.launcher import write_config
-from altsim.scenario.runner import RunResult, run_scenario
-from altsim.scenario.schema import load_scenario
+from altsim_lab.client import hosts, servers
+from altsim_lab.client.connection import ClientError, Connection, load_client_conf
+from altsim_lab.deploy.launcher import write_config
+from altsim_lab.scenario.runner import RunResult, run_scenario
+from altsim_lab.scenario.schema import load_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "etc" / "altsim" / "scenarios"
 

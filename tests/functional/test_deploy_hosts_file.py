@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import load_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import load_scenario
 
 HOSTS_FILE = Path(__file__).parents[2] / "etc" / "altsim" / "deploy" / "hosts.yaml"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import load_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import load_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "etc" / "altsim" / "scenarios").glob("*.yaml"))
 
@@ -69,7 +69,7 @@ def test_cli_exits_1_and_names_the_missed_expectation(tmp_path: Path):
     wrong.write_text(scenario.replace("web-1: {status: ACTIVE, host: host2",
                                       "web-1: {status: ACTIVE, host: host3"))
     report = tmp_path / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "altsim.cmd.altsim", "run", str(wrong), "-q",
+    proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "run", str(wrong), "-q",
                            "--report", str(report)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 1, proc.stderr
@@ -81,7 +81,7 @@ def test_cli_exits_1_and_names_the_missed_expectation(tmp_path: Path):
 
 def test_cli_exits_0_and_writes_the_report(tmp_path: Path):
     report = tmp_path / "out" / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "altsim.cmd.altsim", "run",
+    proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "run",
                            str(SCENARIOS[0].parent / "reschedule-once.yaml"), "--report",
                            str(report)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -103,7 +103,7 @@ def test_cli_exits_2_naming_the_bad_key(tmp_path: Path, mutation: str, named: st
     }[named]
     bad = tmp_path / "bad.yaml"
     bad.write_text(source.replace(mutation, replacement, 1))
-    proc = subprocess.run([sys.executable, "-m", "altsim.cmd.altsim", "run", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "run", str(bad)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert "bad.yaml" in proc.stderr

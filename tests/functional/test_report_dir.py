@@ -20,7 +20,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path_factory.mktemp("run")
     proc = subprocess.run(
-        [sys.executable, "-m", "altsim.cmd.altsim", "run", str(SCENARIOS / "last-slot-race.yaml"),
+        [sys.executable, "-m", "altsim_lab.cmd.altsim", "run",
+         str(SCENARIOS / "last-slot-race.yaml"),
          "-q", "--report", str(out / "report.json"), "--report-dir", str(out / "dir")],
         capture_output=True, text=True, timeout=120)
     return proc, out

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from altsim.scenario import collector as collector_module
-from altsim.scenario.collector import Collector
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import load_scenario
+from altsim_lab.scenario import collector as collector_module
+from altsim_lab.scenario.collector import Collector
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import load_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "etc" / "altsim" / "scenarios"
 

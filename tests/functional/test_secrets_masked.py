@@ -32,7 +32,7 @@ def test_a_run_shows_and_writes_urls_with_their_passwords_masked(tmp_path: Path)
 
     # When it runs embedded with every log line shown
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "altsim.cmd.altsim", "-vv", "run", str(path),
+    proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "-vv", "run", str(path),
                            "--report-dir", str(out)], capture_output=True, text=True,
                           timeout=120)
 

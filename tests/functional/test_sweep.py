@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from altsim.cmd.altsim import main
-from altsim.sweep.rows import columns
+from altsim_lab.cmd.altsim import main
+from altsim_lab.sweep.rows import columns
 
 SCENARIOS = Path(__file__).parents[2] / "etc" / "altsim" / "scenarios"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -26,7 +26,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
     out = tmp_path_factory.mktemp("sweep")
     # When max_attempts is swept over 1 and 3, twice each
     proc = subprocess.run(
-        [sys.executable, "-m", "altsim.cmd.altsim", "sweep",
+        [sys.executable, "-m", "altsim_lab.cmd.altsim", "sweep",
          str(SCENARIOS / "max-attempts-1.yaml"), "--set", "scheduler.max_attempts=1,3",
          "--repeat", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=120)

@@ -21,11 +21,11 @@ from oslo_config import cfg
 import compute_sim.conf
 import conductor.conf
 import scheduler.conf
-from altsim.cmd.altsim import main
 from altsim.conf import common
-from altsim.conf.overrides import ConfigOverrideError
-from altsim.scenario.schema import ScenarioError, parse_scenario
-from altsim.scenario.topology import service_conf
+from altsim_lab.cmd.altsim import main
+from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.scenario.schema import ScenarioError, parse_scenario
+from altsim_lab.scenario.topology import service_conf
 from compute_sim.host import SimulatedHost
 from placement_sim.exceptions import PlacementError
 from placement_sim.store import PlacementStore

@@ -327,8 +327,8 @@ def test_with_legacy_retry_the_super_conductor_sweeps_the_one_cell(cell, monkeyp
 
 
 def test_an_expect_block_counts_timed_out_builds():
-    from altsim.scenario.expectations import check_expectations
-    from altsim.scenario.schema import Expectations
+    from altsim_lab.scenario.expectations import check_expectations
+    from altsim_lab.scenario.schema import Expectations
 
     report = {"summary": {"timed_out": 1}, "instances": []}
     [check] = check_expectations(Expectations(timed_out=2), report)

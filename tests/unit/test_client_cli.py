@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from altsim.cmd import altsim
 from altsim.db.api import ApiDatabase
 from altsim.objects import Flavor
+from altsim_lab.cmd import altsim
 
 
 def test_no_arguments_prints_the_commands(capsys) -> None:

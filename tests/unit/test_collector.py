@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from altsim.scenario import collector as collector_module
-from altsim.scenario.collector import Collector
+from altsim_lab.scenario import collector as collector_module
+from altsim_lab.scenario.collector import Collector
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,9 @@ from oslo_log import log
 import conductor.conf
 import scheduler.conf
 from altsim import daemon
-from altsim.cmd import manage
 from altsim.conf import make_conf
 from altsim.config_files import ConfigFileError, parse_config
+from altsim_lab.cmd import manage
 
 
 def fresh_conf() -> cfg.ConfigOpts:

@@ -18,8 +18,8 @@ import oslo_messaging.opts
 import pytest
 from oslo_config import cfg
 
-from altsim.client.connection import load_client_conf
-from altsim.scenario.schema import load_scenario
+from altsim_lab.client.connection import load_client_conf
+from altsim_lab.scenario.schema import load_scenario
 
 DEPLOY = Path(__file__).parents[2] / "etc" / "altsim" / "deploy"
 CONFIGS = sorted(DEPLOY.glob("*.conf"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from altsim.scenario.launcher import LaunchError, rabbitmqctl, vhost_url, write_config
+from altsim_lab.deploy.launcher import LaunchError, rabbitmqctl, vhost_url, write_config
 
 
 def test_vhost_url_replaces_the_path_and_keeps_credentials():

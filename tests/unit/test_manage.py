@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from altsim.cmd import manage
 from altsim.db.api import ApiDatabase, CellMapping
 from altsim.db.cell import CellDatabase
-from altsim.manage.audit import audit_placement
-from altsim.manage.cells import mask_url
 from altsim.objects import CELL0_UUID, BuildRequest, Flavor, Instance, RequestSpec, VmState
+from altsim_lab.cmd import manage
+from altsim_lab.manage.audit import audit_placement
+from altsim_lab.manage.cells import mask_url
 from placement_sim.client import InProcessPlacementClient
 from placement_sim.store import PlacementStore
 

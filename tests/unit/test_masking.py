@@ -154,7 +154,7 @@ def test_secret_options_lists_group_options_by_their_dotted_key():
 def test_a_launch_error_quotes_a_daemons_output_with_its_secrets_masked(tmp_path: Path):
     import sys
 
-    from altsim.scenario.launcher import LaunchError, _Process
+    from altsim_lab.deploy.launcher import LaunchError, _Process
 
     register_secret("launcher-token-0123456789")
     script = ("print('connecting to rabbit://cell1:daemon-pw-0001@h/cell1'); "

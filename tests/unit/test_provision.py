@@ -1,4 +1,4 @@
-"""Per-run database names and server URLs (altsim.db.provision), without a server."""
+"""Per-run database names and server URLs (altsim_lab.deploy.provision), without a server."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from altsim.db.engine import _for_driver
-from altsim.db.provision import DatabaseServer, database_names, masked, parse_server_url
-from altsim.scenario.runner import check_database_url
-from altsim.scenario.schema import parse_scenario
-from altsim.scenario.topology import plan_topology
+from altsim_lab.deploy.provision import DatabaseServer, database_names, masked, parse_server_url
+from altsim_lab.scenario.runner import check_database_url
+from altsim_lab.scenario.schema import parse_scenario
+from altsim_lab.scenario.topology import plan_topology
 
 RUN_ID = "altsim-0123456789ab"
 SERVER = "postgresql+psycopg://altsim:s3cret@db.example:5432/"

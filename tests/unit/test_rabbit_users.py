@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from altsim.scenario import launcher
-from altsim.scenario.launcher import LaunchedDeployment, LaunchError
-from altsim.scenario.rabbit_users import (
+from altsim_lab.deploy import launcher
+from altsim_lab.deploy.launcher import LaunchedDeployment, LaunchError
+from altsim_lab.deploy.rabbit_users import (
     broker_definitions,
     password_hash,
     plan_users,
     topology_with_users,
     with_credentials,
 )
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import parse_scenario
-from altsim.scenario.topology import plan_topology
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import parse_scenario
+from altsim_lab.scenario.topology import plan_topology
 
 BASE = "rabbit://guest:guest@127.0.0.1:5672/"
 
@@ -158,9 +158,9 @@ def test_a_failed_rabbitmqctl_message_masks_what_it_quotes(monkeypatch):
 @pytest.mark.parametrize(("flag", "passed"), [([], None), (["--per-cell-users"], True),
                                               (["--no-per-cell-users"], False)])
 def test_altsim_run_passes_its_per_cell_users_flag(monkeypatch, flag: list[str], passed):
-    from altsim.cmd import altsim as cli
-    from altsim.cmd import run as run_command
-    from altsim.scenario.runner import RunResult
+    from altsim_lab.cmd import altsim as cli
+    from altsim_lab.cmd import run as run_command
+    from altsim_lab.scenario.runner import RunResult
 
     seen: dict = {}
 

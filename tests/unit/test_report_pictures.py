@@ -8,8 +8,8 @@ import re
 import struct
 from pathlib import Path
 
-from altsim.pictures.html import write_run_index
-from altsim.pictures.timeline import MAX_ROWS, _sample, draw_timeline
+from altsim_lab.pictures.html import write_run_index
+from altsim_lab.pictures.timeline import MAX_ROWS, _sample, draw_timeline
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from altsim.scenario.timing import percentile, since
+from altsim_lab.scenario.timing import percentile, since
 
 
 @pytest.mark.parametrize(("values", "p50", "p95"), [

@@ -1,4 +1,5 @@
-"""The scenario file (altsim/scenario/schema.py) and its `config:` block (topology.service_conf)."""
+"""The scenario file (altsim_lab/scenario/schema.py) and its `config:` block
+(topology.service_conf)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from altsim.conf.overrides import ConfigOverrideError
-from altsim.scenario.schema import CellSpec, ScenarioError, load_scenario, parse_scenario
-from altsim.scenario.topology import check_config, service_conf
+from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.scenario.schema import CellSpec, ScenarioError, load_scenario, parse_scenario
+from altsim_lab.scenario.topology import check_config, service_conf
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "etc" / "altsim" / "scenarios"
 BASE = {

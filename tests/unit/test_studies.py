@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from altsim.sweep.rows import columns
+from altsim_lab.sweep.rows import columns
 from studies import page
 from studies.alternates import Check, attempts_needed, needed_table
 from studies.sweeps import Sweep, points
@@ -134,6 +134,6 @@ def test_a_markdown_table_aligns_numbers_right():
 
 
 def test_every_study_scenario_is_valid():
-    from altsim.scenario.schema import load_scenario
+    from altsim_lab.scenario.schema import load_scenario
     for source in sorted(Path(page.DOCS).glob("*/scenario.yaml")):
         assert load_scenario(source).requests, source

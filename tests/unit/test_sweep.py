@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from altsim.scenario.schema import load_scenario
-from altsim.sweep.grid import Axis, SweepError, parse_axes, parse_axis, plan_runs, points
-from altsim.sweep.rows import CsvWriter, columns, run_row
-from altsim.sweep.summary import Spread, format_spread, shown, summarize
+from altsim_lab.scenario.schema import load_scenario
+from altsim_lab.sweep.grid import Axis, SweepError, parse_axes, parse_axis, plan_runs, points
+from altsim_lab.sweep.rows import CsvWriter, columns, run_row
+from altsim_lab.sweep.summary import Spread, format_spread, shown, summarize
 
 SCENARIO = Path(__file__).parents[2] / "etc" / "altsim" / "scenarios" / "max-attempts-1.yaml"
 

@@ -7,11 +7,11 @@ import re
 import struct
 from pathlib import Path
 
-from altsim.sweep.grid import Axis, points
-from altsim.sweep.page import write_sweep_index
-from altsim.sweep.plots import draw_sweep
-from altsim.sweep.rows import run_row
-from altsim.sweep.summary import summarize
+from altsim_lab.sweep.grid import Axis, points
+from altsim_lab.sweep.page import write_sweep_index
+from altsim_lab.sweep.plots import draw_sweep
+from altsim_lab.sweep.rows import run_row
+from altsim_lab.sweep.summary import summarize
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

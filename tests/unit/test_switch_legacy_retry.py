@@ -1,6 +1,6 @@
 """[scheduler] legacy_retry: no alternates; a reschedule asks the scheduler again without the
 hosts tried, up to max_attempts; only one cell, on the API bus (conductor/tasks/reselect.py,
-conductor/service.py, altsim/scenario/topology.py)."""
+conductor/service.py, altsim_lab/scenario/topology.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from altsim.conf.overrides import ConfigOverrideError
 from altsim.exceptions import NoValidHost
 from altsim.objects import RetryInfo
-from altsim.scenario.schema import parse_scenario
-from altsim.scenario.topology import check_config, plan_topology
+from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.scenario.schema import parse_scenario
+from altsim_lab.scenario.topology import check_config, plan_topology
 from compute_sim.faults import FaultRule
 from conductor import wiring
 from conductor.service import (

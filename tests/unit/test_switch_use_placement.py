@@ -1,14 +1,14 @@
 """[scheduler] use_placement = false: each compute's own tracker, compute nodes that report
 usage, a scheduler that reads them, and a build that does not fit rescheduled by the compute
 (compute_sim/tracker.py, compute_sim/resources.py, altsim/db/cell.py, scheduler/host_manager.py,
-scheduler/selector.py, altsim/scenario/tracker_usage.py)."""
+scheduler/selector.py, altsim_lab/scenario/tracker_usage.py)."""
 
 from __future__ import annotations
 
 import threading
 
 from altsim.objects import RetryInfo
-from altsim.scenario.tracker_usage import TrackerUsage
+from altsim_lab.scenario.tracker_usage import TrackerUsage
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import BUILD_EVENT, ComputeManager
 from compute_sim.resources import TrackerResources

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from altsim.db.provision import masked
+from altsim_lab.deploy.provision import masked
 
 RABBIT_URL = os.environ.get("ALTSIM_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 # A server URL: altsim creates (and drops) the databases of each run on it.

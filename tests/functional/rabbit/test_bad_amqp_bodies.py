@@ -22,11 +22,11 @@ import kombu
 import pytest
 
 from altsim import rpc
-from altsim.api import submit_servers
 from altsim.objects import Flavor, RequestSpec
-from altsim.scenario.launcher import LaunchedDeployment
-from altsim.scenario.runner import _free_port
-from altsim.scenario.schema import load_scenario
+from altsim_lab.deploy.launcher import LaunchedDeployment
+from altsim_lab.nova_api import submit_servers
+from altsim_lab.scenario.runner import _free_port
+from altsim_lab.scenario.schema import load_scenario
 from conductor.rpcapi import ConductorAPI
 from scheduler.rpcapi import SchedulerAPI
 

@@ -15,10 +15,10 @@ import pytest
 
 from altsim import rpc
 from altsim.objects import Flavor, RequestSpec
-from altsim.scenario.launcher import LaunchedDeployment
-from altsim.scenario.runner import _free_port, run_scenario
-from altsim.scenario.schema import load_scenario, parse_scenario
-from altsim.scenario.topology import service_conf
+from altsim_lab.deploy.launcher import LaunchedDeployment
+from altsim_lab.scenario.runner import _free_port, run_scenario
+from altsim_lab.scenario.schema import load_scenario, parse_scenario
+from altsim_lab.scenario.topology import service_conf
 from scheduler.rpcapi import SchedulerAPI
 
 SCENARIO = Path(__file__).parents[3] / "etc" / "altsim" / "scenarios" / "reschedule-once.yaml"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import load_scenario
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import load_scenario
 
 SCENARIO = Path(__file__).parents[3] / "etc" / "altsim" / "scenarios" / "reschedule-once.yaml"
 ALTSIM = str(Path(sys.executable).with_name("altsim"))

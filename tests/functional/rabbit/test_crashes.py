@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from altsim.scenario.runner import Progress, RunResult, run_scenario
-from altsim.scenario.schema import Scenario, parse_scenario
+from altsim_lab.scenario.runner import Progress, RunResult, run_scenario
+from altsim_lab.scenario.schema import Scenario, parse_scenario
 
 pytestmark = pytest.mark.rabbit
 

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy.engine import make_url
 
-from altsim.db.provision import DatabaseServer, ProvisionError
-from altsim.scenario.launcher import START_TIMEOUT_S, STOP_TIMEOUT_S, _Process
-from altsim.scenario.runner import _free_port
+from altsim_lab.deploy.launcher import START_TIMEOUT_S, STOP_TIMEOUT_S, _Process
+from altsim_lab.deploy.provision import DatabaseServer, ProvisionError
+from altsim_lab.scenario.runner import _free_port
 
 DEPLOY = Path(__file__).parents[3] / "etc" / "altsim" / "deploy"
 BIN = Path(sys.executable).parent

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from altsim.scenario import launcher
-from altsim.scenario.launcher import LaunchedDeployment, LaunchError
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import load_scenario
-from altsim.scenario.topology import service_conf
+from altsim_lab.deploy import launcher
+from altsim_lab.deploy.launcher import LaunchedDeployment, LaunchError
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import load_scenario
+from altsim_lab.scenario.topology import service_conf
 from tests.functional.rabbit.conftest import postgres_databases
 
 SCENARIOS = sorted((Path(__file__).parents[3] / "etc" / "altsim" / "scenarios").glob("*.yaml"))

@@ -12,7 +12,7 @@ import pytest
 
 from altsim import rpc
 from altsim.conf import make_conf
-from altsim.scenario.launcher import rabbitmqctl, vhost_url
+from altsim_lab.deploy.launcher import rabbitmqctl, vhost_url
 from tests.multi_server_checks import check_dispatch_by_queue
 
 pytestmark = pytest.mark.rabbit

@@ -14,10 +14,10 @@ import amqp.exceptions
 import kombu
 import pytest
 
-from altsim.scenario import launcher
-from altsim.scenario.launcher import LaunchedDeployment
-from altsim.scenario.runner import run_scenario
-from altsim.scenario.schema import parse_scenario
+from altsim_lab.deploy import launcher
+from altsim_lab.deploy.launcher import LaunchedDeployment
+from altsim_lab.scenario.runner import run_scenario
+from altsim_lab.scenario.schema import parse_scenario
 
 pytestmark = pytest.mark.rabbit
 FAULT_SECRET = "fault-password-9d3e1b"

@@ -1,5 +1,5 @@
 """The API and cell databases on PostgreSQL: every DB method the services, the runner and
-altsim-manage use, on throwaway databases created and dropped by altsim.db.provision."""
+altsim-manage use, on throwaway databases created and dropped by altsim_lab.deploy.provision."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from altsim.cmd import manage
 from altsim.db.api import ApiDatabase, CellMapping, HostMappingNotFound
 from altsim.db.cell import CREATE_ACTION, CellDatabase, InstanceNotFound
 from altsim.db.engine import dispose_engine
-from altsim.db.provision import DatabaseServer, database_names
 from altsim.objects import CELL0_UUID, BuildRequest, Fault, Flavor, Instance, RequestSpec
+from altsim_lab.cmd import manage
+from altsim_lab.deploy.provision import DatabaseServer, database_names
 from tests.functional.rabbit.conftest import postgres_databases
 
 pytestmark = pytest.mark.postgres

@@ -1,0 +1,184 @@
+"""`altsim run`: run a scenario and report what happened.
+
+Exit codes: 0 every expectation met; 1 an expectation missed (or the run did not finish);
+2 invalid scenario, config or usage; 130 interrupted (every service stopped first).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cliff.command import Command
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from altsim.masking import mask_text
+from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.deploy.launcher import LaunchError
+from altsim_lab.scenario.report import report_json
+from altsim_lab.scenario.runner import Progress as RunProgress
+from altsim_lab.scenario.runner import RunResult, run_scenario
+from altsim_lab.scenario.schema import ScenarioError, load_scenario
+from altsim_lab.scenario.topology import check_config
+
+EXIT_OK, EXIT_MISSED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class RunScenario(Command):
+    """Run a scenario and check its expectations.
+
+    Deploys the scenario's cells and hosts, runs its requests through the build path
+    (scheduler, super conductor, computes, cell conductor reschedules), prints a summary,
+    checks the `expect` block and optionally writes the JSON report. Exit 0 if every
+    expectation is met, 1 if one is missed, 2 if the scenario is invalid. The global -q
+    (no progress bar or tables) and -v (log the services' activity) work here too.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("scenario", type=Path,
+                            help="scenario YAML file (see etc/altsim/scenarios)")
+        parser.add_argument("--report", type=Path, metavar="PATH",
+                            help="write the JSON report here")
+        parser.add_argument("--report-dir", type=Path, metavar="DIR",
+                            help="write report.json, timeline.png (a row per instance, a "
+                                 "segment per attempt) and index.html (offline) here")
+        parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                            help="give up waiting for instances after this long (default 300)")
+        parser.add_argument("--transport-url", metavar="URL",
+                            help="run every service as its own process over this RabbitMQ, "
+                                 "e.g. rabbit://guest:guest@127.0.0.1:5672/ (default: "
+                                 "embedded, one process, in-memory buses); needs rabbitmqctl "
+                                 "to create the per-level vhosts")
+        parser.add_argument("--per-cell-users", action=argparse.BooleanOptionalAction,
+                            default=None,
+                            help="with --transport-url: give each level (the API, each cell) "
+                                 "a RabbitMQ user of its own, with a random password and "
+                                 "permissions on its own vhost only, deleted afterwards, so a "
+                                 "cell's credentials cannot even open the API vhost (default: "
+                                 "on; --no-per-cell-users gives every vhost the URL's user)")
+        parser.add_argument("--database-url", metavar="URL",
+                            help="with --transport-url: create the run's API and cell "
+                                 "databases on this server and drop them afterwards, e.g. "
+                                 "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
+                                 "SQLite files in a temporary folder)")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        parsed_args.quiet = self.app_args.verbose_level == 0
+        return _run(parsed_args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    if args.database_url and not args.transport_url:
+        _error(err, "--database-url needs --transport-url: an embedded run keeps its "
+                    "databases in SQLite files")
+        return EXIT_INVALID
+    try:
+        scenario = load_scenario(args.scenario)
+        check_config(scenario)  # reject a bad `config:` before starting anything
+    except ScenarioError as exc:
+        _error(err, str(exc))
+        return EXIT_INVALID
+    except (ConfigOverrideError, ValueError) as exc:
+        _error(err, f"{args.scenario}: {exc}")
+        return EXIT_INVALID
+    console = Console(quiet=args.quiet)
+    try:
+        result = _run_with_progress(scenario, args, console)
+    except ValueError as exc:  # e.g. an unknown filter name, found when services are built
+        _error(err, f"{args.scenario}: {exc}")
+        return EXIT_INVALID
+    except LaunchError as exc:
+        _error(err, f"could not launch the services: {exc}")
+        return EXIT_INVALID
+    except KeyboardInterrupt:  # the services were stopped on the way out
+        _error(err, "interrupted; every service was stopped")
+        return EXIT_INTERRUPTED
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(report_json(result.report))
+    if args.report_dir:
+        # Imported here: matplotlib takes a second to load, and only this option draws.
+        from altsim_lab.pictures.report_dir import write_report_dir
+        write_report_dir(args.report_dir, result.report)
+    _print_summary(console, result)
+    for error in result.errors:
+        _error(err, error)
+    missed = [c for c in result.report["expectations"] if not c["ok"]]
+    for check in missed:
+        _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
+    return EXIT_OK if result.ok else EXIT_MISSED
+
+
+MAX_INSTANCE_ROWS = 20
+
+
+def _instances_table(instances: list[dict]) -> Table:
+    """One row per instance: where it ended and how it got there (small runs only)."""
+    table = Table(title="instances")
+    for column in ("name", "status", "cell", "host", "attempts", "lost claims", "fault"):
+        table.add_column(column)
+    for entry in instances:
+        attempts = ", ".join(f"{a['host']}:{a['result']}" for a in entry["attempts"])
+        fault = (entry.get("fault") or {}).get("message", "")
+        table.add_row(*(Text(str(value or "")) for value in (
+            entry["name"], entry["status"], entry["cell"], entry["host"], attempts,
+            ", ".join(entry["claim_failures"]), fault)))
+    return table
+
+
+def _error(console: Console, message: str, label: str = "error") -> None:
+    # User text (paths, option names like [filter_scheduler]) must not be read as rich markup;
+    # a message quoting a URL or a daemon's output must not show a password.
+    console.print(Text.assemble((f"{label}:", "red"), " ", mask_text(message)),
+                  highlight=False)
+
+
+def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: ignore[no-untyped-def]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("active {task.fields[active]} error {task.fields[error]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(scenario.name, total=None, active=0, error=0)
+        counts = {"ACTIVE": 0, "ERROR": 0}
+
+        def finished(_uuid: str, status: str) -> None:
+            counts[status] = counts.get(status, 0) + 1
+            bar.update(task, advance=1, active=counts["ACTIVE"], error=counts["ERROR"])
+
+        hooks = RunProgress(on_start=lambda total: bar.update(task, total=total),
+                            on_finished=finished,
+                            on_phase=lambda phase: bar.update(
+                                task, description=f"{scenario.name}: {phase}"))
+        extra = {"database_url": args.database_url} if args.database_url else {}
+        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
+                            transport_url=args.transport_url,
+                            per_cell_users=args.per_cell_users, **extra)
+
+
+def _print_summary(console: Console, result: RunResult) -> None:
+    summary = result.report["summary"]
+    table = Table(title=f"{result.report['scenario']} ({result.report['transport']})")
+    table.add_column("summary")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
+    console.print(table)
+    if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
+        console.print(_instances_table(result.report["instances"]))
+    checks = Table(title="expectations", show_header=True)
+    checks.add_column("check")
+    checks.add_column("ok")
+    checks.add_column("detail")
+    for check in result.report["expectations"]:
+        checks.add_row(Text(check["check"]),
+                       Text("yes", "green") if check["ok"] else Text("NO", "red"),
+                       Text(check["detail"]))
+    if result.report["expectations"]:
+        console.print(checks)
+

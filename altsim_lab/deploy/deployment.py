@@ -1,0 +1,83 @@
+"""What every deployment of a scenario shares, however its services run: the planned topology,
+its databases, and the buses the runner itself uses (to submit requests, to hear completions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+
+from altsim import rpc
+from altsim.db.api import ApiDatabase
+from altsim.db.cell import CellDatabase
+from altsim.db.engine import dispose_engine
+from altsim.objects import Flavor
+from altsim_lab.scenario.schema import Scenario
+from altsim_lab.scenario.topology import Topology, service_conf
+from altsim_lab.scenario.tracker_usage import TrackerUsage
+
+
+class Deployment:
+    transport_name = ""
+    placement: Any  # a placement_sim PlacementClient, set by the subclass
+
+    def __init__(self, scenario: Scenario, topology: Topology) -> None:
+        self.scenario = scenario
+        self.topology = topology
+        self.api_db = ApiDatabase(topology.api_db_url)
+        self.cell_dbs = {cell.mapping.uuid: CellDatabase(cell.mapping.database_connection)
+                         for cell in topology.cells}
+        self.cell0_db = CellDatabase(topology.cell0.database_connection)
+        self._transports: list[messaging.Transport] = []
+
+    # what the runner needs to reach
+    def api_rpc_transport(self) -> messaging.Transport:
+        return self._transport("rpc", self.topology.api_transport_url, "client")
+
+    def notification_transports(self) -> list[messaging.Transport]:
+        return [self._transport("notification", url, "collector")
+                for url in self._transport_urls()]
+
+    def rpc_messages(self) -> int | None:
+        """RPC casts and calls sent on the run's buses so far, or None where they are not
+        counted (a real broker keeps no per-vhost publish count without its management
+        plugin)."""
+        return None
+
+    def resource_usage(self) -> Any:
+        """What the report reads usage and allocations from: placement, or without it
+        ([scheduler] use_placement = false) the computes' trackers through the cell DBs."""
+        if service_conf(self.scenario, "report").scheduler.use_placement:
+            return self.placement
+        return TrackerUsage(self.cell_dbs.values())
+
+    # shared building blocks
+    def _transport_urls(self) -> list[str]:
+        """Every bus of the run, each once (a legacy_retry cell shares the API bus)."""
+        return list(dict.fromkeys([self.topology.api_transport_url,
+                                   *(cell.mapping.transport_url
+                                     for cell in self.topology.cells)]))
+
+    def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
+        conf = service_conf(self.scenario, host)
+        transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
+                     else rpc.get_notification_transport(conf, url))
+        self._transports.append(transport)
+        return transport
+
+    def _create_databases(self) -> None:
+        self.api_db.sync()
+        self.cell0_db.sync()
+        self.api_db.create_cell(self.topology.cell0)
+        for cell in self.topology.cells:
+            self.cell_dbs[cell.mapping.uuid].sync()
+            self.api_db.create_cell(cell.mapping)
+        for name, resources in self.scenario.flavors.items():
+            self.api_db.create_flavor(Flavor(name=name, resources=dict(resources)))
+
+    def _release(self) -> None:
+        """Close the runner's transports and the database pools."""
+        for transport in self._transports:
+            transport.cleanup()
+        for url in self.topology.database_urls():
+            dispose_engine(url)

@@ -1,0 +1,122 @@
+"""The hosts file an `altsim-compute` reads: the cells, their hosts, the fault rules and the seed.
+
+The same YAML is a scenario to the lab (which adds flavors, requests and expectations); the
+compute daemon reads only what it simulates, so the models of a cell and a host live here, with
+the service that owns them, and the lab's scenario schema builds on them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from altsim.validation_errors import describe
+from compute_sim.faults import FaultRule
+from placement_sim.store import MAX_ALLOCATION_RATIO, MAX_INT
+
+
+class HostsFileError(ValueError):
+    """A hosts file that cannot be read: the message names the file, the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# What placement accepts, checked here so that a bad amount is named by its key in the
+# scenario rather than refused by placement once the run has started: resource class names
+# (placement's RC pattern), totals and amounts of at least 1, finite allocation ratios.
+ResourceClass = Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")]
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
+Reserved = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+Ratio = Annotated[float, Field(ge=0.0, le=MAX_ALLOCATION_RATIO, allow_inf_nan=False)]
+
+
+def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, float],
+                        reserved: dict[str, int], prefix: str = "") -> None:
+    for label, values in (("allocation_ratio", allocation_ratio), ("reserved", reserved)):
+        for rc in values:
+            if rc not in resources:
+                raise ValueError(f"{prefix}{label}.{rc}: no such resource in the host's "
+                                 f"resources ({', '.join(sorted(resources)) or 'none'})")
+    for rc, amount in reserved.items():
+        if amount > resources[rc]:
+            raise ValueError(f"{prefix}reserved.{rc}: {amount} is more than the total "
+                             f"{resources[rc]}")
+
+
+class HostSpec(_Strict):
+    """One simulated host: its inventory, allocation ratios and reserved amounts."""
+
+    name: str = Field(min_length=1)
+    resources: dict[ResourceClass, Amount]
+    allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
+    reserved: dict[ResourceClass, Reserved] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _classes_are_the_hosts(self) -> HostSpec:
+        _check_host_classes(self.resources, self.allocation_ratio, self.reserved)
+        return self
+
+
+class CellSpec(_Strict):
+    """A cell's hosts, listed or generated (`host_count` hosts named `<cell>-host-001`...)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    hosts: list[HostSpec] = Field(default_factory=list)
+    host_count: int | None = Field(default=None, ge=1)
+    host_resources: dict[ResourceClass, Amount] | None = None
+    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _hosts_given_one_way(self) -> CellSpec:
+        if self.hosts and self.host_count:
+            raise ValueError("give either hosts or host_count, not both")
+        if not self.hosts and not self.host_count:
+            raise ValueError("a cell needs hosts or host_count")
+        if self.host_count and not self.host_resources:
+            raise ValueError("host_count needs host_resources")
+        if self.host_resources:
+            _check_host_classes(self.host_resources, self.host_allocation_ratio, {}, "host_")
+        return self
+
+    def all_hosts(self) -> list[HostSpec]:
+        if self.hosts:
+            return list(self.hosts)
+        width = max(3, len(str(self.host_count)))
+        return [HostSpec(name=f"{self.name}-host-{i:0{width}d}",
+                         resources=dict(self.host_resources or {}),
+                         allocation_ratio=dict(self.host_allocation_ratio))
+                for i in range(1, (self.host_count or 0) + 1)]
+
+
+class HostsFile(BaseModel):
+    """What a compute daemon takes from a scenario file; the lab's keys are ignored here."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    seed: int = 0
+    cells: list[CellSpec] = Field(min_length=1)
+    faults: list[FaultRule] = Field(default_factory=list)
+
+    def cell(self, name: str) -> CellSpec | None:
+        return next((cell for cell in self.cells if cell.name == name), None)
+
+
+def load_hosts_file(path: str | Path) -> HostsFile:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise HostsFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise HostsFileError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise HostsFileError(f"{path}: must be a mapping, got {type(data).__name__}")
+    try:
+        return HostsFile.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise HostsFileError(f"{path}: {describe(exc.errors())}") from None
