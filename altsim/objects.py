@@ -113,6 +113,11 @@ class Fault(Model):
     message: str
     details: str = ""
 
+    @classmethod
+    def of(cls, exc: BaseException) -> Fault:
+        """The fault a build failed with: Nova's code 500, the message, the exception's class."""
+        return cls(code=500, message=str(exc), details=type(exc).__name__)
+
 
 class PayloadError(ValueError):
     """A message argument that is not a known, well-formed payload."""

@@ -22,6 +22,12 @@ from collections.abc import Callable
 import oslo_messaging as messaging
 
 from altsim.db.cell import CellDatabase, UnexpectedVmStateError
+from altsim.events import (
+    BUILD_EVENT,
+    COMPUTE_UNCLAIM_EVENT,
+    INSTANCE_CREATE_END,
+    INSTANCE_CREATE_ERROR,
+)
 from altsim.exceptions import BuildAbortException, RescheduledException
 from altsim.objects import Fault, Instance, PayloadError, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
@@ -33,8 +39,6 @@ from placement_sim.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
-BUILD_EVENT = "compute_build_and_run_instance"
-UNCLAIM_EVENT = "compute_unclaim_resources"
 TOO_LATE = "the spawn finished after the build had timed out"
 
 
@@ -130,7 +134,7 @@ class ComputeManager:
                 db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
             db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
                          start_time=started, conn=conn)
-        self._notifier.info(ctxt, "instance.create.end", self._payload(instance, "active"))
+        self._notifier.info(ctxt, INSTANCE_CREATE_END, self._payload(instance, "active"))
 
     def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                     retry: RetryInfo, host_list: list[Selection], reason: str,
@@ -147,8 +151,8 @@ class ComputeManager:
             db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
             if unclaimed is not None:
-                db.add_event(instance.uuid, UNCLAIM_EVENT, "deleted" if unclaimed else "none",
-                             host=self.host.name, conn=conn)
+                db.add_event(instance.uuid, COMPUTE_UNCLAIM_EVENT,
+                             "deleted" if unclaimed else "none", host=self.host.name, conn=conn)
         LOG.info("Instance %s failed to spawn on %s (%s); rescheduling", instance.uuid,
                  self.host.name, reason)
         retry = retry.model_copy(update={"exc_reason": reason})
@@ -156,7 +160,7 @@ class ComputeManager:
 
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception, result: str, reason: str,
               started: float) -> None:
-        fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
+        fault = Fault.of(exc)
         db = self._cell_db
         with db.begin() as conn:
             if not db.set_error(instance.uuid, fault, conn=conn, expected_vm_state="building"):
@@ -170,7 +174,7 @@ class ComputeManager:
                     fault.message)
         payload = self._payload(instance, "error")
         payload["fault"] = fault.message
-        self._notifier.error(ctxt, "instance.create.error", payload)
+        self._notifier.error(ctxt, INSTANCE_CREATE_ERROR, payload)
 
     def _payload(self, instance: Instance, state: str) -> dict:
         return {"instance_uuid": instance.uuid, "name": instance.name, "host": self.host.name,

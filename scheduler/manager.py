@@ -7,6 +7,7 @@ import logging
 import oslo_messaging as messaging
 from oslo_config import cfg
 
+from altsim.events import SELECT_DESTINATIONS_END
 from altsim.exceptions import NoValidHost
 from altsim.objects import PayloadError, RequestSpec, Selection
 from altsim.rpc import Notifier
@@ -35,7 +36,7 @@ class SchedulerManager:
         _check_args(instance_uuids, return_alternates, num_alternates)
         alternates = self._alternates_wanted(return_alternates, num_alternates)
         placements = self._selector.select(request_spec, list(instance_uuids), alternates)
-        self._notifier.info(ctxt, "scheduler.select_destinations.end", {
+        self._notifier.info(ctxt, SELECT_DESTINATIONS_END, {
             "request_id": ctxt.get("request_id"),
             "instances": {uuid: {"selection": [s.service_host for s in p.selections],
                                  "claim_failures": p.claim_failures}

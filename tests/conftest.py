@@ -506,6 +506,6 @@ class Loopback:
 
     def spawn_hosts(self, instance_uuid_: str) -> list[tuple[str, str]]:
         """(host, result) of every spawn attempt of an instance, in order."""
-        from compute_sim.manager import BUILD_EVENT
+        from altsim.events import BUILD_EVENT
         return [(e.host, e.result) for db in self.world.cell_dbs.values()
                 for e in db.list_events().get(instance_uuid_, []) if e.event == BUILD_EVENT]

@@ -17,15 +17,17 @@ from typing import Any
 
 from altsim.db.api import FlavorNotFound
 from altsim.db.cell import ActionEvent
+from altsim.events import (
+    BUILD_EVENT,
+    CLAIM_EVENT,
+    COMPUTE_UNCLAIM_EVENT,
+    CONDUCTOR_UNCLAIM_EVENT,
+    SCHEDULE_EVENT,
+    SELECT_EVENT,
+)
 from altsim.objects import server_status
 from altsim_lab.client.connection import ClientError, Connection
 from altsim_lab.nova_api import submit_servers
-from compute_sim.manager import BUILD_EVENT
-from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM_EVENT
-from conductor.tasks.cell0 import SCHEDULE_EVENT
-from conductor.tasks.reschedule import CLAIM_EVENT
-from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM_EVENT
-from conductor.tasks.reselect import SELECT_EVENT
 
 EVENT_NAMES = {SCHEDULE_EVENT: "schedule", CLAIM_EVENT: "claim", BUILD_EVENT: "build",
                COMPUTE_UNCLAIM_EVENT: "unclaim", CONDUCTOR_UNCLAIM_EVENT: "unclaim",

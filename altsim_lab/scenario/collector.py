@@ -19,13 +19,19 @@ from collections.abc import Callable, Iterable
 
 import oslo_messaging as messaging
 
+from altsim.events import (
+    BUILD_INSTANCES_ERROR,
+    INSTANCE_CREATE_END,
+    INSTANCE_CREATE_ERROR,
+    SELECT_DESTINATIONS_END,
+)
 from altsim.rpc import NOTIFICATION_TOPIC
 
 # Seconds without any notification after which the unfinished instances are looked up.
 QUIET_S = 3.0
 
-TERMINAL_EVENTS = {"instance.create.end": "ACTIVE", "instance.create.error": "ERROR",
-                   "compute_task.build_instances.error": "ERROR"}
+TERMINAL_EVENTS = {INSTANCE_CREATE_END: "ACTIVE", INSTANCE_CREATE_ERROR: "ERROR",
+                   BUILD_INSTANCES_ERROR: "ERROR"}
 
 
 class _Endpoint:
@@ -67,7 +73,7 @@ class Collector:
         self._last_heard = time.monotonic()
         if not isinstance(payload, dict):
             return
-        if event_type == "scheduler.select_destinations.end":
+        if event_type == SELECT_DESTINATIONS_END:
             with self._condition:
                 for uuid, info in (payload.get("instances") or {}).items():
                     # Added up: with legacy_retry a reschedule asks the scheduler again.

@@ -13,16 +13,18 @@ from typing import Any
 
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import ActionEvent, CellDatabase
+from altsim.events import (
+    BUILD_EVENT,
+    CLAIM_EVENT,
+    COMPUTE_UNCLAIM_EVENT,
+    CONDUCTOR_UNCLAIM_EVENT,
+    SCHEDULE_EVENT,
+    SELECT_EVENT,
+    TIMEOUT_EVENT,
+)
 from altsim.masking import mask_text
 from altsim.objects import CELL0_UUID, server_status
 from altsim_lab.scenario.timing import percentile, since
-from compute_sim.manager import BUILD_EVENT
-from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM_EVENT
-from conductor.tasks.build_timeout import TIMEOUT_EVENT
-from conductor.tasks.cell0 import SCHEDULE_EVENT
-from conductor.tasks.reschedule import CLAIM_EVENT
-from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM_EVENT
-from conductor.tasks.reselect import SELECT_EVENT
 from placement_sim.client import PlacementClient
 
 

@@ -7,10 +7,10 @@ BuildAbortException text with the reason "Instance build timed out"), a
 `compute_task.build_instances.error` notified, which is what the runner counts.
 
 A build may finish while the sweep looks at it. The state change is one conditional UPDATE
-(`... WHERE vm_state = 'building'`): if the compute's ACTIVE (or its own failure) committed
-first, no row changes and the sweep does nothing else for that instance; if the sweep committed
-first, the compute's own conditional update finds the instance in ERROR and gives up
-(compute_sim.manager). The allocations are deleted only after the sweep has won.
+(`... WHERE vm_state = 'building'`, conductor.tasks.fail_build): if the compute's ACTIVE (or its
+own failure) committed first, no row changes and the sweep does nothing else for that instance;
+if the sweep committed first, the compute's own conditional update finds the instance in ERROR
+and gives up (compute_sim.manager). The allocations are deleted only after the sweep has won.
 
 Nova's counterpart is each compute's `_check_instance_build_time`, for the instances on its
 host, without fault, cleanup or notification (docs/fidelity.md).
@@ -26,15 +26,16 @@ from oslo_context import context as oslo_context
 
 from altsim import rpc
 from altsim.db.cell import CellDatabase, StuckBuild
+from altsim.events import TIMEOUT_EVENT
 from altsim.exceptions import BuildTimedOut
 from altsim.objects import Fault
 from altsim.rpc import Notifier
+from conductor.tasks.fail_build import Event, FailBuild, FailedBuild
 from placement_sim.client import PlacementClient
 from placement_sim.exceptions import PlacementError, PlacementUnavailable
 
 LOG = logging.getLogger(__name__)
 
-TIMEOUT_EVENT = "conductor_build_timeout"
 TIMEOUT_RESULT = "timed_out"
 
 
@@ -51,7 +52,7 @@ class BuildTimeout:
             raise ValueError("a build timeout must be positive (0 disables the sweep)")
         self._cell_db = cell_db
         self._placement = placement
-        self._notifier = notifier
+        self._fail_build = FailBuild(cell_db, notifier, placement)
         self._timeout_s = timeout_s
         self._cell_uuid = cell_uuid
         self._clock = clock
@@ -69,39 +70,21 @@ class BuildTimeout:
         ctxt = rpc.new_context(build.request_id)
         # The build's own request id in this thread's log lines, as its RPC handlers have.
         oslo_context.RequestContext(request_id=ctxt["request_id"], overwrite=True)
-        exc = BuildTimedOut.after(build.uuid, now - build.created_at, self._timeout_s)
-        fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
+        building_s = now - build.created_at
+        fault = Fault.of(BuildTimedOut.after(build.uuid, building_s, self._timeout_s))
         # Read before the state change (a read is harmless if the build wins the race): the
         # host whose claim the build holds is the one it was waiting for, if any.
-        host = self._claimed_host(build.uuid)
-        db = self._cell_db
-        with db.begin() as conn:
-            if not db.set_error(build.uuid, fault, conn=conn, expected_vm_state="building"):
-                LOG.info("Instance %s finished building while timing out: left as it is",
-                         build.uuid)
-                return False
-            db.add_event(build.uuid, TIMEOUT_EVENT, TIMEOUT_RESULT, host=host,
-                         reason=BuildTimedOut.REASON,
-                         details={"build_timeout_s": self._timeout_s,
-                                  "building_s": round(now - build.created_at, 3)},
-                         conn=conn)
+        event = Event(TIMEOUT_EVENT, TIMEOUT_RESULT, host=self._claimed_host(build.uuid),
+                      reason=BuildTimedOut.REASON,
+                      details={"build_timeout_s": self._timeout_s,
+                               "building_s": round(building_s, 3)})
+        if not self._fail_build(ctxt, FailedBuild(build.uuid, build.name, self._cell_uuid),
+                                fault, [event]):
+            LOG.info("Instance %s finished building while timing out: left as it is",
+                     build.uuid)
+            return False
         LOG.warning("Instance failed to spawn: %s", fault.message)
-        self._unclaim(build.uuid)
-        self._notifier.error(ctxt, "compute_task.build_instances.error", {
-            "instance_uuid": build.uuid, "name": build.name, "cell_uuid": self._cell_uuid,
-            "state": "error", "fault": fault.message})
         return True
-
-    def _unclaim(self, instance_uuid: str) -> None:
-        if self._placement is None:
-            return
-        try:
-            self._placement.delete_allocation_for_instance(instance_uuid)
-        except (PlacementError, PlacementUnavailable) as exc:
-            # The instance is ERROR already and must still be notified; what is left is an
-            # orphan allocation, which `altsim-manage placement audit` reports.
-            LOG.error("Could not delete the allocations of timed-out instance %s: %s",
-                      instance_uuid, exc)
 
     def _claimed_host(self, instance_uuid: str) -> str | None:
         try:

@@ -3,7 +3,7 @@
 The super conductor (with `[scheduler] claim_in = conductor`) claims the chosen host and falls
 to the alternates; the cell conductor claims the alternates of a reschedule. Either way a
 lost claim consumes that host (it is not handed on as an alternate) and is recorded by the
-caller as a `conductor_claim_resources` event, which the report counts in claim_failures.
+caller as a CLAIM_EVENT (altsim.events), which the report counts in claim_failures.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from altsim.objects import Selection
 from placement_sim.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
-
-CLAIM_EVENT = "conductor_claim_resources"
-CLAIM_LOST = "claim failed in placement"
 
 
 def claim_first(placement: PlacementClient, consumer_uuid: str, project_id: str,

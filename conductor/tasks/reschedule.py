@@ -11,20 +11,19 @@ from __future__ import annotations
 import logging
 
 from altsim.db.cell import CellDatabase, UnexpectedVmStateError
+from altsim.events import CLAIM_EVENT, CLAIM_LOST, CONDUCTOR_UNCLAIM_EVENT
 from altsim.exceptions import MaxRetriesExceeded
 from altsim.objects import Fault, Instance, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
 from compute_sim.rpcapi import ComputeAPI
 from conductor.tasks.attempts import Attempts
-from conductor.tasks.claims import CLAIM_EVENT, CLAIM_LOST, claim_first
+from conductor.tasks.claims import claim_first
+from conductor.tasks.fail_build import FailBuild, FailedBuild
 from conductor.tasks.reselect import Reselect
 from placement_sim.client import PlacementClient
 from placement_sim.exceptions import PlacementError, PlacementUnavailable
 
 LOG = logging.getLogger(__name__)
-
-UNCLAIM_EVENT = "conductor_unclaim_resources"
-__all__ = ["CLAIM_EVENT", "UNCLAIM_EVENT", "Reschedule"]
 
 
 class Reschedule:
@@ -37,7 +36,9 @@ class Reschedule:
         self._cell_db = cell_db
         self._placement = placement
         self._compute_api = compute_api
-        self._notifier = notifier
+        # Nothing to delete when a reschedule fails: the failed host's allocations are gone
+        # already (unclaimed above, or by the compute) and no alternate was claimed.
+        self._fail_build = FailBuild(cell_db, notifier)
         self._attempts = attempts
         self._unclaim = unclaim
         self._reselect = reselect
@@ -67,7 +68,7 @@ class Reschedule:
         # one host holds the instance's allocations at a time, so that is the whole consumer.
         deleted = self._placement.delete_allocation_for_instance(instance.uuid)
         failed_host = retry.hosts[-1][0] if retry.hosts else None
-        self._cell_db.add_event(instance.uuid, UNCLAIM_EVENT,
+        self._cell_db.add_event(instance.uuid, CONDUCTOR_UNCLAIM_EVENT,
                                 result="deleted" if deleted else "none", host=failed_host)
 
     def _claim_alternate(self, instance: Instance,
@@ -107,13 +108,11 @@ class Reschedule:
                                                  request_spec, retry, remaining, host.limits)
 
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception) -> None:
-        fault = Fault(code=500, message=str(exc), details=type(exc).__name__)
-        if not self._cell_db.set_error(instance.uuid, fault, expected_vm_state="building"):
+        fault = Fault.of(exc)
+        if not self._fail_build(ctxt, FailedBuild(instance.uuid, instance.name,
+                                                  instance.cell_uuid), fault):
             # Ended already (its build timed out): that fault and notification stand.
             LOG.warning("Build of instance %s failed (%s), but it is no longer building",
                         instance.uuid, fault.message)
             return
         LOG.warning("Build of instance %s failed: %s", instance.uuid, fault.message)
-        self._notifier.error(ctxt, "compute_task.build_instances.error", {
-            "instance_uuid": instance.uuid, "name": instance.name,
-            "cell_uuid": instance.cell_uuid, "state": "error", "fault": fault.message})

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from altsim.db.cell import CellDatabase
+from altsim.events import SELECT_EVENT
 from altsim.objects import Instance, RequestSpec, RetryInfo, Selection
-
-SELECT_EVENT = "conductor_select_destinations"
 
 
 class SchedulerClient(Protocol):

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 from altsim.db.api import ApiDatabase, CellMapping, HostMappingNotFound
 from altsim.db.cell import CellDatabase
+from altsim.events import CLAIM_EVENT, CLAIM_LOST, SCHEDULE_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import BuildRequest, Instance, RequestSpec, RetryInfo, Selection
 from compute_sim.rpcapi import ComputeAPI
 from conductor.tasks.attempts import Attempts
-from conductor.tasks.cell0 import SCHEDULE_EVENT, BuryInCell0
-from conductor.tasks.claims import CLAIM_EVENT, CLAIM_LOST, claim_first
+from conductor.tasks.cell0 import BuryInCell0
+from conductor.tasks.claims import claim_first
 from placement_sim.client import PlacementClient
 from scheduler.rpcapi import SchedulerAPI
 

@@ -21,10 +21,10 @@ import pytest
 
 from altsim.db.cell import CellDatabase
 from altsim.db.engine import dispose_engine
+from altsim.events import TIMEOUT_EVENT
 from altsim.objects import Flavor, Instance
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import parse_scenario
-from conductor.tasks.build_timeout import TIMEOUT_EVENT
 
 CONDUCTOR = str(Path(sys.executable).with_name("altsim-conductor"))
 WAIT_S = 30.0

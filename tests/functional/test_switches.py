@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from altsim.events import CLAIM_EVENT
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import load_scenario
-from conductor.tasks.claims import CLAIM_EVENT
 
 SCENARIOS = Path(__file__).parents[2] / "etc" / "altsim" / "scenarios"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from altsim.events import BUILD_EVENT
 from altsim.objects import PayloadError, RetryInfo
 from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import BUILD_EVENT, ComputeManager
+from compute_sim.manager import ComputeManager
 from tests.conftest import SMALL, FakeConductorAPI, FakeNotifier
 
 

@@ -13,11 +13,12 @@ import uuid
 import pytest
 
 from altsim import memory_driver, rpc
+from altsim.events import CLAIM_EVENT, CONDUCTOR_UNCLAIM_EVENT
 from altsim.objects import PayloadError, RequestSpec, RetryInfo
 from conductor.cell_manager import CellConductorManager
 from conductor.service import build_cell_conductor_server
 from conductor.tasks.attempts import Attempts
-from conductor.tasks.reschedule import CLAIM_EVENT, UNCLAIM_EVENT, Reschedule
+from conductor.tasks.reschedule import Reschedule
 from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
 from placement_sim.store import PlacementStore
 from tests.conftest import (
@@ -184,7 +185,7 @@ def test_rule_20_every_alternate_failing_to_claim_is_error_exhausted(cell):
     conductor.reschedule(instance, failed_on("h1"), ["h2", "h3"])
     assert_error(cell, conductor, instance, EXHAUSTED.format(uuid=instance.uuid))
     assert [(e.event, e.result, e.host) for e in cell.events(instance)] == [
-        (UNCLAIM_EVENT, "deleted", "h1"),
+        (CONDUCTOR_UNCLAIM_EVENT, "deleted", "h1"),
         (CLAIM_EVENT, "failed", "h2"), (CLAIM_EVENT, "failed", "h3")]
     assert cell.allocations(instance.uuid) == {}  # rule 24
 

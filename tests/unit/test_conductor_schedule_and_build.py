@@ -8,10 +8,11 @@ from __future__ import annotations
 import oslo_messaging
 import pytest
 
+from altsim.events import SCHEDULE_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import CELL0_UUID, RequestSpec, RetryInfo, VmState
 from conductor.tasks.attempts import Attempts
-from conductor.tasks.cell0 import SCHEDULE_EVENT, BuryInCell0
+from conductor.tasks.cell0 import BuryInCell0
 from conductor.tasks.schedule_and_build import ScheduleAndBuild
 from tests.conftest import (
     FakeComputeAPI,

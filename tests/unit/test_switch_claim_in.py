@@ -5,11 +5,11 @@ conductor/tasks/schedule_and_build.py, conductor/tasks/claims.py, conductor/task
 
 from __future__ import annotations
 
+from altsim.events import CLAIM_EVENT, SCHEDULE_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import CELL0_UUID
 from conductor import wiring
-from conductor.tasks.cell0 import SCHEDULE_EVENT, BuryInCell0
-from conductor.tasks.claims import CLAIM_EVENT
+from conductor.tasks.cell0 import BuryInCell0
 from placement_sim.exceptions import AllocationUpdateFailed
 from tests.conftest import (
     SMALL,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from altsim.events import SELECT_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import RetryInfo
 from altsim_lab.config_overrides import ConfigOverrideError
@@ -20,7 +21,6 @@ from conductor.service import (
     build_cell_conductor_server,
     build_super_conductor_server,
 )
-from conductor.tasks.reselect import SELECT_EVENT
 from tests.conftest import (
     SMALL,
     FakeComputeAPI,

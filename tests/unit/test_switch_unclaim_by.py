@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from altsim.events import COMPUTE_UNCLAIM_EVENT as COMPUTE_UNCLAIM
+from altsim.events import CONDUCTOR_UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
 from altsim.objects import RetryInfo
 from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM
 from compute_sim.manager import ComputeManager
 from compute_sim.resources import PlacementResources
 from conductor import wiring
-from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
 from tests.conftest import (
     SMALL,
     FakeComputeAPI,

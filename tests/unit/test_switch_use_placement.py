@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import threading
 
+from altsim.events import BUILD_EVENT
 from altsim.objects import RetryInfo
 from altsim_lab.scenario.tracker_usage import TrackerUsage
 from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import BUILD_EVENT, ComputeManager
+from compute_sim.manager import ComputeManager
 from compute_sim.resources import TrackerResources
 from compute_sim.tracker import ResourceTracker
 from placement_sim.exceptions import PlacementUnavailable
