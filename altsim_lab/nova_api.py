@@ -20,7 +20,10 @@ def instance_uuid_for(seed: int, scenario: str, name: str) -> str:
     return str(uuid.uuid5(_INSTANCE_NAMESPACE, f"{seed}:{scenario}:{name}"))
 
 
-class ComputeClient:
+class NovaApi:
+    """nova-api for the runner: creates servers under instance uuids fixed by (seed, scenario,
+    name), as `openstack server create` would through the compute API."""
+
     def __init__(self, api_db: ApiDatabase, conductor_api: ConductorAPI, seed: int,
                  scenario: str) -> None:
         self._api_db = api_db

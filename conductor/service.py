@@ -36,7 +36,7 @@ def build_super_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Tran
                                  cell0_db: CellDatabase, router: rpc.CellRouter,
                                  placement: PlacementClient) -> messaging.RPCServer:
     # Imported here so that building a cell conductor never imports the scheduler's client.
-    from conductor.manager import SuperConductorManager
+    from conductor.super_manager import SuperConductorManager
     from conductor.tasks.cell0 import BuryInCell0
     from scheduler.rpcapi import SchedulerAPI
 

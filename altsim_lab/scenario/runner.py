@@ -17,7 +17,7 @@ from altsim.masking import mask_config, secret_options
 from altsim.objects import server_status
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.deploy.provision import parse_server_url
-from altsim_lab.nova_api import ComputeClient
+from altsim_lab.nova_api import NovaApi
 from altsim_lab.scenario.collector import Collector
 from altsim_lab.scenario.expectations import check_expectations
 from altsim_lab.scenario.report import RunFacts, build_report, cell_names, gather_instances
@@ -102,10 +102,9 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
         collector: Collector | None = None
         try:
             deployment.start()
-            client = ComputeClient(deployment.api_db,
-                                   ConductorAPI(deployment.api_rpc_transport()),
-                                   scenario.seed, scenario.name)
-            workload = Workload(scenario, client)
+            nova_api = NovaApi(deployment.api_db, ConductorAPI(deployment.api_rpc_transport()),
+                               scenario.seed, scenario.name)
+            workload = Workload(scenario, nova_api)
 
             def finished(instance_uuid: str, status: str) -> None:
                 workload.instance_finished(instance_uuid, status)

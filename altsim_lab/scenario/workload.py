@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable
 
 from altsim.objects import Flavor
-from altsim_lab.nova_api import ComputeClient
+from altsim_lab.nova_api import NovaApi
 from altsim_lab.scenario.schema import RequestEntry, Scenario
 
 
 class Workload:
-    def __init__(self, scenario: Scenario, client: ComputeClient) -> None:
+    def __init__(self, scenario: Scenario, nova_api: NovaApi) -> None:
         self._scenario = scenario
-        self._client = client
+        self._nova_api = nova_api
         self._lock = threading.Lock()
         self._pending_by_uuid: dict[str, tuple[threading.Semaphore, set[str]]] = {}
         self.uuids: dict[str, str] = {}
@@ -70,11 +70,11 @@ class Workload:
         members: set[str] = set()
         with self._lock:
             # Register before sending: a fast build may finish before create_servers returns.
-            planned = {name: self._client.uuid_for(name) for name in names}
+            planned = {name: self._nova_api.uuid_for(name) for name in names}
             members.update(planned.values())
             for uuid in planned.values():
                 self._pending_by_uuid[uuid] = (slots, members)
             self.uuids.update(planned)
             now = time.time()
             self.submitted.update((uuid, now) for uuid in planned.values())
-        self._client.create_servers(names, flavor, num_alternates)
+        self._nova_api.create_servers(names, flavor, num_alternates)

@@ -51,8 +51,8 @@ from altsim_lab.nova_api import submit_servers
 from altsim_lab.scenario.schema import parse_scenario
 from compute_sim.manager import ComputeManager
 from conductor.cell_manager import CellConductorManager
-from conductor.manager import SuperConductorManager
 from conductor.rpcapi import ConductorAPI
+from conductor.super_manager import SuperConductorManager
 from scheduler.manager import SchedulerManager
 from scheduler.rpcapi import SchedulerAPI
 

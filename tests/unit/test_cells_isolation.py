@@ -127,4 +127,4 @@ def test_rule_22_cell_conductor_and_compute_do_not_import_the_scheduler():
     assert "conductor.cell_manager" in modules and "compute_sim.manager" in modules
     assert [m for m in modules if m == "scheduler" or m.startswith("scheduler.")] == []
     assert "conductor.tasks.schedule_and_build" not in modules  # the super side's task
-    assert "conductor.manager" not in modules
+    assert "conductor.super_manager" not in modules

@@ -1,4 +1,8 @@
-"""The super conductor's RPC endpoint (API level): schedule_and_build_instances."""
+"""The super conductor's RPC endpoint (API level): schedule_and_build_instances.
+
+Its cell-level counterpart, build_instances (the reschedule path), is conductor/cell_manager.py;
+a cell conductor process never imports this module.
+"""
 
 from __future__ import annotations
 
