@@ -114,9 +114,10 @@ class Fault(Model):
     details: str = ""
 
     @classmethod
-    def of(cls, exc: BaseException) -> Fault:
-        """The fault a build failed with: Nova's code 500, the message, the exception's class."""
-        return cls(code=500, message=str(exc), details=type(exc).__name__)
+    def of(cls, exc: BaseException, message: str | None = None) -> Fault:
+        """The fault a build failed with: Nova's code 500, the message (the exception's text
+        unless `message` is given, as Nova's exception_to_dict), the exception's class."""
+        return cls(code=500, message=message or str(exc), details=type(exc).__name__)
 
 
 class PayloadError(ValueError):

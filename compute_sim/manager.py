@@ -117,9 +117,11 @@ class ComputeManager:
                             retry: RetryInfo | None, host_list: list[Selection], reason: str,
                             started: float) -> None:
         if retry is None:
+            # Nova (ComputeManager._do_build_and_run_instance, no retry) records the bare
+            # reason as the fault message, not the exception's "was re-scheduled" text.
             exc = RescheduledException(f"Build of instance {instance.uuid} was re-scheduled: "
                                        f"{reason}")
-            self._fail(ctxt, instance, exc, "failed", reason, started)
+            self._fail(ctxt, instance, exc, "failed", reason, started, fault_message=reason)
         else:
             self._reschedule(ctxt, instance, request_spec, retry, host_list, reason, started)
 
@@ -159,8 +161,8 @@ class ComputeManager:
         self._conductor_api.build_instances(ctxt, instance, request_spec, retry, host_list)
 
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception, result: str, reason: str,
-              started: float) -> None:
-        fault = Fault.of(exc)
+              started: float, fault_message: str | None = None) -> None:
+        fault = Fault.of(exc, fault_message)
         db = self._cell_db
         with db.begin() as conn:
             if not db.set_error(instance.uuid, fault, conn=conn, expected_vm_state="building"):

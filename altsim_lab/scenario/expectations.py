@@ -36,10 +36,12 @@ def _check_instance(name: str, wanted: dict[str, Any],
         return [_check(prefix, False, "instance not in the report")]
     results = []
     for key, value in wanted.items():
-        if key == "fault_contains":
+        if key in ("fault_contains", "fault"):
             message = (entry.get("fault") or {}).get("message", "")
-            results.append(_check(f"{prefix}.fault", value in message,
-                                  f"expected fault containing {value!r}, got {message!r}"))
+            ok, wanted = ((value in message, "containing") if key == "fault_contains"
+                          else (value == message, "equal to"))
+            results.append(_check(f"{prefix}.fault", ok,
+                                  f"expected fault {wanted} {value!r}, got {message!r}"))
         elif key == "attempts":
             hosts = [attempt["host"] for attempt in entry["attempts"]]
             results.append(_check(f"{prefix}.attempts", hosts == value,

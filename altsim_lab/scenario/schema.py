@@ -46,6 +46,7 @@ class InstanceExpectation(_Strict):
     selection: list[str] | None = None
     claim_failures: list[str] | None = None
     fault_contains: str | None = None
+    fault: str | None = None  # the fault message, exactly
 
 
 class Expectations(_Strict):

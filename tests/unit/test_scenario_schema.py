@@ -214,3 +214,20 @@ def test_check_config_names_an_unknown_filter_weigher_or_bad_weight(config, text
     with pytest.raises(ConfigOverrideError) as caught:
         check_config(parsed)
     assert str(caught.value).startswith(text)
+
+
+def test_a_fault_expectation_is_the_whole_message_where_fault_contains_is_a_part():
+    from altsim_lab.scenario.expectations import check_expectations
+    from altsim_lab.scenario.schema import Expectations
+
+    report = {"summary": {}, "instances": [
+        {"name": "web-1", "fault": {"message": "Build of instance U was re-scheduled: "
+                                               "spawn failed"}}]}
+
+    def ok(**wanted) -> bool:
+        [check] = check_expectations(Expectations(instances={"web-1": wanted}), report)
+        return check["ok"]
+
+    assert ok(fault_contains="spawn failed")
+    assert not ok(fault="spawn failed")
+    assert ok(fault="Build of instance U was re-scheduled: spawn failed")
