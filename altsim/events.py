@@ -39,3 +39,6 @@ INSTANCE_CREATE_ERROR = "instance.create.error"
 BUILD_INSTANCES_ERROR = "compute_task.build_instances.error"
 # The scheduler's answer, with the hosts that lost a claim race before the chosen one.
 SELECT_DESTINATIONS_END = "scheduler.select_destinations.end"
+# A request the scheduler began placing and could not place (NoValidHost), with the claims
+# each instance lost before it failed (Nova only logs them).
+SELECT_DESTINATIONS_ERROR = "scheduler.select_destinations.error"

@@ -13,10 +13,22 @@ filter_scheduler_opts = [
                help="The chosen host is picked at random (seeded from [DEFAULT] seed and the "
                     "instance) among the N best weighed hosts. 1 always takes the best; the "
                     "others keep their weighed order as claim fallbacks and alternates."),
-    cfg.ListOpt("enabled_filters", default=["ComputeFilter", "ResourceFilter"],
+    cfg.ListOpt("enabled_filters", default=["ComputeFilter"],
                 help="Filters every host must pass, in order. Available: ComputeFilter "
-                     "(service enabled and up), ResourceFilter (the flavor fits what is left "
-                     "after the other instances of the same request)."),
+                     "(service enabled and up), ResourceFilter (the flavor fits what the "
+                     "scheduler's view of the host has left, after the other instances of "
+                     "the same request). The default is Nova's default list less the four "
+                     "filters altsim has nothing for (ComputeCapabilitiesFilter, "
+                     "ImagePropertiesFilter and the two server group filters: altsim has no "
+                     "flavor extra specs, images or server groups, so in Nova they would "
+                     "pass every host of these requests). Like Nova's, it has no resource "
+                     "filter: placement offers only hosts with room for one instance, and "
+                     "an instance of a multi-create that no longer fits is refused by "
+                     "placement's claim, host after host. Add ResourceFilter to drop such "
+                     "hosts before claiming (altsim's former default), and with "
+                     "[scheduler] use_placement = false, where nothing else looks at "
+                     "resources before the compute (as pre-Pike Nova's RamFilter, "
+                     "CoreFilter and DiskFilter did)."),
     cfg.ListOpt("weight_classes",
                 default=["RAMWeigher", "CPUWeigher", "DiskWeigher", "BuildFailureWeigher",
                          "StaticWeigher"],

@@ -7,11 +7,11 @@ import logging
 import oslo_messaging as messaging
 from oslo_config import cfg
 
-from altsim.events import SELECT_DESTINATIONS_END
+from altsim.events import SELECT_DESTINATIONS_END, SELECT_DESTINATIONS_ERROR
 from altsim.exceptions import NoValidHost
 from altsim.objects import PayloadError, RequestSpec, Selection
 from altsim.rpc import Notifier
-from scheduler.selector import Selector
+from scheduler.selector import RequestNotPlaced, Selector
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +35,18 @@ class SchedulerManager:
             raise ValueError("select_destinations: instance_uuids is empty")
         _check_args(instance_uuids, return_alternates, num_alternates)
         alternates = self._alternates_wanted(return_alternates, num_alternates)
-        placements = self._selector.select(request_spec, list(instance_uuids), alternates)
+        try:
+            placements = self._selector.select(request_spec, list(instance_uuids), alternates)
+        except RequestNotPlaced as exc:
+            # Without a resource filter an instance that no longer fits loses a claim on
+            # every host before the request fails: reported, as the successful ones are.
+            self._notifier.error(ctxt, SELECT_DESTINATIONS_ERROR, {
+                "request_id": ctxt.get("request_id"),
+                "instances": {uuid: {"selection": [], "claim_failures": lost}
+                              for uuid, lost in exc.claim_failures.items()}})
+            LOG.info("No valid host for instances %s; lost claims %s", instance_uuids,
+                     exc.claim_failures)
+            raise NoValidHost() from None
         self._notifier.info(ctxt, SELECT_DESTINATIONS_END, {
             "request_id": ctxt.get("request_id"),
             "instances": {uuid: {"selection": [s.service_host for s in p.selections],

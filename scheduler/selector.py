@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 
@@ -33,6 +34,16 @@ from scheduler.host_manager import HostManager
 from scheduler.host_state import HostState
 from scheduler.weights import weighed_order
 from scheduler.weights.base import HostWeigher
+
+
+class RequestNotPlaced(NoValidHost):
+    """NoValidHost after the selection began: with the hosts each instance lost a claim on
+    before the request failed, so the endpoint can report them (it answers a plain
+    NoValidHost)."""
+
+    def __init__(self, claim_failures: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.claim_failures = claim_failures
 
 
 @dataclass
@@ -69,19 +80,16 @@ class Selector:
         # Per instance: the position of its host in `hosts`, the weighed positions, the
         # hosts whose claim it lost.
         chosen: list[tuple[int, list[int], list[str]]] = []
-        try:
-            for instance_uuid in instance_uuids:
-                weighed = self._filter_and_weigh(hosts, spec)
-                position, failures = self._pick(hosts, weighed, spec, instance_uuid,
-                                                requests_by_rp)
-                if len(instance_uuids) > 1:
-                    # The next instance sees what this one took (the request's own copy).
-                    hosts.consume(position, spec.flavor.resources)
-                chosen.append((position, weighed, failures))
-        except NoValidHost:
-            if self._claims:
-                self._rollback(instance_uuids[:len(chosen)])
-            raise
+        for instance_uuid in instance_uuids:
+            weighed = self._filter_and_weigh(hosts, spec)
+            position, failures = self._pick(hosts, weighed, spec, instance_uuid,
+                                            requests_by_rp)
+            if position is None:
+                self._fail(instance_uuids, chosen, failures)
+            if len(instance_uuids) > 1:
+                # The next instance sees what this one took (the request's own copy).
+                hosts.consume(position, spec.flavor.resources)
+            chosen.append((position, weighed, failures))
         chosen_names = {hosts.hosts[position] for position, _, _ in chosen}
         return [Placement([_selection(hosts.state(position), requests_by_rp)]
                           + [_selection(hosts.state(alt), requests_by_rp) for alt in
@@ -119,14 +127,25 @@ class Selector:
                                            if uuid in requests_by_rp], dtype=np.intp))
         return hosts, requests_by_rp
 
+    def _fail(self, instance_uuids: list[str], chosen: list[tuple[int, list[int], list[str]]],
+              failures: list[str]) -> NoReturn:
+        """An instance found no host: the earlier ones' claims go (rule 9), and the request
+        fails with every claim it lost (Nova's _ensure_sufficient_hosts)."""
+        placed = instance_uuids[:len(chosen)]
+        if self._claims:
+            self._rollback(placed)
+        lost = {uuid: lost for uuid, (_, _, lost) in zip(placed, chosen, strict=True) if lost}
+        if failures:
+            lost[instance_uuids[len(chosen)]] = failures
+        raise RequestNotPlaced(lost)
+
     def _pick(self, hosts: Columns, weighed: list[int], spec: RequestSpec, instance_uuid: str,
-              requests_by_rp: dict[str, dict]) -> tuple[int, list[str]]:
+              requests_by_rp: dict[str, dict]) -> tuple[int | None, list[str]]:
+        """The instance's host (None: none) and the hosts whose claim it lost first."""
         if self._claims:
             return self._claim_first(hosts, weighed, spec, instance_uuid, requests_by_rp)
         order = self._claim_order(weighed, instance_uuid)
-        if not order:
-            raise NoValidHost()
-        return order[0], []
+        return (order[0] if order else None), []
 
     def _filter_and_weigh(self, hosts: Columns, spec: RequestSpec) -> list[int]:
         """The positions of the hosts that pass every filter, best weighed first (equal
@@ -139,7 +158,8 @@ class Selector:
         return passing[weighed_order(self._weighers, hosts.subset(passing), spec)].tolist()
 
     def _claim_first(self, hosts: Columns, weighed: list[int], spec: RequestSpec,
-                     instance_uuid: str, requests_by_rp: dict[str, dict]) -> tuple[int, list[str]]:
+                     instance_uuid: str, requests_by_rp: dict[str, dict],
+                     ) -> tuple[int | None, list[str]]:
         failures = []
         for position in self._claim_order(weighed, instance_uuid):
             if self._placement.claim_resources(instance_uuid,
@@ -147,7 +167,7 @@ class Selector:
                                                spec.project_id, spec.user_id):
                 return position, failures
             failures.append(hosts.hosts[position])
-        raise NoValidHost()
+        return None, failures
 
     def _claim_order(self, weighed: list[int], instance_uuid: str) -> list[int]:
         """The pick first, then the rest in weighed order (Nova's host_subset_size)."""

@@ -64,7 +64,10 @@ scheduler_opts = [
                 help="false: no placement at all. Each simulated compute keeps its own "
                      "resource tracker and reports its totals and usage in its compute node "
                      "row; the scheduler builds host states from those rows (same filters "
-                     "and weighers) and returns hosts without claims; a compute given a "
+                     "and weighers: add ResourceFilter to [filter_scheduler] "
+                     "enabled_filters, as pre-Pike Nova filtered with RamFilter, CoreFilter "
+                     "and DiskFilter, or nothing before the compute looks at resources) and "
+                     "returns hosts without claims; a compute given a "
                      "build that does not fit fails it with a reschedulable 'Insufficient "
                      "compute resources' error, so it goes to the next alternate (Nova "
                      "before Pike, without claims in the scheduler). Read by every service."),

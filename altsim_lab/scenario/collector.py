@@ -2,7 +2,8 @@
 
 Listens on the API bus and every cell bus. An instance is finished when instance.create.end,
 instance.create.error or compute_task.build_instances.error names it. The scheduler's
-select_destinations.end carries the hosts that lost a claim race before the chosen one.
+select_destinations.end carries the hosts that lost a claim race before the chosen one, and
+its select_destinations.error the claims a request lost before it failed with NoValidHost.
 
 A notification can be lost where the state change it reports is not: a service killed between
 its commit and its notify (the crash tests do that). So when the run has been quiet for
@@ -24,6 +25,7 @@ from altsim.events import (
     INSTANCE_CREATE_END,
     INSTANCE_CREATE_ERROR,
     SELECT_DESTINATIONS_END,
+    SELECT_DESTINATIONS_ERROR,
 )
 from altsim.rpc import NOTIFICATION_TOPIC
 
@@ -73,7 +75,7 @@ class Collector:
         self._last_heard = time.monotonic()
         if not isinstance(payload, dict):
             return
-        if event_type == SELECT_DESTINATIONS_END:
+        if event_type in (SELECT_DESTINATIONS_END, SELECT_DESTINATIONS_ERROR):
             with self._condition:
                 for uuid, info in (payload.get("instances") or {}).items():
                     # Added up: with legacy_retry a reschedule asks the scheduler again.

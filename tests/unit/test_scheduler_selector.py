@@ -17,7 +17,14 @@ from placement_sim.exceptions import PlacementUnavailable
 from scheduler.host_state import HostState
 from scheduler.weights import weigh_hosts
 from scheduler.weights.build_failure import BuildFailureWeigher
-from tests.conftest import SMALL, ScriptedPlacement, fill, instance_uuid, make_test_conf
+from tests.conftest import (
+    SMALL,
+    FakeNotifier,
+    ScriptedPlacement,
+    fill,
+    instance_uuid,
+    make_test_conf,
+)
 
 NOT_ENOUGH = "No valid host was found. There are not enough hosts available."
 # Room for exactly one SMALL instance.
@@ -256,6 +263,9 @@ def test_rule_08_lost_claims_are_reported_in_the_select_destinations_end_notific
 # -- rule 9 ---------------------------------------------------------------------------------------
 
 def test_rule_09_multi_create_that_cannot_place_all_removes_earlier_claims(world):
+    """Nova's default filters have no resource filter: the third instance, which fits nowhere
+    once the first two are consumed, is claimed on every host in sorted order (placement
+    refuses each, SchedulerManager._schedule), then the first two claims are removed."""
     world.add_hosts("cell1", ["h1", "h2"], **ONE_SLOT)
     conf = make_test_conf()
     uuids = [instance_uuid(n) for n in ("a", "b", "c")]
@@ -263,11 +273,42 @@ def test_rule_09_multi_create_that_cannot_place_all_removes_earlier_claims(world
     with pytest.raises(NoValidHost) as caught:
         world.selector(conf, placement).select(world.spec("a", num_instances=3), uuids, 2)
     assert str(caught.value) == NOT_ENOUGH
-    # The first two were claimed, then removed.
-    assert [(c, ok) for c, _, ok in placement.claims] == [(uuids[0], True), (uuids[1], True)]
+    assert [(c, rp, ok) for c, rp, ok in placement.claims] == [
+        (uuids[0], world.rp("h1"), True), (uuids[1], world.rp("h2"), True),
+        (uuids[2], world.rp("h1"), False), (uuids[2], world.rp("h2"), False)]
+    assert caught.value.claim_failures == {uuids[2]: ["h1", "h2"]}
     for uuid in uuids:
         assert world.allocations(uuid) == {}
     assert world.used_hosts() == set()
+
+
+def test_rule_09_with_the_resource_filter_a_multi_create_that_cannot_fit_claims_no_further(world):
+    """altsim's former default: ResourceFilter drops the hosts the request's own earlier
+    instances filled, so the third instance finds no host without trying a claim."""
+    world.add_hosts("cell1", ["h1", "h2"], **ONE_SLOT)
+    conf = make_test_conf({"filter_scheduler.enabled_filters": ["ComputeFilter",
+                                                                "ResourceFilter"]})
+    uuids = [instance_uuid(n) for n in ("a", "b", "c")]
+    placement = ScriptedPlacement(world.placement)
+    with pytest.raises(NoValidHost) as caught:
+        world.selector(conf, placement).select(world.spec("a", num_instances=3), uuids, 2)
+    assert [(c, ok) for c, _, ok in placement.claims] == [(uuids[0], True), (uuids[1], True)]
+    assert caught.value.claim_failures == {}
+    assert world.used_hosts() == set()
+
+
+def test_rule_09_the_claims_a_failed_request_lost_are_notified(world):
+    world.add_hosts("cell1", ["h1"], **ONE_SLOT)
+    notifier = FakeNotifier()
+    manager = world.scheduler_manager(make_test_conf(), notifier=notifier)
+    uuids = [instance_uuid("a"), instance_uuid("b")]
+    with pytest.raises(ExpectedException):
+        manager.select_destinations({"request_id": "req-9"}, world.spec("a", num_instances=2),
+                                    uuids)
+    [payload] = notifier.of_type("scheduler.select_destinations.error")
+    assert payload == {"request_id": "req-9", "instances": {
+        uuids[1]: {"selection": [], "claim_failures": ["h1"]}}}
+    assert notifier.of_type("scheduler.select_destinations.end") == []
 
 
 def test_rule_09_a_lost_claim_race_for_a_later_instance_also_removes_earlier_claims(world):

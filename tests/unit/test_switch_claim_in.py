@@ -62,7 +62,9 @@ def test_the_scheduler_returns_the_chosen_host_and_alternates_unclaimed(world):
 
 def test_a_multi_create_still_spreads_over_the_schedulers_own_copies(world):
     world.add_hosts("cell1", ["h1", "h2", "h3"], **ONE_SLOT)
-    manager = world.scheduler_manager(make_test_conf(CONDUCTOR))
+    # No static weights: the resource weighers see what "a" consumed (without a resource
+    # filter, as Nova's defaults, nothing else would turn "b" away from a full h1).
+    manager = world.scheduler_manager(make_test_conf({"scheduler.claim_in": "conductor"}))
     lists = manager.select_destinations({}, world.spec("a", num_instances=2),
                                         [instance_uuid("a"), instance_uuid("b")])
     assert [[s.service_host for s in lst] for lst in lists] == [["h1", "h3"], ["h2", "h3"]]

@@ -26,7 +26,10 @@ from tests.conftest import (
     make_test_conf,
 )
 
-NO_PLACEMENT = {"scheduler.use_placement": False}
+# Without placement nothing but a resource filter keeps the scheduler off a full host (as
+# pre-Pike Nova's RamFilter, CoreFilter and DiskFilter).
+NO_PLACEMENT = {"scheduler.use_placement": False,
+                "filter_scheduler.enabled_filters": ["ComputeFilter", "ResourceFilter"]}
 TWO_SLOTS = {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 2}
 INSUFFICIENT = "Insufficient compute resources: Free VCPU 0 < requested 1."
 
