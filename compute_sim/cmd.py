@@ -43,9 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rpc.get_notification_transport(conf, conf.transport_url),
         CellDatabase(conf.database.connection), placement_conf.make_placement_client(conf),
         hosts, FaultInjector(scenario.faults, scenario.seed))
-    service.heartbeat.start()
+    service.start_tasks()
     return daemon.serve(f"compute {options.cell} ({len(hosts)} hosts)", service.servers,
-                        on_stop=service.heartbeat.stop)
+                        on_stop=service.stop_tasks)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 A spawn either succeeds (ACTIVE), fails in a way that may be retried elsewhere (with retries
 enabled the build goes to the cell conductor with the remaining alternates), or fails for good
 (ERROR with a fault, allocations removed). The outcome comes from the fault injector, after the
-host's own resource check (`BuildResources.claim`, which only a host without placement makes):
-a build that does not fit is a reschedulable failure too, as Nova's ComputeResourcesUnavailable.
+host's tracker claims the build's resources (`BuildResources.claim`; only a host without
+placement checks that they fit): a build that does not fit is a reschedulable failure too, as
+Nova's ComputeResourcesUnavailable. A failed build's resources go back to the tracker, and the
+host's failed-build count changes once the build is over (compute_sim/failed_builds.py).
 A `hang` fault makes the spawn never answer: nothing is written or sent, and the instance stays
 in BUILD until the cell conductor's build-timeout sweep ends it.
 
@@ -31,9 +33,11 @@ from altsim.events import (
 from altsim.exceptions import BuildAbortException, RescheduledException
 from altsim.objects import Fault, Instance, PayloadError, RequestSpec, RetryInfo, Selection
 from altsim.rpc import Notifier
+from compute_sim.failed_builds import FailedBuilds, FlushedByTracker
 from compute_sim.faults import FaultInjector
 from compute_sim.host import SimulatedHost
 from compute_sim.resources import BuildResources, PlacementResources
+from compute_sim.tracker import ResourceTracker
 from conductor.rpcapi import ConductorAPI
 from placement_sim.client import PlacementClient
 
@@ -48,18 +52,20 @@ class ComputeManager:
     def __init__(self, host: SimulatedHost, cell_db: CellDatabase, placement: PlacementClient,
                  conductor_api: ConductorAPI, notifier: Notifier, faults: FaultInjector,
                  sleep: Callable[[float], None] = time.sleep,
-                 resources: BuildResources | None = None) -> None:
+                 resources: BuildResources | None = None,
+                 failed_builds: FailedBuilds | None = None) -> None:
         self.host = host
         self._cell_db = cell_db
-        # By default the seeds' compute: placement claimed, the cell conductor unclaims.
-        self._resources = resources or PlacementResources(placement, unclaim_on_reschedule=False)
+        # By default the seeds' compute: placement claimed, the cell conductor unclaims, and
+        # (Nova's) failed builds counted by the host's tracker, flushed at its next write.
+        self._resources = resources or PlacementResources(
+            placement, unclaim_on_reschedule=False,
+            tracker=ResourceTracker(host, cell_db, check_fit=False))
+        self._failed_builds = failed_builds or FlushedByTracker(self._resources.tracker)
         self._conductor_api = conductor_api
         self._notifier = notifier
         self._faults = faults
         self._sleep = sleep
-        # As Nova's compute does, the host keeps its own count of consecutive failed builds and
-        # reports it to its compute node row; a success on a healthy host writes nothing.
-        self._failed_builds = 0
 
     def build_and_run_instance(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                                retry: RetryInfo | None, host_list: list[Selection],
@@ -131,12 +137,11 @@ class ComputeManager:
             db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
                                vm_state="active", task_state=None, host=self.host.name,
                                node=self.host.name, launched_at=time.time())
-            if self._failed_builds:
-                self._failed_builds = 0
-                db.record_build_result(self.host.node_uuid, failed=False, conn=conn)
+            self._failed_builds.with_outcome(False, conn)
             db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
                          start_time=started, conn=conn)
         self._notifier.info(ctxt, INSTANCE_CREATE_END, self._payload(instance, "active"))
+        self._failed_builds.after_outcome(False)
 
     def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,
                     retry: RetryInfo, host_list: list[Selection], reason: str,
@@ -148,8 +153,7 @@ class ComputeManager:
             db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
                                host=None, node=None, availability_zone=None,
                                task_state="scheduling")
-            self._failed_builds += 1
-            db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
+            self._failed_builds.with_outcome(True, conn)
             db.add_event(instance.uuid, BUILD_EVENT, "rescheduled", host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
             if unclaimed is not None:
@@ -159,6 +163,7 @@ class ComputeManager:
                  self.host.name, reason)
         retry = retry.model_copy(update={"exc_reason": reason})
         self._conductor_api.build_instances(ctxt, instance, request_spec, retry, host_list)
+        self._failed_builds.after_outcome(True)
 
     def _fail(self, ctxt: dict, instance: Instance, exc: Exception, result: str, reason: str,
               started: float, fault_message: str | None = None) -> None:
@@ -167,11 +172,12 @@ class ComputeManager:
         with db.begin() as conn:
             if not db.set_error(instance.uuid, fault, conn=conn, expected_vm_state="building"):
                 raise UnexpectedVmStateError(f"instance {instance.uuid} is no longer building")
-            self._failed_builds += 1
-            db.record_build_result(self.host.node_uuid, failed=True, conn=conn)
+            self._failed_builds.with_outcome(True, conn)
             db.add_event(instance.uuid, BUILD_EVENT, result, host=self.host.name,
                          reason=reason, start_time=started, conn=conn)
+        # As Nova: the claim given back (the tracker writes the row), then the count.
         self._resources.release_failed(instance)
+        self._failed_builds.after_outcome(True)
         LOG.warning("Build of instance %s on %s failed: %s", instance.uuid, self.host.name,
                     fault.message)
         payload = self._payload(instance, "error")

@@ -11,6 +11,7 @@ a whole build with its reschedules runs in-process in milliseconds.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator
@@ -41,7 +42,7 @@ from altsim.objects import (
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.host import SimulatedHost
 from compute_sim.manager import ComputeManager
-from compute_sim.resources import resources_for
+from compute_sim.resources import failed_builds_for, resources_for, tracker_for
 from conductor import wiring
 from conductor.tasks.cell0 import BuryInCell0
 from placement_sim.client import InProcessPlacementClient
@@ -342,6 +343,11 @@ class World:
         return next(n.failed_builds for n in self.cell_db_of(host).list_compute_nodes()
                     if n.host == host)
 
+    def node_usage(self, host: str) -> dict[str, int]:
+        """What the host's compute node row says its instances use (its tracker's report)."""
+        rows = self.cell_db_of(host).compute_node_rows()[1] or []
+        return next(json.loads(row[7] or "{}") for row in rows if row[1] == host)
+
     # scheduling pieces
     def selector(self, conf: cfg.ConfigOpts, placement: Any = None,
                  clock: Callable[[], float] | None = None) -> Selector:
@@ -468,18 +474,27 @@ class Loopback:
                                          self.compute_apis[cell_uuid], self.notifier,
                                          legacy_scheduler)
             for cell_uuid, cell_db in self.world.cell_dbs.items()}
+        self.trackers = {name: tracker_for(self.conf, host, self.world.cell_db_of(name))
+                         for name, host in self.world.hosts.items()}
         self.computes = {
             name: ComputeManager(host, self.world.cell_db_of(name), self.placement,
                                  self.conductor_apis[self.world.host_cell[name]], self.notifier,
                                  self.faults, sleep=lambda s: None,
-                                 resources=resources_for(self.conf, host,
-                                                         self.world.cell_db_of(name),
-                                                         self.placement))
+                                 resources=resources_for(self.conf, self.trackers[name],
+                                                         self.placement),
+                                 failed_builds=failed_builds_for(
+                                     self.conf, self.trackers[name],
+                                     self.world.cell_db_of(name), host))
             for name, host in self.world.hosts.items()}
         self.schedule_and_build = wiring.schedule_and_build(
             self.conf, self.world.api_db, self.world.cell_dbs, self.scheduler_api,
             self.compute_apis.__getitem__,
             BuryInCell0(self.world.api_db, self.world.cell0_db, self.notifier), self.placement)
+
+    def update_available_resource(self) -> None:
+        """What every compute's periodic task does (compute_sim/service.py)."""
+        for tracker in self.trackers.values():
+            tracker.update_available_resource()
 
     def _to_compute(self, cell_uuid: str, cast: BuildCast) -> None:
         assert self.world.host_cell[cast.host] == cell_uuid, "cast left the cell"

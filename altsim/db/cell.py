@@ -71,6 +71,10 @@ _COUNT_FAILED_BUILD = ("UPDATE compute_nodes SET failed_builds = failed_builds +
 # Only rows that had failures change: a success on a healthy host leaves the stamp alone.
 _RESET_FAILED_BUILDS = ("UPDATE compute_nodes SET failed_builds = 0, version = version + 1 "
                         "WHERE uuid = :node AND failed_builds != 0")
+_REPORT_USAGE = ("UPDATE compute_nodes SET resources_used = :used, version = version + 1 "
+                 "WHERE uuid = :node")
+_REPORT_USAGE_AND_FAILURES = ("UPDATE compute_nodes SET resources_used = :used, "
+                              "failed_builds = :failed, version = version + 1 WHERE uuid = :node")
 _INSERT_INSTANCE = (
     "INSERT INTO instances (uuid, name, project_id, user_id, flavor, host, node, "
     "availability_zone, vm_state, task_state, created_at, updated_at, launched_at) VALUES "
@@ -154,9 +158,10 @@ class CellDatabase(Database):
 
     def record_resource_claim(self, node_uuid: str, instance_uuid: str,
                               resources: dict[str, int] | None, used: dict[str, int],
-                              conn: Transaction | None = None) -> None:
-        """A tracker's claim (resources) or release (None), with the node's usage after it;
-        the usage change moves the compute nodes' stamp, so the scheduler sees it."""
+                              conn: Transaction | None = None,
+                              failed_builds: int | None = None) -> None:
+        """A tracker's claim (resources) or release (None), with the node's usage after it
+        (and its failed builds, when the tracker keeps them): report_node_usage."""
         with self.joined(conn) as tx:
             if resources is None:
                 tx.execute("DELETE FROM resource_claims WHERE instance_uuid = :instance",
@@ -166,9 +171,19 @@ class CellDatabase(Database):
                            "VALUES (:instance, :node, :resources)",
                            {"instance": instance_uuid, "node": node_uuid,
                             "resources": json.dumps(resources)})
-            tx.execute("UPDATE compute_nodes SET resources_used = :used, "
-                       "version = version + 1 WHERE uuid = :node",
-                       {"node": node_uuid, "used": json.dumps(used)})
+            self.report_node_usage(node_uuid, used, failed_builds, conn=tx)
+
+    def report_node_usage(self, node_uuid: str, used: dict[str, int],
+                          failed_builds: int | None = None,
+                          conn: Transaction | None = None) -> None:
+        """A compute's resource tracker writing its node's row (Nova's ResourceTracker
+        ._update): the usage, and failed_builds unless None (the compute then writes it with
+        each build's outcome, record_build_result). The change moves the compute nodes'
+        stamp, so the scheduler sees it."""
+        params = {"node": node_uuid, "used": json.dumps(used), "failed": failed_builds}
+        with self.joined(conn) as tx:
+            tx.execute(_REPORT_USAGE if failed_builds is None else _REPORT_USAGE_AND_FAILURES,
+                       params)
 
     def list_resource_claims(self) -> dict[str, tuple[str, dict[str, int]]]:
         """instance uuid -> (node uuid, resources) of every tracker claim in this cell."""
@@ -215,7 +230,9 @@ class CellDatabase(Database):
 
     def record_build_result(self, node_uuid: str, failed: bool,
                             conn: Transaction | None = None) -> None:
-        """Nova's failed_builds counter: +1 on a failed or rescheduled build, 0 on success."""
+        """Nova's failed_builds counter: +1 on a failed or rescheduled build, 0 on success,
+        written with the build's outcome ([compute_sim] failed_builds_flush = immediate; by
+        default the tracker flushes it, report_node_usage)."""
         with self.joined(conn) as tx:
             tx.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
                        {"node": node_uuid})

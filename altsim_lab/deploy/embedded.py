@@ -55,7 +55,7 @@ class EmbeddedDeployment(Deployment):
         for sweeper in self._sweepers:
             sweeper.stop()
         for compute in self._computes:
-            compute.heartbeat.stop()
+            compute.stop_tasks()
         rpc.stop_servers([*also, *self._servers,
                           *(server for compute in self._computes for server in compute.servers)])
         if self._router is not None:

@@ -132,3 +132,18 @@ def test_legacy_retry_asks_the_scheduler_again_instead_of_using_alternates():
     assert legacy["host"] == queens["host"] == "host2"
     assert legacy_buses["cell"] == legacy_buses["api"] and buses["cell"] != buses["api"]
     assert legacy["cell"] == queens["cell"] == "cell1"
+
+
+def test_failed_builds_flush_tracker_sends_the_next_server_to_the_failing_host_again():
+    # Given host1, the best weighed host, aborting every spawn, and three servers one by one
+    # When host1's tracker flushes its count at its next write (Nova), and when each outcome
+    # writes it at once
+    tracker = by_name(run("abort"))
+    immediate = by_name(run("abort", compute_sim__failed_builds_flush="immediate"))
+    # Then with the tracker the second server is sent to host1 with a clean record and fails
+    # there too, and only the third avoids it; written at once, the second already avoids it
+    assert [(e["status"], e["host"] or e["attempts"][0]["host"]) for e in tracker.values()] == [
+        ("ERROR", "host1"), ("ERROR", "host1"), ("ACTIVE", "host2")]
+    assert [(e["status"], e["host"] or e["attempts"][0]["host"])
+            for e in immediate.values()] == [
+        ("ERROR", "host1"), ("ACTIVE", "host2"), ("ACTIVE", "host2")]

@@ -14,6 +14,7 @@ from altsim.objects import RetryInfo
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import ComputeManager
 from compute_sim.resources import PlacementResources
+from compute_sim.tracker import ResourceTracker
 from conductor import wiring
 from tests.conftest import (
     SMALL,
@@ -49,7 +50,9 @@ def failing_compute(world, host: str, unclaim: bool, seen_at_cast: list) -> Comp
     return ComputeManager(
         world.hosts[host], world.cell_db_of(host), world.placement, FakeConductorAPI(at_cast),
         FakeNotifier(), FaultInjector([FaultRule(hosts=[host], action="reschedule")], 0),
-        sleep=lambda s: None, resources=PlacementResources(world.placement, unclaim))
+        sleep=lambda s: None, resources=PlacementResources(
+            world.placement, unclaim, ResourceTracker(world.hosts[host], world.cell_db_of(host),
+                                                      check_fit=False)))
 
 
 @pytest.mark.parametrize(("unclaim", "held_at_cast", "events"), [
