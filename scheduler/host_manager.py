@@ -1,5 +1,6 @@
-"""Host states: compute nodes from every cell database joined with placement's summaries,
-or, without placement, with what each node's own resource tracker reports."""
+"""Host states: compute nodes from every cell database, with their free resources as the
+nodes' own resource trackers report them (Nova's view) or, with `[scheduler] host_view =
+placement`, as placement's summaries have them; without placement, from the nodes alone."""
 
 from __future__ import annotations
 
@@ -11,36 +12,47 @@ from typing import Any
 from altsim.db.cell import CellDatabase
 from scheduler.host_state import HostState
 from scheduler.host_table import HostTable, TableView
+from scheduler.node_rows import CellRows, Changes
+from scheduler.node_usage import NodeUsage
 
 
 class HostManager:
     """Reads the cells' compute nodes (the scheduler is API level and may read every cell DB).
 
-    Each cell's rows are kept with the change stamp they were read at and read again only when
-    the stamp moved: any change to a compute node (a failed build, a heartbeat, a new node)
-    moves it, so what the scheduler sees is as fresh as reading every row on every request.
+    Each cell's rows are kept (scheduler.node_rows) with the change stamp they were read at;
+    when the stamp moved (any change to a compute node: a claim, a failed build, a heartbeat,
+    a new node) only the rows that changed are read again, so what the scheduler sees is as
+    fresh as reading every row on every request, as Nova's scheduler does.
 
     With placement the hosts live in a HostTable (scheduler.host_table): a request takes the
     rows whose compute node or placement summary changed since the last one and a view of its
-    candidates, so it costs little more than the hosts that changed. Without placement each
-    request gets HostState objects, rebuilt only for the rows that changed.
+    candidates, so it costs little more than the hosts that changed. Placement decides which
+    hosts are candidates; their free resources come from the compute node rows
+    (`host_view = compute_nodes`, scheduler.node_usage: Nova's HostState, which a claim in
+    placement does not change until the compute's tracker claims too) or from placement's
+    summaries (`host_view = placement`, which count every claim at once). Without placement
+    each request gets HostState objects, rebuilt only for the rows that changed.
     """
 
-    def __init__(self, cell_dbs: Mapping[str, CellDatabase]) -> None:
-        self._cell_dbs = cell_dbs
-        self._rows: dict[str, tuple[tuple[int, int], list[tuple]]] = {}
+    def __init__(self, cell_dbs: Mapping[str, CellDatabase],
+                 host_view: str = "compute_nodes") -> None:
+        if host_view not in ("compute_nodes", "placement"):
+            raise ValueError(f"host_view: unknown view {host_view!r}")
+        self._from_nodes = host_view == "compute_nodes"
+        self._cells = {cell_uuid: CellRows(cell_db) for cell_uuid, cell_db in cell_dbs.items()}
+        self._rows: dict[str, list[tuple]] = {}
         self._states: dict[str, tuple[tuple, HostState]] = {}
         self._table: HostTable | None = None
+        self._usage: NodeUsage | None = None
         self._lock = threading.Lock()
 
-    def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> tuple[list[tuple], bool]:
-        """The cell's rows, and whether they were read anew (the stamp moved). Lock held."""
-        cached = self._rows.get(cell_uuid)
-        stamp, rows = cell_db.compute_node_rows(unless_stamp=cached[0] if cached else None)
-        if rows is None and cached is not None:
-            return cached[1], False
-        self._rows[cell_uuid] = (stamp, rows or [])
-        return rows or [], True
+    def _cell_rows(self, cell_uuid: str) -> tuple[list[tuple], Changes | None]:
+        """The cell's rows, and what changed since the last read (None: nothing). Lock
+        held."""
+        changes = self._cells[cell_uuid].read()
+        if changes is not None:
+            self._rows[cell_uuid] = changes.rows
+        return self._rows[cell_uuid], changes
 
     def get_host_view(self, provider_summaries: Mapping[str, dict],
                       candidates: Any = None) -> TableView:
@@ -52,26 +64,30 @@ class HostManager:
         # never put older rows over newer ones.
         with self._lock:
             rows_by_cell, changed = {}, []
-            for cell_uuid, cell_db in self._cell_dbs.items():
-                rows_by_cell[cell_uuid], fresh = self._cell_rows(cell_uuid, cell_db)
-                if fresh:
-                    changed.append(cell_uuid)
+            for cell_uuid in self._cells:
+                rows_by_cell[cell_uuid], changes = self._cell_rows(cell_uuid)
+                if changes is not None:
+                    changed.append(changes)
             table = self._table
-            if table is None or (changed and not table.same_nodes(rows_by_cell)):
+            if table is None or any(changes.new_nodes for changes in changed):
                 table = self._table = HostTable(rows_by_cell)
+                self._usage = NodeUsage(table.rows) if self._from_nodes else None
             else:
-                for cell_uuid in changed:
-                    table.update_rows(rows_by_cell[cell_uuid])
-            return table.view(provider_summaries, candidates)
+                for changes in changed:
+                    indexes = table.update_rows(changes.changed)
+                    if self._usage is not None:
+                        self._usage.update(table.rows, indexes)
+            usage = self._usage
+            return table.view(provider_summaries, candidates,
+                              None if usage is None else usage.free)
 
     def get_node_host_states(self) -> list[HostState]:
         """States of every host whose compute node reports its resources ([scheduler]
         use_placement = false), ordered by host name. They are shared with later requests:
         a request that consumes on one consumes on a copy (HostColumns does)."""
         with self._lock:
-            states = [self._state(cell_uuid, row)
-                      for cell_uuid, cell_db in self._cell_dbs.items()
-                      for row in self._cell_rows(cell_uuid, cell_db)[0] if row[6] is not None]
+            states = [self._state(cell_uuid, row) for cell_uuid in self._cells
+                      for row in self._cell_rows(cell_uuid)[0] if row[6] is not None]
         states.sort(key=lambda state: state.host)
         return states
 

@@ -32,8 +32,6 @@ class HostTable:
     def __init__(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> None:
         entries = sorted(((row, cell) for cell, rows in rows_by_cell.items() for row in rows),
                          key=lambda entry: entry[0][1])
-        self.nodes = {cell: frozenset(row[0] for row in rows)
-                      for cell, rows in rows_by_cell.items()}
         self.rows = [row for row, _ in entries]
         self.cells = [cell for _, cell in entries]
         self.position = {row[0]: index for index, row in enumerate(self.rows)}
@@ -49,12 +47,10 @@ class HostTable:
         # of its bodies viewed, that body's positions), for _advance().
         self._journals: dict[int, tuple[Any, int, np.ndarray]] = {}
 
-    def same_nodes(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> bool:
-        return self.nodes == {cell: frozenset(row[0] for row in rows)
-                              for cell, rows in rows_by_cell.items()}
-
-    def update_rows(self, rows: Sequence[Row]) -> None:
-        """Take the compute node fields of rows that changed (nodes the table has)."""
+    def update_rows(self, rows: Sequence[Row]) -> list[int]:
+        """Take the compute node fields of rows that changed (nodes the table has); returns
+        the positions of those rows."""
+        changed = []
         for row in rows:
             index = self.position[row[0]]
             if self.rows[index] != row:
@@ -62,9 +58,14 @@ class HostTable:
                 self.disabled[index] = row[3]
                 self.failed_builds[index] = row[4]
                 self.updated_at[index] = row[5]
+                changed.append(index)
+        return changed
 
-    def view(self, summaries: Mapping[str, dict], candidates: Any = None) -> TableView:
+    def view(self, summaries: Mapping[str, dict], candidates: Any = None,
+             free: Mapping[str, np.ndarray] | None = None) -> TableView:
         """The hosts placement offered that have a compute node, with these summaries.
+        `free`: columns in row order to take the free resources from instead of placement's
+        (scheduler.node_usage, [scheduler] host_view = compute_nodes).
 
         `candidates`, when the placement client kept them current from deltas
         (placement_sim/candidates_cache.Candidates), lets a request whose candidates share a
@@ -80,7 +81,7 @@ class HostTable:
             positions = self._scan(summaries, token)
         if journal is not None and token is not None and (seen is None or seen[1] <= token[1]):
             self._remember(journal, token[1], positions)
-        return TableView(self, positions)
+        return TableView(self, positions, free)
 
     def _scan(self, summaries: Mapping[str, dict], token: tuple[str, int] | None) -> np.ndarray:
         positions = []
@@ -166,13 +167,15 @@ class TableView(Columns):
     """The candidate hosts of one request, copied out of the table when it was taken; a
     subset shares its parent's copies and picks from them when asked."""
 
-    def __init__(self, table: HostTable, positions: np.ndarray) -> None:
+    def __init__(self, table: HostTable, positions: np.ndarray,
+                 free: Mapping[str, np.ndarray] | None = None) -> None:
         self._source = _Snapshot(table, positions)
         self._positions: np.ndarray | None = None  # None: every host of the snapshot, in order
         self.disabled = table.disabled[positions]
         self.updated_at = table.updated_at[positions]
         self.failed_builds = table.failed_builds[positions]
-        self._free = {rc: column[positions] for rc, column in table.free.items()}
+        self._free = {rc: column[positions]
+                      for rc, column in (table.free if free is None else free).items()}
 
     def __len__(self) -> int:
         return len(self.disabled)

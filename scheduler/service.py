@@ -21,8 +21,8 @@ from scheduler.weights import enabled_weighers
 def build_scheduler_manager(conf: cfg.ConfigOpts, placement: PlacementClient,
                             cell_dbs: Mapping[str, CellDatabase],
                             notifier: rpc.Notifier) -> SchedulerManager:
-    host_manager = HostManager(cell_dbs)
     options = conf.scheduler
+    host_manager = HostManager(cell_dbs, options.host_view)
     selector = Selector(placement, host_manager, enabled_filters(conf), enabled_weighers(conf),
                         conf.filter_scheduler.host_subset_size, conf.seed,
                         options.max_placement_results, claims=options.claim_in == "scheduler",

@@ -71,6 +71,23 @@ scheduler_opts = [
                      "build that does not fit fails it with a reschedulable 'Insufficient "
                      "compute resources' error, so it goes to the next alternate (Nova "
                      "before Pike, without claims in the scheduler). Read by every service."),
+    cfg.StrOpt("host_view", default="compute_nodes", choices=[
+                   ("compute_nodes", "each host's free resources as its compute node row "
+                                     "reports them, which its own resource tracker updates "
+                                     "when the build reaches it and claims (Nova: "
+                                     "HostManager.get_host_states_by_uuids builds every "
+                                     "request's HostStates anew from the rows)"),
+                   ("placement", "each host's free resources from placement's provider "
+                                 "summaries, which count every claim as soon as it is made "
+                                 "(altsim's former view)")],
+               help="Where the scheduler's filters and weighers read a host's free "
+                    "resources; placement decides which hosts are candidates either way. "
+                    "With compute_nodes, requests scheduled before the previous ones' builds "
+                    "reach their computes see the same free resources and herd onto the same "
+                    "best hosts (their claims then meet in placement, and a request whose "
+                    "host filled up falls down its list); with placement they spread at "
+                    "once. Read by the scheduler. Ignored when use_placement is false (the "
+                    "rows are the only view)."),
     cfg.BoolOpt("legacy_retry", default=False,
                 help="true: pre-Queens retries. The scheduler returns no alternates; a "
                      "reschedule asks the scheduler again for one host, excluding the hosts "

@@ -64,17 +64,25 @@ _COMPUTE_NODE_ROWS_SQL = ("SELECT uuid, host, hypervisor_hostname, disabled, fai
                           "updated_at, resources, resources_used FROM compute_nodes "
                           "ORDER BY host")
 _COMPUTE_NODES_STAMP_SQL = "SELECT COUNT(*), COALESCE(SUM(version), 0) FROM compute_nodes"
+_VERSIONED_ROWS_SQL = ("SELECT version, changed_at, uuid, host, hypervisor_hostname, disabled, "
+                       "failed_builds, updated_at, resources, resources_used FROM compute_nodes "
+                       "ORDER BY host")
+# In no order: ordered by host, SQLite would walk the host index over every row instead of
+# the changed_at index over the few that changed.
+_VERSIONED_ROWS_SQL_SINCE = _VERSIONED_ROWS_SQL.replace(" ORDER BY host",
+                                                        " WHERE changed_at > :since")
 
 # Writes are plain SQL with :name parameters (altsim.db.engine.Transaction).
 _COUNT_FAILED_BUILD = ("UPDATE compute_nodes SET failed_builds = failed_builds + 1, "
-                       "version = version + 1 WHERE uuid = :node")
+                       "version = version + 1, changed_at = :now WHERE uuid = :node")
 # Only rows that had failures change: a success on a healthy host leaves the stamp alone.
-_RESET_FAILED_BUILDS = ("UPDATE compute_nodes SET failed_builds = 0, version = version + 1 "
-                        "WHERE uuid = :node AND failed_builds != 0")
-_REPORT_USAGE = ("UPDATE compute_nodes SET resources_used = :used, version = version + 1 "
-                 "WHERE uuid = :node")
+_RESET_FAILED_BUILDS = ("UPDATE compute_nodes SET failed_builds = 0, version = version + 1, "
+                        "changed_at = :now WHERE uuid = :node AND failed_builds != 0")
+_REPORT_USAGE = ("UPDATE compute_nodes SET resources_used = :used, version = version + 1, "
+                 "changed_at = :now WHERE uuid = :node")
 _REPORT_USAGE_AND_FAILURES = ("UPDATE compute_nodes SET resources_used = :used, "
-                              "failed_builds = :failed, version = version + 1 WHERE uuid = :node")
+                              "failed_builds = :failed, version = version + 1, "
+                              "changed_at = :now WHERE uuid = :node")
 _INSERT_INSTANCE = (
     "INSERT INTO instances (uuid, name, project_id, user_id, flavor, host, node, "
     "availability_zone, vm_state, task_state, created_at, updated_at, launched_at) VALUES "
@@ -108,6 +116,11 @@ _HEARTBEAT_CHUNK = 500
 _INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
 
 
+def _stamp(rows: list[tuple]) -> tuple[int, int]:
+    (count, total), = rows
+    return int(count), int(total)
+
+
 @functools.lru_cache(maxsize=64)
 def _update_instance_sql(columns: tuple[str, ...], conditional: bool = False) -> str:
     # Column names come from _INSTANCE_COLUMNS only (checked by the caller), never from input.
@@ -124,9 +137,13 @@ class CellDatabase(Database):
         # A cell DB made before compute nodes reported their resources lacks their columns.
         present = {c["name"] for c in sa.inspect(self.engine).get_columns("compute_nodes")}
         with self.engine.begin() as conn:
-            for name in ("resources", "resources_used"):
+            for name, kind in (("resources", "TEXT"), ("resources_used", "TEXT"),
+                               ("changed_at", "FLOAT")):
                 if name not in present:
-                    conn.execute(sa.text(f"ALTER TABLE compute_nodes ADD COLUMN {name} TEXT"))
+                    conn.execute(sa.text(f"ALTER TABLE compute_nodes ADD COLUMN {name} {kind}"))
+            if "changed_at" not in present:
+                conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_compute_nodes_changed_at "
+                                     "ON compute_nodes (changed_at)"))
 
     # compute nodes
     def register_compute_node(self, node_uuid: str, host: str,
@@ -139,8 +156,8 @@ class CellDatabase(Database):
                                ) -> None:
         """register_compute_node for many (uuid, host, capacity) in one transaction: a
         compute process starting thousands of hosts commits once."""
-        now = time.time()
         with self.begin() as tx:
+            now = time.time()  # in the transaction: see compute_node_changes
             for node_uuid, host, capacity in nodes:
                 capacity = capacity or {}
                 params = {"uuid": node_uuid, "host": host, "now": now,
@@ -149,12 +166,13 @@ class CellDatabase(Database):
                 tx.execute("DELETE FROM resource_claims WHERE node_uuid = :uuid", params)
                 if not tx.execute("UPDATE compute_nodes SET updated_at = :now, "
                                   "failed_builds = 0, resources = :resources, "
-                                  "resources_used = :used, version = version + 1 "
-                                  "WHERE uuid = :uuid", params):
+                                  "resources_used = :used, version = version + 1, "
+                                  "changed_at = :now WHERE uuid = :uuid", params):
                     tx.execute("INSERT INTO compute_nodes (uuid, host, hypervisor_hostname, "
-                               "disabled, failed_builds, updated_at, version, resources, "
-                               "resources_used) VALUES (:uuid, :host, :host, :disabled, 0, "
-                               ":now, 0, :resources, :used)", {**params, "disabled": False})
+                               "disabled, failed_builds, updated_at, version, changed_at, "
+                               "resources, resources_used) VALUES (:uuid, :host, :host, "
+                               ":disabled, 0, :now, 0, :now, :resources, :used)",
+                               {**params, "disabled": False})
 
     def record_resource_claim(self, node_uuid: str, instance_uuid: str,
                               resources: dict[str, int] | None, used: dict[str, int],
@@ -183,7 +201,7 @@ class CellDatabase(Database):
         params = {"node": node_uuid, "used": json.dumps(used), "failed": failed_builds}
         with self.joined(conn) as tx:
             tx.execute(_REPORT_USAGE if failed_builds is None else _REPORT_USAGE_AND_FAILURES,
-                       params)
+                       {**params, "now": time.time()})
 
     def list_resource_claims(self) -> dict[str, tuple[str, dict[str, int]]]:
         """instance uuid -> (node uuid, resources) of every tracker claim in this cell."""
@@ -216,16 +234,48 @@ class CellDatabase(Database):
         return stamp, [(uuid, host, node, bool(disabled), failed, updated, resources, used)
                        for uuid, host, node, disabled, failed, updated, resources, used in rows]
 
+    def compute_node_changes(self, unless_stamp: tuple[int, int] | None,
+                             since: float | None,
+                             ) -> tuple[tuple[int, int],
+                                        list[tuple[int, float | None, tuple]] | None]:
+        """The change stamp of the compute nodes and, unless it equals `unless_stamp`, the
+        rows changed after `since` (a changed_at; None: every row, by host), each as
+        (version, changed_at, row) with the row as compute_node_rows gives it, all read in
+        one snapshot.
+
+        A reader that keeps every row it read can so read only what changed: applied to what
+        it holds, the rows' count and the sum of their versions equal the stamp exactly when
+        it missed nothing (versions only grow), and it reads every row otherwise. Writers take
+        changed_at inside their transaction, so with SQLite, whose writers take turns, a row
+        committed later is never stamped earlier; with concurrent writers (PostgreSQL) one
+        can be, and the check catches it.
+        """
+        queries = [(_COMPUTE_NODES_STAMP_SQL, {})]
+        if since is None:
+            queries.append((_VERSIONED_ROWS_SQL, {}))
+        else:
+            queries.append((_VERSIONED_ROWS_SQL_SINCE, {"since": since}))
+        stamp_rows, rows = self.snapshot_queries(
+            *queries, stop=lambda results: _stamp(results[0]) == unless_stamp)
+        stamp = _stamp(stamp_rows)
+        if rows is None:
+            return stamp, None
+        return stamp, [(int(version), changed_at,
+                        (uuid, host, node, bool(disabled), failed, updated, resources, used))
+                       for version, changed_at, uuid, host, node, disabled, failed, updated,
+                       resources, used in rows]
+
     def heartbeat(self, node_uuids: list[str]) -> None:
         """Every node of `node_uuids` reported now: one statement per chunk of nodes, so a
         process beating for thousands of hosts stays cheap."""
-        now = time.time()
         with self.begin() as tx:
+            now = time.time()  # in the transaction: see compute_node_changes
             for start in range(0, len(node_uuids), _HEARTBEAT_CHUNK):
                 chunk = node_uuids[start:start + _HEARTBEAT_CHUNK]
                 names = [f"n{i}" for i in range(len(chunk))]
-                tx.execute("UPDATE compute_nodes SET updated_at = :now, version = version + 1 "
-                           f"WHERE uuid IN ({', '.join(':' + n for n in names)})",
+                tx.execute("UPDATE compute_nodes SET updated_at = :now, version = version + 1, "
+                           f"changed_at = :now WHERE uuid IN "
+                           f"({', '.join(':' + n for n in names)})",
                            {"now": now, **dict(zip(names, chunk, strict=True))})
 
     def record_build_result(self, node_uuid: str, failed: bool,
@@ -235,7 +285,7 @@ class CellDatabase(Database):
         default the tracker flushes it, report_node_usage)."""
         with self.joined(conn) as tx:
             tx.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
-                       {"node": node_uuid})
+                       {"node": node_uuid, "now": time.time()})
 
     # instances
     def create_instance(self, instance: Instance,

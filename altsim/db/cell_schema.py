@@ -15,6 +15,10 @@ compute_nodes = sa.Table(
     # +1 on every change to the row: SUM(version) over the table grows with any change, so a
     # reader can tell in one cheap aggregate whether anything changed since it last looked.
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    # time.time() of the row's last change, taken inside the writing transaction: a reader
+    # that saw the stamp move reads only the rows changed since its last read, and checks
+    # the versions it then holds against the stamp (CellDatabase.compute_node_changes).
+    sa.Column("changed_at", sa.Float, index=True),
     # What the host's own resource tracker reports, JSON {resource class: amount}: capacity
     # ((total - reserved) * allocation_ratio) and what its instances use. The scheduler
     # reads them only when [scheduler] use_placement is false. Text, not JSON: the

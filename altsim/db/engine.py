@@ -12,7 +12,7 @@ import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,6 +119,23 @@ class Database:
         they take no write lock."""
         with self._raw_transaction("") as tx:
             return [tx.query(statement) for statement in statements]
+
+    def snapshot_queries(self, *queries: tuple[str, dict[str, Any]],
+                         stop: Callable[[list[list[tuple]]], bool] = lambda results: False,
+                         ) -> list[list[tuple] | None]:
+        """Run SELECTs (sql, params) in order, all seeing one snapshot of the database, with
+        no write lock; after each, `stop(results so far)` may end the run early (the
+        queries not run give None). SQLite's WAL gives a deferred transaction one snapshot
+        from its first read; other databases need REPEATABLE READ for it."""
+        results: list[list[tuple] | None] = []
+        with self._raw_transaction("BEGIN" if self._local_lock is not None else "") as tx:
+            if self._local_lock is None:
+                tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            for sql, params in queries:
+                results.append(tx.query(sql, params))
+                if stop(results):  # type: ignore[arg-type]
+                    break
+        return results + [None] * (len(queries) - len(results))
 
     @contextlib.contextmanager
     def joined(self, conn: Transaction | None) -> Iterator[Transaction]:

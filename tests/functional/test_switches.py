@@ -147,3 +147,23 @@ def test_failed_builds_flush_tracker_sends_the_next_server_to_the_failing_host_a
     assert [(e["status"], e["host"] or e["attempts"][0]["host"])
             for e in immediate.values()] == [
         ("ERROR", "host1"), ("ACTIVE", "host2"), ("ACTIVE", "host2")]
+
+
+def test_host_view_compute_nodes_herds_where_placement_spreads():
+    # Given ten requests at once on four equal hosts with room for all of them
+    # When the scheduler reads free resources from the compute node rows (Nova), and when it
+    # reads them from placement's summaries, three runs each (how much they herd is a race)
+    def on_two_busiest_hosts(report: dict) -> int:
+        hosts = [e["host"] for e in report["instances"]]
+        return sum(sorted((hosts.count(h) for h in set(hosts)), reverse=True)[:2])
+
+    nodes = [run("herding") for _ in range(3)]
+    placement = [run("herding", scheduler__host_view="placement") for _ in range(3)]
+    # Then the rows, which change only when a compute claims, send most servers to the same
+    # hosts (7 of 10 to 10 of 10 on two hosts in a run), while placement's summaries, which
+    # count each claim at once, spread them (6 or 7 of 10)
+    assert (sum(on_two_busiest_hosts(r) for r in nodes)
+            > sum(on_two_busiest_hosts(r) for r in placement))
+    for report in (*nodes, *placement):
+        assert report["summary"]["active"] == 10
+        assert report["summary"]["leaked_allocations"] == 0

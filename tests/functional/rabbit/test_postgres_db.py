@@ -80,6 +80,30 @@ def test_api_database_on_postgres(databases: dict[str, str]):
     assert not api_db.build_request_exists(instance_uuid)
 
 
+def test_the_schedulers_incremental_read_of_compute_nodes_on_postgres(databases: dict[str, str]):
+    """scheduler/node_rows.py on PostgreSQL: its snapshot (REPEATABLE READ), and a row
+    committed out of order found by the stamp, as on SQLite (tests/unit/test_node_rows.py)."""
+    from scheduler.node_rows import CellRows
+
+    cell_db = CellDatabase(databases["cell1"])
+    cell_db.sync()
+    cell_db.register_compute_nodes([(f"node-{i}", f"host{i}", {"VCPU": 8}) for i in range(3)])
+    rows = CellRows(cell_db)
+    assert rows.read().rows == cell_db.compute_node_rows()[1]
+    assert rows.read() is None
+    cell_db.report_node_usage("node-1", {"VCPU": 2}, failed_builds=1)
+    cell_db.heartbeat(["node-2"])
+    changes = rows.read()
+    assert {row[0] for row in changes.changed} == {"node-1", "node-2"}
+    assert changes.rows == cell_db.compute_node_rows()[1]
+    with cell_db.begin() as tx:  # committed last, stamped long ago
+        tx.execute("UPDATE compute_nodes SET disabled = true, version = version + 1, "
+                   "changed_at = 1.0 WHERE uuid = 'node-0'")
+    changes = rows.read()
+    assert [row[0] for row in changes.changed] == ["node-0"]
+    assert changes.rows == cell_db.compute_node_rows()[1]
+
+
 def test_cell_database_on_postgres(databases: dict[str, str]):
     cell_db = CellDatabase(databases["cell1"])
     cell_db.sync()
