@@ -27,8 +27,8 @@ filter_scheduler_opts = [
                      "placement's claim, host after host. Add ResourceFilter to drop such "
                      "hosts before claiming (altsim's former default), and with "
                      "[scheduler] use_placement = false, where nothing else looks at "
-                     "resources before the compute (as pre-Pike Nova's RamFilter, "
-                     "CoreFilter and DiskFilter did)."),
+                     "resources before the compute (pre-Pike Nova's default filters had "
+                     "RamFilter and DiskFilter)."),
     cfg.ListOpt("weight_classes",
                 default=["RAMWeigher", "CPUWeigher", "DiskWeigher", "BuildFailureWeigher",
                          "StaticWeigher"],

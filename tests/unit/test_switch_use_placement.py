@@ -27,7 +27,7 @@ from tests.conftest import (
 )
 
 # Without placement nothing but a resource filter keeps the scheduler off a full host (as
-# pre-Pike Nova's RamFilter, CoreFilter and DiskFilter).
+# the RamFilter and DiskFilter of pre-Pike Nova's default filters).
 NO_PLACEMENT = {"scheduler.use_placement": False,
                 "filter_scheduler.enabled_filters": ["ComputeFilter", "ResourceFilter"]}
 TWO_SLOTS = {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 2}
