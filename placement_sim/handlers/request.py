@@ -31,6 +31,8 @@ class Service:
 
 
 class PlacementRequest(Request):
+    """A request to the placement API, with what its handler works on."""
+
     @property
     def store(self) -> PlacementStore:
         service: Service = self.app.state.placement
