@@ -73,7 +73,7 @@ def test_importing_the_kernel_loads_no_service_and_no_lab() -> None:
 
 def test_importing_the_services_loads_no_lab() -> None:
     imported, loaded = _loaded_by_importing(SERVICES)
-    assert {"conductor.manager", "scheduler.manager", "compute_sim.manager",
+    assert {"conductor.super_manager", "scheduler.manager", "compute_sim.manager",
             "placement_sim.http_app"} <= set(imported)
     assert _of(loaded, (LAB,)) == [], "the services' imports load these"
 
