@@ -47,7 +47,8 @@ class RunScenario(Command):
                             help="write the JSON report here")
         parser.add_argument("--report-dir", type=Path, metavar="DIR",
                             help="write report.json, timeline.png (a row per instance, a "
-                                 "segment per attempt) and index.html (offline) here")
+                                 "segment per attempt), build-paths/ (a sequence diagram per "
+                                 "interesting instance) and index.html (offline) here")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                             help="give up waiting for instances after this long (default 300)")
         parser.add_argument("--transport-url", metavar="URL",
