@@ -54,9 +54,9 @@ def draw_sequence(path_: BuildPath, out: Path, subtitle: str = "") -> None:
             _message(ax, step, lines, y, path_.lanes)
             if step.target not in SERVICES:
                 spawning[step.target] = y
-    ax.text(0.1, height - 0.2, "arrow: a request or cast (dashed: a claim lost in placement); "
-            "box: what a service did; left: time since the run began", fontsize=7,
-            color="#666666", va="center")
+    ax.text(0.1, height - 0.2, "arrow: a request or cast (dashed: a claim placement refused); "
+            "box: what a service did; bar: a compute at work; left: time since the run began",
+            fontsize=7, color="#666666", va="center")
     fig.savefig(out, dpi=100)
 
 
@@ -67,7 +67,7 @@ def _x(lanes: list[str], lane: str) -> float:
 def _wrapped(step: Step, lanes: list[str]) -> list[str]:
     """The step's text in lines that fit between its arrow's ends (a note: two lanes)."""
     span = 2.4 if step.target is None else abs(lanes.index(step.target)
-                                             - lanes.index(step.source)) + 0.15
+                                             - lanes.index(step.source))
     chars = max(24, int(LANE_GAP * span / CHAR_IN))
     return textwrap.wrap(step.text, chars, break_on_hyphens=False) or [""]
 
