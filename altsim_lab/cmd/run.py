@@ -12,10 +12,11 @@ from pathlib import Path
 from cliff.command import Command
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from altsim.masking import mask_text
+from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
+from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
 from altsim_lab.config_overrides import ConfigOverrideError
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.report import report_json
@@ -34,7 +35,8 @@ class RunScenario(Command):
     (scheduler, super conductor, computes, cell conductor reschedules), prints a summary,
     checks the `expect` block and optionally writes the JSON report. Exit 0 if every
     expectation is met, 1 if one is missed, 2 if the scenario is invalid. The global -q
-    (no progress bar or tables) and -v (log the services' activity) work here too.
+    (no progress bar or tables) and -v (the services' log lines, each prefixed with its
+    service and with instance names beside uuids) work here too.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -45,7 +47,8 @@ class RunScenario(Command):
                             help="write the JSON report here")
         parser.add_argument("--report-dir", type=Path, metavar="DIR",
                             help="write report.json, timeline.png (a row per instance, a "
-                                 "segment per attempt) and index.html (offline) here")
+                                 "segment per attempt), build-paths/ (a sequence diagram per "
+                                 "interesting instance) and index.html (offline) here")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                             help="give up waiting for instances after this long (default 300)")
         parser.add_argument("--transport-url", metavar="URL",
@@ -69,6 +72,7 @@ class RunScenario(Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         parsed_args.quiet = self.app_args.verbose_level == 0
+        parsed_args.service_logs = self.app_args.verbose_level >= 2
         return _run(parsed_args)
 
 
@@ -87,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigOverrideError, ValueError) as exc:
         _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
-    console = Console(quiet=args.quiet)
+    console = story_console(args.quiet)
     try:
         result = _run_with_progress(scenario, args, console)
     except ValueError as exc:  # e.g. an unknown filter name, found when services are built
@@ -102,34 +106,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(report_json(result.report))
+    diagrams = 0
     if args.report_dir:
         # Imported here: matplotlib takes a second to load, and only this option draws.
         from altsim_lab.pictures.report_dir import write_report_dir
-        write_report_dir(args.report_dir, result.report)
-    _print_summary(console, result)
+        diagrams = write_report_dir(args.report_dir, result.report)
+    if not console.quiet:
+        print_story(console, result.report)
     for error in result.errors:
         _error(err, error)
     missed = [c for c in result.report["expectations"] if not c["ok"]]
     for check in missed:
         _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
+    print_written(console, args.report, args.report_dir, diagrams)
     return EXIT_OK if result.ok else EXIT_MISSED
-
-
-MAX_INSTANCE_ROWS = 20
-
-
-def _instances_table(instances: list[dict]) -> Table:
-    """One row per instance: where it ended and how it got there (small runs only)."""
-    table = Table(title="instances")
-    for column in ("name", "status", "cell", "host", "attempts", "lost claims", "fault"):
-        table.add_column(column)
-    for entry in instances:
-        attempts = ", ".join(f"{a['host']}:{a['result']}" for a in entry["attempts"])
-        fault = (entry.get("fault") or {}).get("message", "")
-        table.add_row(*(Text(str(value or "")) for value in (
-            entry["name"], entry["status"], entry["cell"], entry["host"], attempts,
-            ", ".join(entry["claim_failures"]), fault)))
-    return table
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:
@@ -143,7 +133,11 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("active {task.fields[active]} error {task.fields[error]}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
+    print_header(console, scenario.name, scenario.description)
+    console.print()
+    names = names_by_uuid(scenario) if args.service_logs else {}
+    with Progress(*columns, console=console, transient=False) as bar, \
+            service_logs(args.service_logs, names):
         task = bar.add_task(scenario.name, total=None, active=0, error=0)
         counts = {"ACTIVE": 0, "ERROR": 0}
 
@@ -156,29 +150,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
-        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
-                            transport_url=args.transport_url,
-                            per_cell_users=args.per_cell_users, **extra)
-
-
-def _print_summary(console: Console, result: RunResult) -> None:
-    summary = result.report["summary"]
-    table = Table(title=f"{result.report['scenario']} ({result.report['transport']})")
-    table.add_column("summary")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
-    console.print(table)
-    if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
-        console.print(_instances_table(result.report["instances"]))
-    checks = Table(title="expectations", show_header=True)
-    checks.add_column("check")
-    checks.add_column("ok")
-    checks.add_column("detail")
-    for check in result.report["expectations"]:
-        checks.add_row(Text(check["check"]),
-                       Text("yes", "green") if check["ok"] else Text("NO", "red"),
-                       Text(check["detail"]))
-    if result.report["expectations"]:
-        console.print(checks)
-
+        result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
+                              transport_url=args.transport_url,
+                              per_cell_users=args.per_cell_users, **extra)
+        bar.update(task, description=f"{scenario.name}: finished")
+        return result

@@ -18,9 +18,11 @@ SCENARIOS = sorted((Path(__file__).parents[2] / "etc" / "altsim" / "scenarios").
 SUMMARY_KEYS = {"instances", "active", "error", "building", "timed_out", "reschedules",
                 "claim_failures", "leaked_allocations", "duration_s", "builds_per_s"}
 INSTANCE_KEYS = {"name", "uuid", "status", "host", "cell", "selection", "attempts",
-                 "claim_failures", "fault", "timed_out", "allocations"}
-# timed_out: a spawn that finished after its build had timed out ([conductor] build_timeout).
+                 "claim_failures", "fault", "timed_out", "allocations", "events"}
+# timed_out: a spawn that hung or finished after its build had timed out ([conductor]
+# build_timeout).
 ATTEMPT_RESULTS = {"active", "rescheduled", "aborted", "failed", "timed_out"}
+EVENT_ACTORS = {"scheduler", "super_conductor", "cell_conductor", "compute"}
 
 
 def test_there_are_at_least_six_examples():
@@ -42,6 +44,7 @@ def test_example_scenario_meets_its_expectations(path: Path):
 
 def _assert_report_shape(report: dict, scenario) -> None:
     assert report["scenario"] == scenario.name
+    assert report["description"] == scenario.description.strip()
     assert report["seed"] == scenario.seed
     assert report["transport"] == "embedded"
     assert SUMMARY_KEYS <= set(report["summary"])
@@ -52,6 +55,8 @@ def _assert_report_shape(report: dict, scenario) -> None:
         assert entry["status"] in {"ACTIVE", "ERROR", "BUILD"}
         for attempt in entry["attempts"]:
             assert attempt["result"] in ATTEMPT_RESULTS
+            assert attempt["host"], entry  # every attempt names its host, a hung one too
+        assert {event["actor"] for event in entry["events"]} <= EVENT_ACTORS, entry["events"]
         if entry["status"] == "ACTIVE":
             # Rule 23: only the final host holds the instance's allocations.
             assert list(entry["allocations"]) == [entry["host"]]
@@ -85,7 +90,7 @@ def test_cli_exits_0_and_writes_the_report(tmp_path: Path):
                            str(SCENARIOS[0].parent / "reschedule-once.yaml"), "--report",
                            str(report)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "reschedules" in proc.stdout
+    assert "1 reschedule," in proc.stdout
     assert json.loads(report.read_text())["summary"]["reschedules"] == 1
 
 
