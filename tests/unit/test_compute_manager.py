@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from altsim.objects import PayloadError, RetryInfo
+from altsim_lab.testing import SMALL, FakeConductorAPI, FakeNotifier
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import BUILD_EVENT, ComputeManager
-from tests.conftest import SMALL, FakeConductorAPI, FakeNotifier
 
 
 class Compute:

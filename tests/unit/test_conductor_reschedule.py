@@ -14,13 +14,7 @@ import pytest
 
 from altsim import memory_driver, rpc
 from altsim.objects import PayloadError, RequestSpec, RetryInfo
-from conductor.cell_manager import CellConductorManager
-from conductor.service import build_cell_conductor_server
-from conductor.tasks.attempts import Attempts
-from conductor.tasks.reschedule import CLAIM_EVENT, UNCLAIM_EVENT, Reschedule
-from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
-from placement_sim.store import PlacementStore
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeNotifier,
@@ -28,6 +22,12 @@ from tests.conftest import (
     fill,
     make_test_conf,
 )
+from conductor.cell_manager import CellConductorManager
+from conductor.service import build_cell_conductor_server
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.reschedule import CLAIM_EVENT, UNCLAIM_EVENT, Reschedule
+from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
+from placement_sim.store import PlacementStore
 
 EXHAUSTED = ("Exceeded maximum number of retries. Exhausted all hosts available for retrying "
              "build failures for instance {uuid}.")

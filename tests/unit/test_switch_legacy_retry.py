@@ -13,6 +13,14 @@ from altsim.objects import RetryInfo
 from altsim_lab.config_overrides import ConfigOverrideError
 from altsim_lab.scenario.schema import parse_scenario
 from altsim_lab.scenario.topology import check_config, plan_topology
+from altsim_lab.testing import (
+    SMALL,
+    FakeComputeAPI,
+    FakeNotifier,
+    FakeSchedulerAPI,
+    Loopback,
+    make_test_conf,
+)
 from compute_sim.faults import FaultRule
 from conductor import wiring
 from conductor.service import (
@@ -21,14 +29,6 @@ from conductor.service import (
     build_super_conductor_server,
 )
 from conductor.tasks.reselect import SELECT_EVENT
-from tests.conftest import (
-    SMALL,
-    FakeComputeAPI,
-    FakeNotifier,
-    FakeSchedulerAPI,
-    Loopback,
-    make_test_conf,
-)
 
 LEGACY = {"scheduler.legacy_retry": True,
           "filter_scheduler.static_host_weights": {"h1": "40", "h2": "30", "h3": "20",

@@ -9,13 +9,7 @@ from typing import Any
 import pytest
 
 from altsim.objects import RetryInfo
-from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM
-from compute_sim.manager import ComputeManager
-from compute_sim.resources import PlacementResources
-from conductor import wiring
-from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeConductorAPI,
@@ -23,6 +17,12 @@ from tests.conftest import (
     Loopback,
     make_test_conf,
 )
+from compute_sim.faults import FaultInjector, FaultRule
+from compute_sim.manager import UNCLAIM_EVENT as COMPUTE_UNCLAIM
+from compute_sim.manager import ComputeManager
+from compute_sim.resources import PlacementResources
+from conductor import wiring
+from conductor.tasks.reschedule import UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
 
 COMPUTE = {"conductor.unclaim_by": "compute"}
 
