@@ -330,8 +330,14 @@ class _Vhost:
     def busy(self) -> list[str]:
         """What keeps this vhost busy, one line a queue (for join()'s error)."""
         with self.lock:
-            return [f"{self.name} {q.exchange}/{q.name}: {q.in_flight} being handled, "
-                    f"{len(q.messages)} waiting" for q in self._busy_queues_locked()]
+            queues = self._busy_queues_locked()
+            lines = [f"{self.name} {q.exchange}/{q.name}: {q.in_flight} being handled, "
+                     f"{len(q.messages)} waiting" for q in queues]
+            # Taken from a queue deleted since (a stopped server's fanout queue).
+            unlisted = self.in_flight - sum(q.in_flight for q in queues)
+            if unlisted > 0 and not self.deleted:
+                lines.append(f"{self.name}: {unlisted} being handled")
+            return lines
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
