@@ -9,8 +9,8 @@ launcher prints (altsim.masking). Databases are SQLite files in the run's folder
 processes) or, given a database server URL, one PostgreSQL database per level created for the
 run and dropped at the end (altsim_lab.deploy.provision); placement is the `altsim-placement` HTTP
 service. Each service is started from a config file written here, as a ServiceProcess
-(altsim_lab.deploy.process) waited for on its readiness line, never a sleep; every process is stopped at the end, and every vhost, user and
-database removed, also on an error or Ctrl-C.
+(altsim_lab.deploy.process) waited for on its readiness line, never a sleep; every process is
+stopped at the end, and every vhost, user and database removed, also on an error or Ctrl-C.
 """
 
 from __future__ import annotations
