@@ -10,9 +10,9 @@ import pytest
 
 from altsim.events import BUILD_EVENT
 from altsim.objects import PayloadError, RetryInfo
+from altsim_lab.testing import SMALL, FakeConductorAPI, FakeNotifier
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import ComputeManager
-from tests.conftest import SMALL, FakeConductorAPI, FakeNotifier
 
 
 class Compute:

@@ -15,13 +15,7 @@ import pytest
 from altsim import memory_driver, rpc
 from altsim.events import CLAIM_EVENT, CONDUCTOR_UNCLAIM_EVENT
 from altsim.objects import PayloadError, RequestSpec, RetryInfo
-from conductor.cell_manager import CellConductorManager
-from conductor.service import build_cell_conductor_server
-from conductor.tasks.attempts import Attempts
-from conductor.tasks.reschedule import Reschedule
-from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
-from placement_sim.store import PlacementStore
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeNotifier,
@@ -29,6 +23,12 @@ from tests.conftest import (
     fill,
     make_test_conf,
 )
+from conductor.cell_manager import CellConductorManager
+from conductor.service import build_cell_conductor_server
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.reschedule import Reschedule
+from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
+from placement_sim.store import PlacementStore
 
 EXHAUSTED = ("Exceeded maximum number of retries. Exhausted all hosts available for retrying "
              "build failures for instance {uuid}.")

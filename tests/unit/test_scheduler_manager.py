@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FakeNotifier, instance_uuid, make_test_conf
+from altsim_lab.testing import FakeNotifier, instance_uuid, make_test_conf
 
 ONE_SLOT = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 WEIGHTS = {"filter_scheduler.static_host_weights": {"h1": "50", "h2": "40", "h3": "30",

@@ -13,11 +13,11 @@ from oslo_messaging.rpc.dispatcher import ExpectedException
 
 from altsim.exceptions import NoValidHost
 from altsim.objects import Flavor
+from altsim_lab.testing import SMALL, ScriptedPlacement, fill, instance_uuid, make_test_conf
 from placement_sim.exceptions import PlacementUnavailable
 from scheduler.host_state import HostState
 from scheduler.weights import weigh_hosts
 from scheduler.weights.build_failure import BuildFailureWeigher
-from tests.conftest import SMALL, ScriptedPlacement, fill, instance_uuid, make_test_conf
 
 NOT_ENOUGH = "No valid host was found. There are not enough hosts available."
 # Room for exactly one SMALL instance.
@@ -240,7 +240,7 @@ def test_rule_08_hosts_without_allocation_candidates_are_skipped(world, five_hos
 
 def test_rule_08_lost_claims_are_reported_in_the_select_destinations_end_notification(
         world, five_hosts):
-    from tests.conftest import FakeNotifier
+    from altsim_lab.testing import FakeNotifier
     conf = make_test_conf(five_hosts)
     notifier = FakeNotifier()
     placement = ScriptedPlacement(world.placement, race={world.rp("h1")})

@@ -11,11 +11,7 @@ import pytest
 from altsim.events import COMPUTE_UNCLAIM_EVENT as COMPUTE_UNCLAIM
 from altsim.events import CONDUCTOR_UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
 from altsim.objects import RetryInfo
-from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import ComputeManager
-from compute_sim.resources import PlacementResources
-from conductor import wiring
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeConductorAPI,
@@ -23,6 +19,10 @@ from tests.conftest import (
     Loopback,
     make_test_conf,
 )
+from compute_sim.faults import FaultInjector, FaultRule
+from compute_sim.manager import ComputeManager
+from compute_sim.resources import PlacementResources
+from conductor import wiring
 
 COMPUTE = {"conductor.unclaim_by": "compute"}
 
