@@ -1,21 +1,34 @@
-"""The scenario file (DESIGN.md section 6), validated by pydantic.
+"""The scenario file, validated by pydantic (every key is described in docs/scenarios.md).
 
 An unknown key or a bad value is a `ScenarioError` whose message names the file, the key path and
-the problem, e.g. `web.yaml: requests.0.flavor: unknown flavor 'tiny' (known: small)`.
+the problem, e.g. `web.yaml: requests.0.flavor: unknown flavor 'tiny' (known: small)`. A scenario
+is bounded (MAX_INSTANCES_PER_RUN and MAX_HOSTS_PER_RUN here, MAX_HOSTS_PER_CELL in
+compute_sim.hosts_file), and checking one takes memory for what the file lists, never for what
+it generates: host and instance names are worked out from their patterns, not listed.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from altsim.validation_errors import describe
+from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
 from compute_sim.hosts_file import Amount, CellSpec, ResourceClass
+
+# Bounds of one run, said in the errors and in docs/scenarios.md: every instance is a thread's
+# worth of work in the runner and a row in each report, every host a queue and a placement
+# provider; past these a run on one machine takes hours, not minutes.
+MAX_INSTANCES_PER_RUN = 100_000
+MAX_HOSTS_PER_RUN = 100_000
+_GLOB_CHARACTERS = re.compile(r"[*?\[]")
 
 
 class ScenarioError(ValueError):
@@ -80,9 +93,17 @@ class Scenario(_Strict):
             raise ValueError("cell0 is reserved for instances that could not be scheduled")
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate cell names in {names}")
-        hosts = [host.name for cell in cells for host in cell.all_hosts()]
-        duplicates = sorted({h for h in hosts if hosts.count(h) > 1}) if len(set(hosts)) != len(
-            hosts) else []
+        total = sum(cell.size for cell in cells)
+        if total > MAX_HOSTS_PER_RUN:
+            raise ValueError(f"{total} hosts in all: a run has at most {MAX_HOSTS_PER_RUN} "
+                             f"hosts")
+        # Generated names never collide with each other (`<cell>-host-<n>`, cell names unique),
+        # so only listed names need comparing: with each other, and with the generated ones
+        # by their pattern.
+        listed = Counter(host.name for cell in cells for host in cell.hosts)
+        generating = [cell for cell in cells if not cell.hosts]
+        duplicates = sorted(name for name, times in listed.items()
+                            if times > 1 or any(cell.generates(name) for cell in generating))
         if duplicates:
             raise ValueError(f"host names must be unique across cells: {duplicates}")
         return cells
@@ -96,12 +117,60 @@ class Scenario(_Strict):
         names = [r.name for r in self.requests]
         if len(set(names)) != len(names):
             raise ValueError(f"request names must be unique: {names}")
-        known = set(self.instance_names())
+        self._check_instance_count()
         for name in self.expect.instances:
-            if name not in known:
+            if not self.has_instance(name):
                 raise ValueError(f"expect.instances.{name}: no such instance (instances are "
-                                 f"named <request>-<n>, e.g. {self.instance_names()[0]})")
+                                 f"named <request>-<n>, e.g. {self.requests[0].name}-1)")
+        self._check_fault_hosts()
         return self
+
+    def _check_instance_count(self) -> None:
+        for index, request in enumerate(self.requests):
+            if request.count * request.num_instances > MAX_INSTANCES_PER_RUN:
+                raise ValueError(
+                    f"requests.{index}: count {request.count} x num_instances "
+                    f"{request.num_instances} is {request.count * request.num_instances} "
+                    f"instances: a run has at most {MAX_INSTANCES_PER_RUN} instances")
+        if self.instance_count() > MAX_INSTANCES_PER_RUN:
+            raise ValueError(f"requests: {self.instance_count()} instances in all (count x "
+                             f"num_instances, summed): a run has at most "
+                             f"{MAX_INSTANCES_PER_RUN} instances")
+
+    def _check_fault_hosts(self) -> None:
+        """A host name or pattern that matches no host is a typo: refused, never ignored."""
+        for index, rule in enumerate(self.faults):
+            for pattern in rule.hosts:
+                if not self.matches_a_host(pattern):
+                    raise ValueError(f"faults.{index}.hosts: {pattern!r} matches no host of "
+                                     f"the scenario")
+
+    def has_host(self, name: str) -> bool:
+        return any(cell.generates(name) or any(h.name == name for h in cell.hosts)
+                   for cell in self.cells)
+
+    def host_names(self) -> Iterator[str]:
+        """Every host's name, cell by cell, one at a time."""
+        for cell in self.cells:
+            yield from cell.host_names()
+
+    def matches_a_host(self, pattern: str) -> bool:
+        """Whether a host name or glob (as fault rules take them) names at least one host."""
+        if not _GLOB_CHARACTERS.search(pattern):
+            return self.has_host(pattern)
+        probe = FaultRule(hosts=[pattern], latency_ms=0.0)
+        return any(probe.matches(name) for name in self.host_names())
+
+    def instance_count(self) -> int:
+        return sum(r.count * r.num_instances for r in self.requests)
+
+    def has_instance(self, name: str) -> bool:
+        """Whether `name` is `<request>-<n>` for a request of the scenario and n from 1 to its
+        count x num_instances, written as the runner writes it (no leading zero)."""
+        request_name, _, number = name.rpartition("-")
+        request = next((r for r in self.requests if r.name == request_name), None)
+        return (request is not None and number.isdigit() and str(int(number)) == number
+                and 1 <= int(number) <= request.count * request.num_instances)
 
     def instance_names(self) -> list[str]:
         return [f"{r.name}-{n}" for r in self.requests
@@ -121,11 +190,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        raise ScenarioError(str(exc)) from None
     return parse_scenario(data, str(path))

@@ -80,7 +80,7 @@ def test_cli_exits_1_and_names_the_missed_expectation(tmp_path: Path):
 
 
 def test_cli_exits_0_and_writes_the_report(tmp_path: Path):
-    report = tmp_path / "out" / "report.json"
+    report = tmp_path / "report.json"  # in a folder that exists: --report makes none
     proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "run",
                            str(SCENARIOS[0].parent / "reschedule-once.yaml"), "--report",
                            str(report)], capture_output=True, text=True, timeout=120)
