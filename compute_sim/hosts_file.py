@@ -59,10 +59,22 @@ def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, f
 class HostSpec(_Strict):
     """One simulated host: its inventory, allocation ratios and reserved amounts."""
 
-    name: str = Field(min_length=1)
-    resources: dict[ResourceClass, Amount]
-    allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
-    reserved: dict[ResourceClass, Reserved] = Field(default_factory=dict)
+    name: str = Field(
+        min_length=1, examples=["host1"],
+        description="The host's name, unique across every cell (its compute queue is "
+                    "`compute.<name>`, its placement provider has this name).")
+    resources: dict[ResourceClass, Amount] = Field(
+        examples=[{"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 100}],
+        description="Its inventory: the total of each resource class.")
+    allocation_ratio: dict[ResourceClass, Ratio] = Field(
+        default_factory=dict, examples=[{"VCPU": 4.0}],
+        description="Overcommit per resource class (placement's allocation_ratio; a class "
+                    "not given has 1.0): capacity is (total - reserved) x ratio. Only classes "
+                    "of `resources`.")
+    reserved: dict[ResourceClass, Reserved] = Field(
+        default_factory=dict, examples=[{"MEMORY_MB": 512}],
+        description="Amount of each class kept back from instances (a class not given has "
+                    "0), at most its total. Only classes of `resources`.")
 
     @model_validator(mode="after")
     def _classes_are_the_hosts(self) -> HostSpec:
@@ -74,11 +86,26 @@ class CellSpec(_Strict):
     """A cell's hosts, listed or generated (`host_count` hosts named `<cell>-host-001`...),
     at most MAX_HOSTS_PER_CELL either way."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    hosts: list[HostSpec] = Field(default_factory=list)
-    host_count: int | None = Field(default=None, ge=1)
-    host_resources: dict[ResourceClass, Amount] | None = None
-    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
+    name: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_-]+$", examples=["cell1"],
+        description="The cell's name, unique; `cell0` is taken (the cell of instances that "
+                    "could not be scheduled).")
+    hosts: list[HostSpec] = Field(
+        default_factory=list, json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_CELL}"},
+        description="The cell's hosts, listed (or `host_count`, not both).")
+    host_count: int | None = Field(
+        default=None, ge=1, json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_CELL}"},
+        examples=[100],
+        description="Generate this many identical hosts instead of listing them, named "
+                    "`<cell>-host-001` ... (three digits at least, more when the count needs "
+                    "them: `big-host-0001` ... `big-host-1000`).")
+    host_resources: dict[ResourceClass, Amount] | None = Field(
+        default=None, examples=[{"VCPU": 16, "MEMORY_MB": 65536, "DISK_GB": 1000}],
+        description="With `host_count` (and needed by it): each generated host's "
+                    "`resources`.")
+    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(
+        default_factory=dict, examples=[{"VCPU": 2.0}],
+        description="With `host_count`: each generated host's `allocation_ratio`.")
 
     @field_validator("hosts", "host_count")
     @classmethod

@@ -40,50 +40,126 @@ class _Strict(BaseModel):
 
 
 class RequestEntry(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    flavor: str
-    count: int = Field(default=1, ge=1)
-    num_instances: int = Field(default=1, ge=1)
-    concurrency: int = Field(default=1, ge=1)
-    start_ms: float = Field(default=0.0, ge=0.0)
+    """One entry of `requests:`: `count` requests of `num_instances` servers each."""
+
+    name: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", examples=["web"],
+        description="Names the entry's instances `<name>-1`, `<name>-2` ... counting over "
+                    "the whole entry; unique among the requests.")
+    flavor: str = Field(examples=["small"], description="A flavor of `flavors`.")
+    count: int = Field(
+        default=1, ge=1, examples=[10],
+        json_schema_extra={"bounds": f"count x num_instances, summed over the requests, at "
+                                     f"most {MAX_INSTANCES_PER_RUN}"},
+        description="How many separate requests this entry sends (each a server create "
+                    "call of its own).")
+    num_instances: int = Field(
+        default=1, ge=1, examples=[3],
+        description="Servers per request: a multi-create, scheduled together, as `altsim "
+                    "server create --count N` sends (N servers in one request).")
+    concurrency: int = Field(
+        default=1, ge=1, examples=[10],
+        description="At most this many of the entry's requests unfinished at once (a "
+                    "request finishes when each of its servers is ACTIVE or ERROR); the next "
+                    "is sent when one finishes.")
+    start_ms: float = Field(
+        default=0.0, ge=0.0, examples=[500],
+        description="Milliseconds after the run starts before the entry sends its first "
+                    "request (entries run side by side).")
     # The RequestSpec's num_alternates: how many alternates the caller asks for. Used with
     # [conductor] alternates_from = request; None leaves it to [scheduler] max_attempts.
-    num_alternates: int | None = Field(default=None, ge=0)
+    num_alternates: int | None = Field(
+        default=None, ge=0, examples=[4],
+        description="Alternates the request asks the scheduler for (the RequestSpec's "
+                    "num_alternates): used only with `[conductor] alternates_from = "
+                    "request`. None: `[scheduler] max_attempts - 1`.")
 
 
 class InstanceExpectation(_Strict):
-    status: Literal["ACTIVE", "ERROR", "BUILD"] | None = None
-    host: str | None = None
-    cell: str | None = None
-    attempts: list[str] | None = None
-    selection: list[str] | None = None
-    claim_failures: list[str] | None = None
-    fault_contains: str | None = None
+    """What one instance should look like at the end of the run (every key optional)."""
+
+    status: Literal["ACTIVE", "ERROR", "BUILD"] | None = Field(
+        default=None, examples=["ACTIVE"], description="Its final status.")
+    host: str | None = Field(default=None, examples=["host2"],
+                             description="The host it ended on.")
+    cell: str | None = Field(default=None, examples=["cell1"],
+                             description="Its cell (`cell0` when it was never scheduled).")
+    attempts: list[str] | None = Field(
+        default=None, examples=[["host1", "host2"]],
+        description="The hosts its build was tried on, in order.")
+    selection: list[str] | None = Field(
+        default=None, examples=[["host1", "host2", "host3"]],
+        description="What the scheduler returned: the chosen host, then the alternates.")
+    claim_failures: list[str] | None = Field(
+        default=None, examples=[["host3"]],
+        description="The hosts whose claim it lost (in the scheduler or a conductor), in "
+                    "order.")
+    fault_contains: str | None = Field(
+        default=None, examples=["Exceeded max scheduling attempts"],
+        description="Text its fault message contains (an instance in ERROR).")
+
+
+def _count_of(what: str) -> Any:
+    return Field(default=None, ge=0, examples=[0], description=f"How many {what}.")
 
 
 class Expectations(_Strict):
-    active: int | None = Field(default=None, ge=0)
-    error: int | None = Field(default=None, ge=0)
-    building: int | None = Field(default=None, ge=0)
+    """The `expect:` block: every key optional; any miss makes `altsim run` exit 1."""
+
+    active: int | None = _count_of("instances end ACTIVE")
+    error: int | None = _count_of("instances end in ERROR")
+    building: int | None = _count_of("instances are still in BUILD when the run ends")
     # Builds the cell conductor's sweep ended ([conductor] build_timeout), as recorded.
-    timed_out: int | None = Field(default=None, ge=0)
-    reschedules: int | None = Field(default=None, ge=0)
-    claim_failures: int | None = Field(default=None, ge=0)
-    leaked_allocations: int | None = Field(default=None, ge=0)
-    instances: dict[str, InstanceExpectation] = Field(default_factory=dict)
+    timed_out: int | None = _count_of(
+        "builds the cell conductor's build-timeout sweep ended (`[conductor] build_timeout`)")
+    reschedules: int | None = _count_of(
+        "build attempts failed and were rescheduled, over every instance")
+    claim_failures: int | None = _count_of(
+        "claims were lost (a host that no longer fits when it is claimed), over every "
+        "instance")
+    leaked_allocations: int | None = _count_of(
+        "allocations are left in placement at the end whose consumer is not an ACTIVE "
+        "instance (0 unless something went wrong)")
+    instances: dict[str, InstanceExpectation] = Field(
+        default_factory=dict, examples=[{"web-1": {"status": "ACTIVE", "host": "host2"}}],
+        description="Per instance, by name (`<request>-<n>`, an instance the requests make): "
+                    "what it should look like (the instance expectation table).")
 
 
 class Scenario(_Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = 0
-    config: dict[str, Any] = Field(default_factory=dict)
-    cells: list[CellSpec] = Field(min_length=1)
+    """A scenario file: the topology, the faults, the workload and what should happen."""
+
+    name: str = Field(min_length=1, examples=["reschedule-once"],
+                      description="The scenario's name, in the report and the pictures.")
+    description: str = Field(default="", description="Free text: what the scenario shows.")
+    seed: int = Field(
+        default=0, examples=[42],
+        description="Seeds every random choice: the fault draws, the instances' uuids, "
+                    "the scheduler's pick among equal hosts (`host_subset_size` > 1).")
+    config: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"scheduler.max_attempts": 3}],
+        description="Options for every service, `group.option: value` (`[DEFAULT]` ones "
+                    "bare), as in `etc/altsim/altsim.conf.sample`; values are YAML of the "
+                    "option's type. An unknown option or a bad value is refused.")
+    cells: list[CellSpec] = Field(
+        min_length=1,
+        json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_RUN} hosts in all"},
+        description="The cells and their hosts (the cell table).")
     flavors: dict[str, Annotated[dict[ResourceClass, Amount], Field(min_length=1)]] = Field(
-        min_length=1)
-    faults: list[FaultRule] = Field(default_factory=list)
-    requests: list[RequestEntry] = Field(min_length=1)
-    expect: Expectations = Field(default_factory=Expectations)
+        min_length=1, examples=[{"small": {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}],
+        description="Flavor name -> the resources an instance of it takes.")
+    faults: list[FaultRule] = Field(
+        default_factory=list,
+        description="Fault rules: which spawns fail, how, and how long spawns take (the "
+                    "fault rule table).")
+    requests: list[RequestEntry] = Field(
+        min_length=1,
+        json_schema_extra={"bounds": f"at most {MAX_INSTANCES_PER_RUN} instances in all"},
+        description="The workload (the request table).")
+    expect: Expectations = Field(
+        default_factory=Expectations,
+        description="What should happen (the expect table); `altsim run` exits 1 on a "
+                    "miss.")
 
     @field_validator("cells")
     @classmethod
