@@ -1,4 +1,5 @@
-"""Every example scenario runs embedded, meets its own expectations, and yields a DESIGN.md report.
+"""Every example scenario runs embedded, meets its own expectations, and yields a complete report
+(every field the README lists).
 """
 
 from __future__ import annotations
