@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -187,6 +188,17 @@ class FakeSchedulerAPI:
         assert self.result is not None
         return self.result
 
+
+
+DISRUPTIVE_ENV = "ALTSIM_DISRUPTIVE_TESTS"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `disruptive` restarts or stops a service it did not start (the machine's
+    RabbitMQ, which other test runs and other users share): it runs only when asked for."""
+    if item.get_closest_marker("disruptive") and os.environ.get(DISRUPTIVE_ENV) != "1":
+        pytest.skip(f"disruptive: it restarts or stops a shared service it did not start; "
+                    f"set {DISRUPTIVE_ENV}=1 to run it (.ci/run does)")
 
 
 @pytest.fixture(autouse=True)
