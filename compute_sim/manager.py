@@ -51,7 +51,8 @@ class ComputeManager:
                  resources: BuildResources | None = None) -> None:
         self.host = host
         self._cell_db = cell_db
-        # By default the seeds' compute: placement claimed, the cell conductor unclaims.
+        # By default the Queens design's compute: placement claimed, the cell conductor
+        # unclaims.
         self._resources = resources or PlacementResources(placement, unclaim_on_reschedule=False)
         self._conductor_api = conductor_api
         self._notifier = notifier

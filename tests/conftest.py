@@ -4,12 +4,23 @@ fakes, Loopback and make_test_conf live: test modules import them from there).""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from altsim_lab.testing import ServiceProcesses, World
+
+DISRUPTIVE_ENV = "ALTSIM_DISRUPTIVE_TESTS"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `disruptive` restarts or stops a service it did not start (the machine's
+    RabbitMQ, which other test runs and other users share): it runs only when asked for."""
+    if item.get_closest_marker("disruptive") and os.environ.get(DISRUPTIVE_ENV) != "1":
+        pytest.skip(f"disruptive: it restarts or stops a shared service it did not start; "
+                    f"set {DISRUPTIVE_ENV}=1 to run it (.ci/run does)")
 
 
 @pytest.fixture(autouse=True)

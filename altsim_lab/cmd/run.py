@@ -15,15 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from altsim.masking import mask_text
+from altsim_lab.cmd import inputs
+from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
 from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
-from altsim_lab.config_overrides import ConfigOverrideError
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
 from altsim_lab.scenario.runner import RunResult, run_scenario
-from altsim_lab.scenario.schema import ScenarioError, load_scenario
-from altsim_lab.scenario.topology import check_config
+from altsim_lab.scenario.schema import Scenario
 
 EXIT_OK, EXIT_MISSED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -44,18 +44,22 @@ class RunScenario(Command):
         parser.add_argument("scenario", type=Path,
                             help="scenario YAML file (see etc/altsim/scenarios)")
         parser.add_argument("--report", type=Path, metavar="PATH",
-                            help="write the JSON report here")
+                            help="write the JSON report here (its folder must exist)")
         parser.add_argument("--report-dir", type=Path, metavar="DIR",
                             help="write report.json, timeline.png (a row per instance, a "
                                  "segment per attempt), build-paths/ (a sequence diagram per "
-                                 "interesting instance) and index.html (offline) here")
+                                 "interesting instance) and index.html (offline) here; the "
+                                 "folder is created, with its missing parents")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                            help="give up waiting for instances after this long (default 300)")
+                            help="give up waiting for instances after this long (above 0; "
+                                 "default 300)")
         parser.add_argument("--transport-url", metavar="URL",
                             help="run every service as its own process over this RabbitMQ, "
                                  "e.g. rabbit://guest:guest@127.0.0.1:5672/ (default: "
-                                 "embedded, one process, in-memory buses); needs rabbitmqctl "
-                                 "to create the per-level vhosts")
+                                 "embedded, one process, in-memory buses); no vhost in it: "
+                                 "the run makes one per level with rabbitmqctl. The broker "
+                                 "is logged in to first: an unreachable one or a refused "
+                                 "login exits 2 at once")
         parser.add_argument("--per-cell-users", action=argparse.BooleanOptionalAction,
                             default=None,
                             help="with --transport-url: give each level (the API, each cell) "
@@ -67,7 +71,8 @@ class RunScenario(Command):
                             help="with --transport-url: create the run's API and cell "
                                  "databases on this server and drop them afterwards, e.g. "
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
-                                 "SQLite files in a temporary folder)")
+                                 "SQLite files in a temporary folder); its user needs "
+                                 "CREATEDB")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -77,19 +82,13 @@ class RunScenario(Command):
 
 
 def _run(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
-    if args.database_url and not args.transport_url:
-        _error(err, "--database-url needs --transport-url: an embedded run keeps its "
-                    "databases in SQLite files")
-        return EXIT_INVALID
+    # soft_wrap: an error is one line however narrow the terminal, and in a log or a pipe
+    # (where rich would fold it at 80 columns) too.
+    err = Console(stderr=True, soft_wrap=True)
     try:
-        scenario = load_scenario(args.scenario)
-        check_config(scenario)  # reject a bad `config:` before starting anything
-    except ScenarioError as exc:
+        scenario = _checked_inputs(args)
+    except InvalidInput as exc:
         _error(err, str(exc))
-        return EXIT_INVALID
-    except (ConfigOverrideError, ValueError) as exc:
-        _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
     console = story_console(args.quiet)
     try:
@@ -104,7 +103,6 @@ def _run(args: argparse.Namespace) -> int:
         _error(err, "interrupted; every service was stopped")
         return EXIT_INTERRUPTED
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(report_json(result.report))
     diagrams = 0
     if args.report_dir:
@@ -120,6 +118,24 @@ def _run(args: argparse.Namespace) -> int:
         _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
     print_written(console, args.report, args.report_dir, diagrams)
     return EXIT_OK if result.ok else EXIT_MISSED
+
+
+def _checked_inputs(args: argparse.Namespace) -> Scenario:
+    """The scenario, once every argument has been checked (InvalidInput otherwise): the
+    cheap checks first, the servers last."""
+    if args.per_cell_users is not None and not args.transport_url:
+        raise InvalidInput("--per-cell-users is for launched runs: give --transport-url too")
+    inputs.check_seconds("--timeout", args.timeout)
+    if args.report:
+        inputs.check_output_file("--report", args.report)
+    if args.report_dir:
+        inputs.check_output_folder("--report-dir", args.report_dir)
+    if args.transport_url:
+        inputs.check_transport_url(args.transport_url)
+    inputs.check_database_url(args.database_url, args.transport_url)
+    scenario = inputs.load_checked_scenario(args.scenario)
+    inputs.check_servers(args.transport_url, args.database_url)
+    return scenario
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:

@@ -258,6 +258,9 @@ class LaunchedDeployment(Deployment):
             try:
                 self.database_server.create(name)
             except ProvisionError as exc:
+                # Refused or unreachable: nothing was made, so nothing is dropped (a drop
+                # would only add a warning about a database that never existed).
+                self._databases.remove(name)
                 raise LaunchError(str(exc)) from None
 
     def _drop_databases(self) -> None:

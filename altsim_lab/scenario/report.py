@@ -1,4 +1,5 @@
-"""The run report (DESIGN.md section 6), built from what the services recorded.
+"""The run report (`altsim run --report`; its fields are in the README), built from what the
+services recorded.
 
 Instances, attempts and failed claims come from the cell databases (instance rows, faults, action
 events); usage and allocations from placement; the scheduler's lost claim races from its

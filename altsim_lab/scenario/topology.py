@@ -77,6 +77,15 @@ def check_config(scenario: Scenario) -> None:
     except ValueError as exc:
         raise ConfigOverrideError(f"config.{exc}") from None
     _check_legacy_retry(scenario, conf)
+    _check_static_weights(scenario, conf)
+
+
+def _check_static_weights(scenario: Scenario, conf: cfg.ConfigOpts) -> None:
+    """A weight for a host the scenario does not have weighs nothing: a typo, refused."""
+    for host in conf.filter_scheduler.static_host_weights:
+        if not scenario.has_host(host):
+            raise ConfigOverrideError(f"config.filter_scheduler.static_host_weights: {host!r} "
+                                      f"matches no host of the scenario")
 
 
 def build_path(conf: cfg.ConfigOpts) -> dict[str, object]:

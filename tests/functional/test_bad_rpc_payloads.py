@@ -1,7 +1,6 @@
 """Malformed RPC messages, sent to every endpoint of a running embedded deployment, are logged
-naming what is wrong and dropped, and the services keep serving (DESIGN.md section 3: "a
-malformed or unknown payload is rejected with a logged, named error and never crashes the
-daemon").
+naming what is wrong and dropped, and the services keep serving: a malformed or unknown payload
+is rejected with a logged, named error and never crashes the daemon.
 
 The deployment is the one `altsim run` starts (altsim_lab.deploy.embedded): the real scheduler,
 super and cell conductors and the computes (one MultiServerRPCServer for every host) on

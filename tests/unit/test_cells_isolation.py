@@ -1,5 +1,5 @@
 """Cells cannot call up: separate buses per level, and a cell-side import closure without the
-scheduler (nova-build-path.md section 8, rule 22)."""
+scheduler (rule 22 of docs/fidelity.md)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,8 @@ def assert_error(world, conductor, instance, fault: str) -> None:
 # -- rules 15 (altsim's unclaim), 17 and 19: the normal reschedule --------------------------------
 
 def test_rule_15_the_cell_conductor_removes_the_failed_hosts_allocations(cell):
-    """altsim difference, the seeds' wording: the cell conductor, not the compute, deletes the
+    """altsim difference, as the Queens design describes it: the cell conductor, not the
+    compute, deletes the
     instance's allocations (all of them: only the failed host holds any) before claiming."""
     conductor = CellConductor(cell)
     instance = cell.create_instance("web-1", claim_on="h1")

@@ -1,4 +1,5 @@
-"""The scheduler's placement decision (scheduler/selector.py) against nova-build-path.md section 9.
+"""The scheduler's placement decision (scheduler/selector.py) against Nova's build-path rules
+(numbered as in docs/fidelity.md).
 
 Real cell DBs and the real in-process placement; hosts are ordered with static weights so the
 expected order is explicit.

@@ -1,5 +1,5 @@
 """[conductor] unclaim_by: who deletes a failed build's allocations before the reschedule, the
-cell conductor (the seeds) or the compute (Nova master) (compute_sim/resources.py,
+cell conductor (the Queens design) or the compute (Nova master) (compute_sim/resources.py,
 compute_sim/manager.py, conductor/tasks/reschedule.py)."""
 
 from __future__ import annotations
