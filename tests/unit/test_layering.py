@@ -137,8 +137,8 @@ def test_no_one_imports_a_service_manager_or_tasks(package: str) -> None:
     exception is the lab's white-box test world (altsim_lab/testing/), whose World and Loopback
     wire real managers together in one thread, as each service's own builder does."""
     wrong = [f"{where} imports {module}" for where, module in _our_imports(package)
-             if not where.startswith(WHITE_BOX) and module.split(".")[0] in SERVICES and len(module.split(".")) > 1
-             and module.split(".")[1] in INSIDES]
+             if not where.startswith(WHITE_BOX) and module.split(".")[0] in SERVICES
+             and len(module.split(".")) > 1 and module.split(".")[1] in INSIDES]
     assert not wrong, "\n".join(wrong)
 
 
