@@ -36,8 +36,9 @@ from scheduler.weights.base import HostWeigher
 
 
 @dataclass
-class Placement:
-    """The outcome for one instance: its list (chosen first) and the hosts that lost a claim."""
+class InstanceDestinations:
+    """Where one instance may go: its selections (the chosen host first, then its
+    alternates), and the hosts it lost a claim on."""
 
     selections: list[Selection]
     claim_failures: list[str] = field(default_factory=list)
@@ -61,7 +62,7 @@ class Selector:
         self._host_source = host_source
 
     def select(self, spec: RequestSpec, instance_uuids: list[str],
-               num_alternates: int) -> list[Placement]:
+               num_alternates: int) -> list[InstanceDestinations]:
         hosts, requests_by_rp = self._candidates(spec)
         if spec.ignore_hosts:
             hosts = hosts.subset(np.array([i for i, host in enumerate(hosts.hosts)
@@ -83,11 +84,11 @@ class Selector:
                 self._rollback(instance_uuids[:len(chosen)])
             raise
         chosen_names = {hosts.hosts[position] for position, _, _ in chosen}
-        return [Placement([_selection(hosts.state(position), requests_by_rp)]
-                          + [_selection(hosts.state(alt), requests_by_rp) for alt in
-                             _alternates(hosts, position, weighed, chosen_names,
-                                         num_alternates)],
-                          failures)
+        return [InstanceDestinations([_selection(hosts.state(position), requests_by_rp)]
+                                     + [_selection(hosts.state(alt), requests_by_rp) for alt in
+                                        _alternates(hosts, position, weighed, chosen_names,
+                                                    num_alternates)],
+                                     failures)
                 for position, weighed, failures in chosen]
 
     def _candidates(self, spec: RequestSpec) -> tuple[Columns, dict[str, dict]]:
