@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from altsim.db.cell import ComputeNodeRow
 from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 
-# A compute node row: uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at, ...
-Row = tuple
 # Candidates journals remembered: the current one of each flavor requests ask for.
 JOURNALS = 16
 
@@ -29,18 +28,18 @@ JOURNALS = 16
 class HostTable:
     """Rows for the compute nodes of every cell, their placement columns filled as seen."""
 
-    def __init__(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> None:
+    def __init__(self, rows_by_cell: Mapping[str, Sequence[ComputeNodeRow]]) -> None:
         entries = sorted(((row, cell) for cell, rows in rows_by_cell.items() for row in rows),
-                         key=lambda entry: entry[0][1])
-        self.nodes = {cell: frozenset(row[0] for row in rows)
+                         key=lambda entry: entry[0].host)
+        self.nodes = {cell: frozenset(row.uuid for row in rows)
                       for cell, rows in rows_by_cell.items()}
         self.rows = [row for row, _ in entries]
         self.cells = [cell for _, cell in entries]
-        self.position = {row[0]: index for index, row in enumerate(self.rows)}
-        self.hosts = [row[1] for row in self.rows]
-        self.disabled = np.array([row[3] for row in self.rows], dtype=bool)
-        self.failed_builds = np.array([row[4] for row in self.rows], dtype=float)
-        self.updated_at = np.array([row[5] for row in self.rows], dtype=float)
+        self.position = {row.uuid: index for index, row in enumerate(self.rows)}
+        self.hosts = [row.host for row in self.rows]
+        self.disabled = np.array([row.disabled for row in self.rows], dtype=bool)
+        self.failed_builds = np.array([row.failed_builds for row in self.rows], dtype=float)
+        self.updated_at = np.array([row.updated_at for row in self.rows], dtype=float)
         self.free: dict[str, np.ndarray] = {}
         self.summaries: list[dict | None] = [None] * len(self.rows)
         # The candidates token each row's summary came with (None: not known).
@@ -49,19 +48,19 @@ class HostTable:
         # of its bodies viewed, that body's positions), for _advance().
         self._journals: dict[int, tuple[Any, int, np.ndarray]] = {}
 
-    def same_nodes(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> bool:
-        return self.nodes == {cell: frozenset(row[0] for row in rows)
+    def same_nodes(self, rows_by_cell: Mapping[str, Sequence[ComputeNodeRow]]) -> bool:
+        return self.nodes == {cell: frozenset(row.uuid for row in rows)
                               for cell, rows in rows_by_cell.items()}
 
-    def update_rows(self, rows: Sequence[Row]) -> None:
+    def update_rows(self, rows: Sequence[ComputeNodeRow]) -> None:
         """Take the compute node fields of rows that changed (nodes the table has)."""
         for row in rows:
-            index = self.position[row[0]]
+            index = self.position[row.uuid]
             if self.rows[index] != row:
                 self.rows[index] = row
-                self.disabled[index] = row[3]
-                self.failed_builds[index] = row[4]
-                self.updated_at[index] = row[5]
+                self.disabled[index] = row.disabled
+                self.failed_builds[index] = row.failed_builds
+                self.updated_at[index] = row.updated_at
 
     def view(self, summaries: Mapping[str, dict], candidates: Any = None) -> TableView:
         """The hosts placement offered that have a compute node, with these summaries.
@@ -213,9 +212,9 @@ class TableView(Columns):
         index = position if self._positions is None else int(self._positions[position])
         row, resources = self._source.rows[index], self._source.summaries[index]["resources"]
         state = HostState.__new__(HostState)
-        state.host, state.nodename, state.uuid = row[1], row[2], row[0]
-        state.cell_uuid, state.disabled = self._source.cells[index], bool(row[3])
-        state.updated_at, state.failed_builds = row[5], row[4]
+        state.host, state.nodename, state.uuid = row.host, row.hypervisor_hostname, row.uuid
+        state.cell_uuid, state.disabled = self._source.cells[index], bool(row.disabled)
+        state.updated_at, state.failed_builds = row.updated_at, row.failed_builds
         state.capacity = {rc: amounts["capacity"] for rc, amounts in resources.items()}
         state.free_resources = {rc: int(self.free(rc)[position]) for rc in resources}
         return state
@@ -238,7 +237,7 @@ class _Snapshot:
     @cached_property
     def uuids(self) -> list[str]:
         rows = self.table.rows
-        return [rows[i][0] for i in self.positions]
+        return [rows[i].uuid for i in self.positions]
 
     @cached_property
     def cells(self) -> list[str]:

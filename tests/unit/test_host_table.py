@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from altsim.db.cell import ComputeNodeRow
 from scheduler.host_manager import HostManager
 
 
 class FakeCellDb:
     """compute_node_rows as CellDatabase answers it: a stamp, and the rows unless unchanged."""
 
-    def __init__(self, rows: list[tuple]) -> None:
+    def __init__(self, rows: list[ComputeNodeRow]) -> None:
         self.rows = rows
         self.version = 0
 
-    def set_rows(self, rows: list[tuple]) -> None:
+    def set_rows(self, rows: list[ComputeNodeRow]) -> None:
         self.rows, self.version = rows, self.version + 1
 
     def compute_node_rows(self, unless_stamp=None):  # type: ignore[no-untyped-def]
@@ -25,8 +26,8 @@ class FakeCellDb:
 
 
 def row(uuid: str, host: str, disabled: bool = False, failed: int = 0,
-        updated: float = 100.0) -> tuple:
-    return (uuid, host, host, disabled, failed, updated, None, None)
+        updated: float = 100.0) -> ComputeNodeRow:
+    return ComputeNodeRow(uuid, host, host, disabled, failed, updated, None, None)
 
 
 def summary(vcpu_used: int, vcpu: int = 8, ram: int | None = 1024) -> dict:
