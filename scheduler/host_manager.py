@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 from altsim.db.cell import CellDatabase, ComputeNodeRow
+from placement_sim.candidates import AllocationCandidates
 from scheduler.host_state import HostState
 from scheduler.host_table import HostTable, TableView
 
@@ -44,11 +44,11 @@ class HostManager:
         return rows or [], True
 
     def get_host_view(self, provider_summaries: Mapping[str, dict],
-                      candidates: Any = None) -> TableView:
+                      candidates: AllocationCandidates | None = None) -> TableView:
         """The hosts whose provider placement offered, with these summaries, in host-name
         order: a view of the request's own (what it consumes stays in the view).
-        `candidates`: the whole answer, when the client kept it from deltas (HostTable.view
-        then looks at what changed alone)."""
+        `candidates`: the whole answer, whose token and journal (when placement gave a
+        token) let HostTable.view look at what changed alone."""
         # One request at a time reads the rows and updates the table, so a slower reader can
         # never put older rows over newer ones.
         with self._lock:

@@ -105,13 +105,10 @@ class Selector:
         except PlacementUnavailable:
             # As Nova: an unreachable placement offers no candidates, hence no valid host.
             raise NoValidHost() from None
-        requests_by_rp = getattr(candidates, "requests_by_provider", None)
-        if requests_by_rp is None:
-            requests_by_rp = _allocation_requests_by_provider(
-                candidates["allocation_requests"])
+        requests_by_rp = candidates.requests_by_provider
         if not requests_by_rp:
             raise NoValidHost()
-        summaries = candidates["provider_summaries"]
+        summaries = candidates.provider_summaries
         hosts = self._host_manager.get_host_view(summaries, candidates)
         # Placement summarizes every provider of every request: the same number means the
         # same providers, and no candidate's provider is only part of a tree.
@@ -162,13 +159,6 @@ class Selector:
     def _rollback(self, instance_uuids: list[str]) -> None:
         for instance_uuid in instance_uuids:
             self._placement.delete_allocation_for_instance(instance_uuid)
-
-
-def _allocation_requests_by_provider(allocation_requests: list[dict]) -> dict[str, dict]:
-    """Provider uuid -> its first allocation request (single-provider trees only)."""
-    # Built from the last request to the first, so that the first one for a provider wins.
-    return {provider: request for request in reversed(allocation_requests)
-            if len(allocations := request["allocations"]) == 1 for provider in allocations}
 
 
 def _alternates(hosts: Columns, chosen: int, weighed: list[int], chosen_names: set[str],

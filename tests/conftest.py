@@ -44,8 +44,9 @@ from compute_sim.manager import ComputeManager
 from compute_sim.resources import resources_for
 from conductor import wiring
 from conductor.tasks.cell0 import BuryInCell0
+from placement_sim.candidates import AllocationCandidates
 from placement_sim.client import InProcessPlacementClient
-from placement_sim.store import PlacementStore
+from placement_sim.store import CandidatesAnswer, PlacementStore
 from scheduler.filters import enabled_filters
 from scheduler.manager import SchedulerManager
 from scheduler.selector import Selector
@@ -224,7 +225,7 @@ class ScriptedPlacement:
         return getattr(self._inner, name)
 
     def get_allocation_candidates(self, resources: dict[str, int],
-                                  limit: int = 1000) -> dict[str, Any]:
+                                  limit: int = 1000) -> AllocationCandidates:
         if self._candidates_error is not None:
             raise self._candidates_error
         return self._inner.get_allocation_candidates(resources, limit=limit)
@@ -243,6 +244,25 @@ class ScriptedPlacement:
                                              user_id, consumer_generation)
         self.claims.append((consumer_uuid, rp_uuid, result))
         return result
+
+
+class TokenlessStore:
+    """A placement store that answers candidates as a real Placement does: in full, with no
+    token (so its client never asks for a delta). Records each `since` it is asked with."""
+
+    def __init__(self, inner: PlacementStore) -> None:
+        self._inner = inner
+        self.sinces: list[str | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def candidates_since(self, resources: dict[str, int], limit: int | None,
+                         since: str | None) -> CandidatesAnswer:
+        self.sinces.append(since)
+        body = self._inner.allocation_candidates(resources, limit)
+        return CandidatesAnswer(body["allocation_requests"], body["provider_summaries"], [],
+                                None, None)
 
 
 def fill(placement: InProcessPlacementClient, rp_uuid: str) -> str:

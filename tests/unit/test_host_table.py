@@ -110,6 +110,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: 
 from placement_sim.client import InProcessPlacementClient  # noqa: E402
 from placement_sim.exceptions import PlacementError  # noqa: E402
 from placement_sim.store import PlacementStore  # noqa: E402
+from tests.conftest import TokenlessStore  # noqa: E402
 
 PROVIDERS = [f"rp-{i}" for i in range(5)]
 FLAVORS = [{"VCPU": 1}, {"VCPU": 2, "MEMORY_MB": 100}]
@@ -178,3 +179,23 @@ class ViewsFollowPlacement(RuleBasedStateMachine):
 ViewsFollowPlacement.TestCase.settings = settings(max_examples=50, stateful_step_count=25,
                                                   deadline=None)
 test_views_follow_placement = ViewsFollowPlacement.TestCase
+
+
+class ViewsFollowATokenlessPlacement(ViewsFollowPlacement):
+    """The same against a placement that gives no token (a real one): every answer is in
+    full, with no journal, and every view is a scan that still equals a fresh table's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client = InProcessPlacementClient(TokenlessStore(self.store))  # type: ignore[arg-type]
+
+    @invariant()
+    def answers_carry_no_token(self):  # type: ignore[no-untyped-def]
+        for flavor in FLAVORS:
+            candidates = self.client.get_allocation_candidates(flavor)
+            assert candidates.token is None and candidates.journal is None
+
+
+ViewsFollowATokenlessPlacement.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None)
+test_views_follow_a_tokenless_placement = ViewsFollowATokenlessPlacement.TestCase
