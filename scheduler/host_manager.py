@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, ComputeNodeRow
+from placement_sim.candidates import AllocationCandidates
 from scheduler.host_state import HostState
 from scheduler.host_table import HostTable, TableView
 
@@ -28,12 +28,13 @@ class HostManager:
 
     def __init__(self, cell_dbs: Mapping[str, CellDatabase]) -> None:
         self._cell_dbs = cell_dbs
-        self._rows: dict[str, tuple[tuple[int, int], list[tuple]]] = {}
-        self._states: dict[str, tuple[tuple, HostState]] = {}
+        self._rows: dict[str, tuple[tuple[int, int], list[ComputeNodeRow]]] = {}
+        self._states: dict[str, tuple[ComputeNodeRow, HostState]] = {}
         self._table: HostTable | None = None
         self._lock = threading.Lock()
 
-    def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> tuple[list[tuple], bool]:
+    def _cell_rows(self, cell_uuid: str,
+                   cell_db: CellDatabase) -> tuple[list[ComputeNodeRow], bool]:
         """The cell's rows, and whether they were read anew (the stamp moved). Lock held."""
         cached = self._rows.get(cell_uuid)
         stamp, rows = cell_db.compute_node_rows(unless_stamp=cached[0] if cached else None)
@@ -43,11 +44,11 @@ class HostManager:
         return rows or [], True
 
     def get_host_view(self, provider_summaries: Mapping[str, dict],
-                      candidates: Any = None) -> TableView:
+                      candidates: AllocationCandidates | None = None) -> TableView:
         """The hosts whose provider placement offered, with these summaries, in host-name
         order: a view of the request's own (what it consumes stays in the view).
-        `candidates`: the whole answer, when the client kept it from deltas (HostTable.view
-        then looks at what changed alone)."""
+        `candidates`: the whole answer, whose token and journal (when placement gave a
+        token) let HostTable.view look at what changed alone."""
         # One request at a time reads the rows and updates the table, so a slower reader can
         # never put older rows over newer ones.
         with self._lock:
@@ -71,17 +72,19 @@ class HostManager:
         with self._lock:
             states = [self._state(cell_uuid, row)
                       for cell_uuid, cell_db in self._cell_dbs.items()
-                      for row in self._cell_rows(cell_uuid, cell_db)[0] if row[6] is not None]
+                      for row in self._cell_rows(cell_uuid, cell_db)[0]
+                      if row.resources is not None]
         states.sort(key=lambda state: state.host)
         return states
 
-    def _state(self, cell_uuid: str, row: tuple) -> HostState:
+    def _state(self, cell_uuid: str, row: ComputeNodeRow) -> HostState:
         """A host from what its own tracker reports, rebuilt only when its row changed."""
-        uuid, host, nodename, disabled, failed_builds, updated_at, capacity, used = row
-        cached = self._states.get(uuid)
+        cached = self._states.get(row.uuid)
         if cached is not None and cached[0] is row:
             return cached[1]
-        state = HostState(host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
-                          failed_builds, json.loads(capacity), json.loads(used or "{}"))
-        self._states[uuid] = (row, state)
+        state = HostState(row.host, row.hypervisor_hostname, row.uuid, cell_uuid,
+                          bool(row.disabled), row.updated_at, row.failed_builds,
+                          json.loads(row.resources or "{}"),
+                          json.loads(row.resources_used or "{}"))
+        self._states[row.uuid] = (row, state)
         return state

@@ -27,6 +27,7 @@ from altsim_lab.testing.fakes import (
     FakeSchedulerAPI,
     RescheduleCast,
     ScriptedPlacement,
+    TokenlessStore,
     fill,
 )
 from altsim_lab.testing.loopback import Loopback
@@ -50,7 +51,7 @@ from altsim_lab.testing.world import (
 __all__ = [
     "HOST_RESOURCES", "PROJECT", "SERVICE_OPTION_PACKAGES", "SMALL", "USER", "UUID_NAMESPACE",
     "BuildCast", "FakeComputeAPI", "FakeConductorAPI", "FakeNotifier", "FakeSchedulerAPI",
-    "LaunchError", "Loopback", "RescheduleCast", "ScriptedPlacement", "ServiceProcess",
+    "LaunchError", "Loopback", "RescheduleCast", "ScriptedPlacement", "TokenlessStore", "ServiceProcess",
     "ServiceProcesses", "World", "broker_problem", "fill", "instance_uuid",
     "maintenance_connection", "make_test_conf", "postgres_databases", "postgres_problem",
 ]

@@ -5,7 +5,8 @@ conductor.rpcapi.ConductorAPI, scheduler.rpcapi.SchedulerAPI, an oslo.messaging 
 records every cast or call, so a test can drive one piece of the build path for real and read
 what it sent. A fake given `forward` also hands each cast on (Loopback wires a world with
 them). ScriptedPlacement wraps the real in-process placement client and lets a test script how
-claims go (a lost race, an error) per resource provider.
+claims go (a lost race, an error) per resource provider; TokenlessStore answers candidates as a
+real Placement does, in full and without a delta token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from altsim.objects import BuildRequest, Instance, RequestSpec, RetryInfo, Selection
+from placement_sim.candidates import AllocationCandidates
 from placement_sim.client import InProcessPlacementClient
+from placement_sim.store import CandidatesAnswer, PlacementStore
 from scheduler.manager import SchedulerManager
 
 
@@ -165,7 +168,7 @@ class ScriptedPlacement:
         return getattr(self._inner, name)
 
     def get_allocation_candidates(self, resources: dict[str, int],
-                                  limit: int = 1000) -> dict[str, Any]:
+                                  limit: int = 1000) -> AllocationCandidates:
         if self._candidates_error is not None:
             raise self._candidates_error
         return self._inner.get_allocation_candidates(resources, limit=limit)
@@ -184,6 +187,25 @@ class ScriptedPlacement:
                                              user_id, consumer_generation)
         self.claims.append((consumer_uuid, rp_uuid, result))
         return result
+
+
+class TokenlessStore:
+    """A placement store that answers candidates as a real Placement does: in full, with no
+    token (so its client never asks for a delta). Records each `since` it is asked with."""
+
+    def __init__(self, inner: PlacementStore) -> None:
+        self._inner = inner
+        self.sinces: list[str | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def candidates_since(self, resources: dict[str, int], limit: int | None,
+                         since: str | None) -> CandidatesAnswer:
+        self.sinces.append(since)
+        body = self._inner.allocation_candidates(resources, limit)
+        return CandidatesAnswer(body["allocation_requests"], body["provider_summaries"], [],
+                                None, None)
 
 
 def fill(placement: InProcessPlacementClient, rp_uuid: str) -> str:

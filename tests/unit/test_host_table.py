@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from altsim.db.cell import ComputeNodeRow
 from scheduler.host_manager import HostManager
 
 
 class FakeCellDb:
     """compute_node_rows as CellDatabase answers it: a stamp, and the rows unless unchanged."""
 
-    def __init__(self, rows: list[tuple]) -> None:
+    def __init__(self, rows: list[ComputeNodeRow]) -> None:
         self.rows = rows
         self.version = 0
 
-    def set_rows(self, rows: list[tuple]) -> None:
+    def set_rows(self, rows: list[ComputeNodeRow]) -> None:
         self.rows, self.version = rows, self.version + 1
 
     def compute_node_rows(self, unless_stamp=None):  # type: ignore[no-untyped-def]
@@ -25,8 +26,8 @@ class FakeCellDb:
 
 
 def row(uuid: str, host: str, disabled: bool = False, failed: int = 0,
-        updated: float = 100.0) -> tuple:
-    return (uuid, host, host, disabled, failed, updated, None, None)
+        updated: float = 100.0) -> ComputeNodeRow:
+    return ComputeNodeRow(uuid, host, host, disabled, failed, updated, None, None)
 
 
 def summary(vcpu_used: int, vcpu: int = 8, ram: int | None = 1024) -> dict:
@@ -106,6 +107,7 @@ from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
 
+from altsim_lab.testing import TokenlessStore  # noqa: E402
 from placement_sim.client import InProcessPlacementClient  # noqa: E402
 from placement_sim.exceptions import PlacementError  # noqa: E402
 from placement_sim.store import PlacementStore  # noqa: E402
@@ -177,3 +179,23 @@ class ViewsFollowPlacement(RuleBasedStateMachine):
 ViewsFollowPlacement.TestCase.settings = settings(max_examples=50, stateful_step_count=25,
                                                   deadline=None)
 test_views_follow_placement = ViewsFollowPlacement.TestCase
+
+
+class ViewsFollowATokenlessPlacement(ViewsFollowPlacement):
+    """The same against a placement that gives no token (a real one): every answer is in
+    full, with no journal, and every view is a scan that still equals a fresh table's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client = InProcessPlacementClient(TokenlessStore(self.store))  # type: ignore[arg-type]
+
+    @invariant()
+    def answers_carry_no_token(self):  # type: ignore[no-untyped-def]
+        for flavor in FLAVORS:
+            candidates = self.client.get_allocation_candidates(flavor)
+            assert candidates.token is None and candidates.journal is None
+
+
+ViewsFollowATokenlessPlacement.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None)
+test_views_follow_a_tokenless_placement = ViewsFollowATokenlessPlacement.TestCase
