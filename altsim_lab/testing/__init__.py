@@ -51,7 +51,8 @@ from altsim_lab.testing.world import (
 __all__ = [
     "HOST_RESOURCES", "PROJECT", "SERVICE_OPTION_PACKAGES", "SMALL", "USER", "UUID_NAMESPACE",
     "BuildCast", "FakeComputeAPI", "FakeConductorAPI", "FakeNotifier", "FakeSchedulerAPI",
-    "LaunchError", "Loopback", "RescheduleCast", "ScriptedPlacement", "TokenlessStore", "ServiceProcess",
+    "LaunchError", "Loopback", "RescheduleCast", "ScriptedPlacement", "ServiceProcess",
+    "TokenlessStore",
     "ServiceProcesses", "World", "broker_problem", "fill", "instance_uuid",
     "maintenance_connection", "make_test_conf", "postgres_databases", "postgres_problem",
 ]
