@@ -1,8 +1,8 @@
-"""One scenario cross-checked: the Nova run, the altsim run, the comparison.
+"""Scenarios cross-checked: the Nova runs (all in one process), each altsim run, the comparison.
 
 The scenarios are altsim's examples (etc/altsim/scenarios) and the cross-check's own
 (crosscheck/scenarios: what an example cannot show through Nova's harness). Both reports are
-kept in the scenario's working directory (altsim.json, nova.json, with Nova's plan and logs).
+kept in each scenario's working directory (altsim.json, nova.json, with Nova's plan and log).
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from altsim_lab.scenario.schema import load_scenario
+from altsim_lab.scenario.schema import Scenario, load_scenario
 from crosscheck import known
 from crosscheck.altsim_run import AltsimRunError, run_altsim
 from crosscheck.compare import Comparison, compare
-from crosscheck.nova_run import NovaRunError, run_nova
+from crosscheck.nova_run import run_nova
+from crosscheck.options import nova_options
 from crosscheck.plan import build_plan
 from crosscheck.venv import PACKAGE_DIR, REPO_ROOT
 
@@ -27,7 +29,6 @@ DEFAULT_TIMEOUT_S = 180.0
 @dataclass
 class Outcome:
     scenario: str
-    path: Path
     excluded: str | None = None
     comparison: Comparison | None = None
     error: str | None = None
@@ -60,25 +61,39 @@ def resolve(name_or_path: str) -> Path:
                             f"{known_names})")
 
 
-def check_scenario(path: Path, python: Path, workdir: Path,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
-    scenario = load_scenario(path)
-    outcome = Outcome(scenario.name, path)
-    outcome.excluded = known.excluded_reason(scenario.name)
-    if outcome.excluded:
+def load(paths: list[Path]) -> list[Scenario]:
+    return [load_scenario(path) for path in paths]
+
+
+def excluded(scenario: Scenario) -> Outcome | None:
+    """The outcome of a scenario crosscheck.known excludes, None for one to compare."""
+    reason = known.excluded_reason(scenario.name)
+    return Outcome(scenario.name, excluded=reason) if reason else None
+
+
+def run_nova_side(scenarios: list[Scenario], python: Path, workdir: Path,
+                  timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, dict[str, Any]]:
+    """Nova's reports for the scenarios to compare (one Nova process for all)."""
+    plans = {scenario.name: build_plan(scenario, timeout_s) for scenario in scenarios
+             if not known.excluded_reason(scenario.name)}
+    return run_nova(plans, python, workdir) if plans else {}
+
+
+def compare_with_altsim(scenario: Scenario, nova: dict[str, Any], workdir: Path,
+                        timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+    """Runs the scenario through altsim and compares with Nova's report of it."""
+    outcome = Outcome(scenario.name)
+    if nova["errors"]:
+        outcome.error = "Nova run failed: " + " | ".join(nova["errors"])
         return outcome
-    plan = build_plan(scenario, timeout_s)
-    rundir = workdir / scenario.name
     try:
-        nova = run_nova(plan, python, rundir)
-        if nova["errors"]:
-            outcome.error = "Nova run failed: " + " | ".join(nova["errors"])
-            return outcome
         ours = run_altsim(scenario, timeout_s)
-    except (NovaRunError, AltsimRunError) as exc:
+    except AltsimRunError as exc:
         outcome.error = str(exc)
         return outcome
+    rundir = workdir / scenario.name
+    rundir.mkdir(parents=True, exist_ok=True)
     (rundir / "altsim.json").write_text(json.dumps(ours, indent=2))
     outcome.comparison = compare(scenario.name, ours, nova)
-    outcome.comparison.ignored_options = dict(plan["ignored_options"])
+    outcome.comparison.ignored_options = nova_options(scenario).ignored
     return outcome

@@ -8,7 +8,8 @@ Categories compared (crosscheck.known may leave some out for a scenario, saying 
   `allocations` (per host, per resource class);
 - per instance, blind to which host: `outcomes` (the attempts' results), `allocated` (the
   resources held, whichever host) — for scenarios whose hosts tie;
-- per host: `usage` (placement's), `failed_builds`; over all hosts: `total_usage`;
+- per host: `usage` (placement's), `failed_builds`; over all hosts: `total_usage`, and
+  `spread` (every host's usage, largest first, whichever host: how evenly builds spread);
 - `counts`: active, error, building, reschedules, claim_failures, leaked_allocations.
 
 Every mismatch is named by category and key (an instance, a host or a count), with both
@@ -67,6 +68,11 @@ def _total_usage(report: Report) -> dict[str, Any]:
     return {"all hosts": dict(total)}
 
 
+def _spread(report: Report) -> dict[str, Any]:
+    usages = [dict(host["usage"]) for host in report["hosts"]]
+    return {"hosts": sorted(usages, key=lambda usage: sorted(usage.items()), reverse=True)}
+
+
 def _counts(report: Report) -> dict[str, Any]:
     return {name: report["summary"].get(name) for name in COUNTS}
 
@@ -85,6 +91,7 @@ CATEGORIES: dict[str, Extract] = {
     "usage": _per_host(lambda e: dict(e["usage"])),
     "failed_builds": _per_host(lambda e: e["failed_builds"]),
     "total_usage": _total_usage,
+    "spread": _spread,
     "counts": _counts,
 }
 

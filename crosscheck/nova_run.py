@@ -1,9 +1,11 @@
-"""Run a plan through Nova: `python -m crosscheck.nova_side` in the cross-check virtualenv.
+"""Run plans through Nova: `python -m crosscheck.nova_side` in the cross-check virtualenv.
 
-The Nova side runs in a process of its own (Nova's harness monkey-patches it with eventlet)
-whose import path holds this package alone, not the whole checkout, whose top-level
-`scheduler`, `conductor` and `tests` could shadow other modules there. Nova's eventlet mode is
-kept: OS_NOVA_DISABLE_EVENTLET_PATCHING is removed from its environment.
+All plans of a cross-check run go to one Nova process, one test after another (imports and
+Nova's database schema are then paid once). It runs apart from altsim's (Nova's harness
+monkey-patches its process with eventlet), with an import path holding this package alone,
+not the whole checkout, whose top-level `scheduler`, `conductor` and `tests` could shadow
+other modules there, and with Nova's eventlet mode kept: OS_NOVA_DISABLE_EVENTLET_PATCHING is
+removed from its environment.
 """
 
 from __future__ import annotations
@@ -17,23 +19,38 @@ from typing import Any
 
 from crosscheck.venv import PACKAGE_DIR
 
-# Seconds the Nova process may take beyond the plan's own timeout (imports, database
-# migrations, services starting).
+# Seconds the Nova process may take beyond the plans' own timeouts: imports, Nova's database
+# migrations, each test's services starting and stopping.
 STARTUP_ALLOWANCE_S = 120.0
+PER_PLAN_ALLOWANCE_S = 30.0
 LOG_TAIL_LINES = 40
 
 
-class NovaRunError(RuntimeError):
-    """The Nova side did not produce a report: the message has the end of its log."""
+def run_nova(plans: dict[str, dict[str, Any]], python: Path,
+             workdir: Path) -> dict[str, dict[str, Any]]:
+    """Nova's report for each plan, by scenario name (crosscheck.nova_side.results); a plan
+    that produced none has its reason in `errors`. Each run's files are in workdir/<name>/,
+    the Nova process's own output in workdir/nova.log."""
+    rundirs = {name: (workdir / name).resolve() for name in plans}
+    for name, plan in plans.items():
+        rundirs[name].mkdir(parents=True, exist_ok=True)
+        (rundirs[name] / "plan.json").write_text(json.dumps(plan, indent=2))
+        (rundirs[name] / "nova.json").unlink(missing_ok=True)
+    log_path = workdir / "nova.log"
+    timeout = STARTUP_ALLOWANCE_S + sum(plan["timeout_s"] + PER_PLAN_ALLOWANCE_S
+                                        for plan in plans.values())
+    problem = _run(python, list(rundirs.values()), log_path, timeout)
+    reports = {}
+    for name, rundir in rundirs.items():
+        out = rundir / "nova.json"
+        reports[name] = (json.loads(out.read_text()) if out.exists() else
+                         {"instances": [], "hosts": [], "summary": {},
+                          "errors": [f"no report from Nova: {problem}{_tail(log_path)}"]})
+    return reports
 
 
-def run_nova(plan: dict[str, Any], python: Path, workdir: Path) -> dict[str, Any]:
-    """Nova's report for `plan` (crosscheck.nova_side.results), its log in workdir/nova.log."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    plan_path, out_path, log_path = (workdir / "plan.json", workdir / "nova.json",
-                                     workdir / "nova.log")
-    plan_path.write_text(json.dumps(plan, indent=2))
-    out_path.unlink(missing_ok=True)
+def _run(python: Path, rundirs: list[Path], log_path: Path, timeout: float) -> str:
+    """Runs the Nova process; what went wrong with it, if anything ("" if nothing)."""
     with tempfile.TemporaryDirectory(prefix="crosscheck-path-") as path_dir:
         (Path(path_dir) / "crosscheck").symlink_to(PACKAGE_DIR, target_is_directory=True)
         env = {key: value for key, value in os.environ.items()
@@ -42,17 +59,12 @@ def run_nova(plan: dict[str, Any], python: Path, workdir: Path) -> dict[str, Any
         with open(log_path, "w") as log:
             try:
                 done = subprocess.run(
-                    [os.path.abspath(python), "-m", "crosscheck.nova_side", str(plan_path),
-                     str(out_path)],
-                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-                    timeout=plan["timeout_s"] + STARTUP_ALLOWANCE_S)
+                    [os.path.abspath(python), "-m", "crosscheck.nova_side",
+                     *map(str, rundirs)],
+                    stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
             except subprocess.TimeoutExpired:
-                raise NovaRunError(f"Nova run of {plan['scenario']} timed out"
-                                   f"{_tail(log_path)}") from None
-    if not out_path.exists():
-        raise NovaRunError(f"Nova run of {plan['scenario']} exited {done.returncode} without "
-                           f"a report{_tail(log_path)}")
-    return json.loads(out_path.read_text())
+                return f"the Nova process was stopped after {timeout:.0f} s"
+    return "" if done.returncode == 0 else f"the Nova process exited {done.returncode}"
 
 
 def _tail(log_path: Path) -> str:

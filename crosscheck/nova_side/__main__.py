@@ -1,28 +1,34 @@
-"""`python -m crosscheck.nova_side PLAN.json OUT.json`: run a plan through Nova, write the report.
+"""`python -m crosscheck.nova_side RUNDIR [RUNDIR ...]`: run plans through Nova, one at a time.
 
-Run by crosscheck.nova_run with the cross-check virtualenv's interpreter. Nova's tests are
-imported first, because importing them applies eventlet's monkey patching (as Nova's own test
-runner does), which must happen before anything else is imported.
+Each RUNDIR holds a plan.json (crosscheck.plan); its report goes to RUNDIR/nova.json and Nova's
+log of the test to RUNDIR/nova-test.log. All plans run in this one process, one Nova functional
+test after another, as Nova's own test runner runs many: the imports and Nova's database
+schema (cached after the first test) are paid once. Run by crosscheck.nova_run with the
+cross-check virtualenv's interpreter. Nova's functional tests are imported first, because
+importing them applies eventlet's monkey patching, which must come before anything else.
 """
 
 import nova.tests.functional  # noqa: F401,I001 - eventlet monkey patching first, as Nova does
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from crosscheck.nova_side.harness import run_plan
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m crosscheck.nova_side PLAN.json OUT.json", file=sys.stderr)
+def main(rundirs: list[str]) -> int:
+    if not rundirs:
+        print("usage: python -m crosscheck.nova_side RUNDIR [RUNDIR ...]", file=sys.stderr)
         return 2
-    with open(argv[0]) as plan_file:
-        plan = json.load(plan_file)
-    report = run_plan(plan)
-    with open(argv[1], "w") as out:
-        json.dump(report, out, indent=2)
-    return 1 if report["errors"] else 0
+    for rundir in map(Path, rundirs):
+        plan = json.loads((rundir / "plan.json").read_text())
+        os.chdir(rundir)   # the harness writes its log in the working directory
+        report = run_plan(plan)
+        (rundir / "nova.json").write_text(json.dumps(report, indent=2))
+        print(f"crosscheck: {plan['scenario']}: {len(report['errors'])} errors", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

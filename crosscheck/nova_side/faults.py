@@ -3,7 +3,8 @@
 The Nova side cannot import compute_sim (its virtualenv has no pydantic, and no altsim), so the
 rule is restated here: the first matching rule with an action fires for the first N spawns on
 the host and/or with a probability drawn from (seed, rule index, host, instance, attempt); the
-first matching rule with `latency_ms` sets how long the spawn takes. The instance key is
+first matching rule with `latency_ms` sets how long the spawn takes (times the plan's time
+scale, crosscheck.plan). The instance key is
 altsim's uuid for the instance's name (the plan gives it), so Nova draws the same numbers as
 altsim. tests/unit/test_crosscheck_faults.py holds this against compute_sim.faults.
 """
@@ -38,9 +39,10 @@ def _matches(rule: dict[str, Any], host: str) -> bool:
 class Faults:
     """Decides each spawn; counts spawns per host for the `first` rules."""
 
-    def __init__(self, rules: list[dict[str, Any]], seed: int) -> None:
+    def __init__(self, rules: list[dict[str, Any]], seed: int, time_scale: float = 1.0) -> None:
         self._rules = list(rules)
         self._seed = seed
+        self._time_scale = time_scale
         self._spawns: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
 
@@ -74,4 +76,4 @@ class Faults:
             low, high = value
             value = low + (high - low) * _unit(self._seed, "latency", index, host,
                                                instance_key, attempt)
-        return float(value or 0.0) / 1000.0
+        return float(value or 0.0) * self._time_scale / 1000.0

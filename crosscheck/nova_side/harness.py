@@ -69,7 +69,8 @@ class ScenarioTestCase(integrated_helpers.ProviderUsageBaseTestCase):
         plan = self.plan
         driver_module.ScenarioDriver.settings = driver_module.DriverSettings(
             hosts={host["name"]: host for cell in plan["cells"] for host in cell["hosts"]},
-            faults=Faults(plan["faults"], plan["seed"]), recorder=self.recorder,
+            faults=Faults(plan["faults"], plan["seed"], plan["time_scale"]),
+            recorder=self.recorder,
             fault_keys=dict(plan["fault_keys"]))
         StaticWeigher.host_weights = {host: float(weight)
                                       for host, weight in plan["static_weights"].items()}
@@ -164,7 +165,7 @@ class ScenarioTestCase(integrated_helpers.ProviderUsageBaseTestCase):
         plan = self.plan
         deadline = time.monotonic() + plan["timeout_s"]
         workload = Workload(self.admin_api, self.recorder, self.flavor_ids, plan["requests"],
-                            deadline)
+                            plan["time_scale"], deadline)
         started = time.monotonic()
         workload.run()
         duration = time.monotonic() - started

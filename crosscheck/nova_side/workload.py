@@ -1,10 +1,10 @@
 """The scenario's requests sent to Nova's REST API, as altsim's workload sends them.
 
-Each request entry starts `start_ms` after the run begins and sends its `count` server-create
-requests (`num_instances` servers each, as one multi-create), keeping at most `concurrency` of
-them unfinished: a slot frees when every server of a request is ACTIVE or ERROR, as the
-recorder hears it. Threads here are eventlet's (the harness runs monkey-patched), as are
-Nova's services.
+Each request entry starts `start_ms` (times the plan's time scale) after the run begins and
+sends its `count` server-create requests (`num_instances` servers each, as one multi-create),
+keeping at most `concurrency` of them unfinished: a slot frees when every server of a request
+is ACTIVE or ERROR, as the recorder hears it. Threads here are eventlet's (the harness runs
+monkey-patched), as are Nova's services.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ IMAGE_UUID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 
 class Workload:
     def __init__(self, api: Any, recorder: Recorder, flavor_ids: dict[str, str],
-                 requests: list[dict[str, Any]], deadline: float) -> None:
+                 requests: list[dict[str, Any]], time_scale: float, deadline: float) -> None:
         self._api = api
         self._recorder = recorder
         self._flavor_ids = flavor_ids
         self._requests = requests
+        self._time_scale = time_scale
         self._deadline = deadline
         self._lock = threading.Lock()
         self.server_ids: list[str] = []
@@ -47,7 +48,7 @@ class Workload:
 
     def _run_entry(self, entry: dict[str, Any], started: float) -> None:
         try:
-            delay = started + entry["start_ms"] / 1000.0 - time.monotonic()
+            delay = started + entry["start_ms"] * self._time_scale / 1000.0 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             slots = threading.Semaphore(entry["concurrency"])
