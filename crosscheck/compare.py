@@ -9,7 +9,7 @@ Categories compared (crosscheck.known may leave some out for a scenario, saying 
 - per instance, blind to which host: `outcomes` (the attempts' results), `allocated` (the
   resources held, whichever host) — for scenarios whose hosts tie;
 - per host: `usage` (placement's), `failed_builds`; over all hosts: `total_usage`, and
-  `spread` (every host's usage, largest first, whichever host: how evenly builds spread);
+  `spread` (every host's usage whichever host, in one fixed order: how evenly builds spread);
 - `counts`: active, error, building, reschedules, claim_failures, leaked_allocations.
 
 Every mismatch is named by category and key (an instance, a host or a count), with both

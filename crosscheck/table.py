@@ -39,9 +39,11 @@ def _row(outcome: Outcome) -> str:
     if outcome.comparison is None:
         return f"| `{outcome.scenario}` | nothing | **run failed**: {_cell(outcome.error)} |"
     comparison = outcome.comparison
-    compared = ", ".join(comparison.compared)
     if comparison.not_compared:
-        compared += " (not: " + ", ".join(comparison.not_compared) + ")"
+        compared = (", ".join(comparison.compared) + " (not: "
+                    + ", ".join(comparison.not_compared) + ")")
+    else:
+        compared = f"all {len(comparison.compared)} categories"
     return f"| `{outcome.scenario}` | {compared} | {_result(outcome)} |"
 
 
@@ -63,8 +65,8 @@ def _result(outcome: Outcome) -> str:
 
 
 def _legend() -> str:
-    return "\n".join(f"Known difference {difference.key}: {difference.title}."
-                     for difference in known.KNOWN_DIFFERENCES)
+    return "\n\n".join(f"**Known difference {difference.key}: {difference.title}.** "
+                       f"{difference.explanation}" for difference in known.KNOWN_DIFFERENCES)
 
 
 def _cell(text: str | None) -> str:
