@@ -50,6 +50,8 @@ HANDLED = {"filter_scheduler.enabled_filters", "filter_scheduler.weight_classes"
 NOT_CARRIED = {
     "scheduler.workers": "Nova's harness runs one scheduler; altsim's workers share "
                          "placement, so the outcome does not depend on their number",
+    "conductor.unclaim_by": "Nova's compute always deletes the allocations before it casts "
+                            "the reschedule, as altsim does with unclaim_by = compute",
 }
 CAPACITY_FLAGS = [(None, "reserved_host_memory_mb", 0), (None, "reserved_host_disk_mb", 0),
                   (None, "reserved_host_cpus", 0)]

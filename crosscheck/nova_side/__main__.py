@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from nova import monkey_patch
+
 from crosscheck.nova_side.harness import run_plan
 
 
@@ -22,6 +24,11 @@ def main(rundirs: list[str]) -> int:
     if not rundirs:
         print("usage: python -m crosscheck.nova_side RUNDIR [RUNDIR ...]", file=sys.stderr)
         return 2
+    if not monkey_patch.is_patched():
+        # Nova's functional tests run in eventlet mode; native threading is another harness.
+        print("crosscheck: Nova did not apply eventlet's monkey patching (is "
+              "OS_NOVA_DISABLE_EVENTLET_PATCHING set?)", file=sys.stderr)
+        return 1
     for rundir in map(Path, rundirs):
         plan = json.loads((rundir / "plan.json").read_text())
         os.chdir(rundir)   # the harness writes its log in the working directory
