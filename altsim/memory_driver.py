@@ -31,8 +31,9 @@ This driver models a RabbitMQ broker in memory instead:
 
 Module-level helpers: :func:`delete_vhost` drops a vhost (tests and the embedded runner clean up
 with it), :func:`vhost_stats` reports message counters (the benchmarks count messages with it),
-and :func:`register_oslo_messaging_opts` registers on a private ConfigOpts the option groups that
-oslo.messaging's RPC client/server need but only register on the global cfg.CONF.
+:func:`join` waits until vhosts are idle (every message handled: tests wait with it instead of
+sleeping), and :func:`register_oslo_messaging_opts` registers on a private ConfigOpts the option
+groups that oslo.messaging's RPC client/server need but only register on the global cfg.CONF.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class _Queue:
         # Only one thread hands out a queue's messages at a time; this keeps per-queue order
         # (as a broker does) without ever running a consumer callback under the vhost lock.
         self.draining = False
+        # Messages handed to a consumer whose handler has not finished yet (join() waits them).
+        self.in_flight = 0
         self.published = 0
         self.delivered = 0
         self.requeued = 0
@@ -114,6 +117,12 @@ class _Vhost:
         self.fanout: dict[str, dict[str, list[_Queue]]] = {}
         self.published = 0
         self.unroutable = 0
+        # What join() watches: messages being handled, a condition on the vhost lock notified
+        # when the vhost may have become idle, and a count of everything that can make it busy
+        # again (publish, requeue, attach), by which join() knows nothing moved while it looked.
+        self.in_flight = 0
+        self.changed = threading.Condition(self.lock)
+        self.activity = 0
         # Publishes by kind ("call", "cast", "notification"): a run's RPC traffic apart from
         # its notifications, which go through the same publish path.
         self.sent: collections.Counter[str] = collections.Counter()
@@ -162,6 +171,7 @@ class _Vhost:
         """Forget every queue and consumer (the vhost was deleted)."""
         with self.lock:
             self.deleted = True
+            self.changed.notify_all()
             for queues in self.queues.values():
                 for q in queues.values():
                     q.deleted = True
@@ -181,6 +191,7 @@ class _Vhost:
         """
         with self.lock:
             self.published += 1
+            self.activity += 1
             self._declare_locked(exchange, key, key)
             targets = list(self.bindings[exchange][key])
             for q in targets:
@@ -196,6 +207,7 @@ class _Vhost:
         """
         with self.lock:
             self.published += 1
+            self.activity += 1
             targets = list(self.fanout.get(exchange, {}).get(topic, ()))
             if not targets:
                 self.unroutable += 1
@@ -209,14 +221,24 @@ class _Vhost:
         with self.lock:
             if q.deleted:
                 return
+            self.activity += 1
             q.messages.append(envelope)
             q.requeued += 1
         self.drain(q)
+
+    def settle(self, q: _Queue) -> None:
+        """A handed-over message is done with (its handler returned, or it was requeued)."""
+        with self.lock:
+            q.in_flight -= 1
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self.changed.notify_all()
 
     # -- consuming ------------------------------------------------------------------------------
 
     def attach(self, listener: _MemoryListener, queues: Sequence[_Queue]) -> None:
         with self.lock:
+            self.activity += 1  # a backlog nobody consumed is about to be delivered
             for q in queues:
                 if not q.deleted and listener not in q.consumers:
                     q.consumers.append(listener)
@@ -230,6 +252,7 @@ class _Vhost:
                     q.consumers.remove(listener)
                 if q.auto_delete and not q.consumers:
                     self._delete_queue_locked(q)
+            self.changed.notify_all()  # a backlog without a consumer is not waited for
 
     def drain(self, q: _Queue) -> None:
         """Hand ``q``'s messages to its consumers until it is empty or has no consumer.
@@ -252,12 +275,16 @@ class _Vhost:
                     q.expired += 1
                 if q.deleted or not q.messages or not q.consumers:
                     q.draining = False
+                    if self.in_flight == 0:
+                        self.changed.notify_all()
                     return
                 consumer = q.consumers[q.next_consumer % len(q.consumers)]
                 q.next_consumer += 1
                 count = min(max(consumer.batch_size or 1, 1), len(q.messages))
                 batch = [q.messages.popleft() for _ in range(count)]
                 q.delivered += count
+                q.in_flight += count
+                self.in_flight += count
             # Outside the vhost lock: the callback may publish (it may even be synchronous).
             if consumer.hand_over(self, q, batch):
                 continue
@@ -265,11 +292,52 @@ class _Vhost:
             # failed: put the messages back at the head so another consumer gets them in order.
             with self.lock:
                 q.delivered -= count
+                q.in_flight -= count
+                self.in_flight -= count
                 if q.deleted:
                     continue
                 q.messages.extendleft(reversed(batch))
                 if consumer in q.consumers:
                     q.consumers.remove(consumer)
+
+    # -- idleness (join) --------------------------------------------------------------------------
+
+    def _busy_queues_locked(self) -> list[_Queue]:
+        """Queues with a message being handled, or waiting for a consumer that is attached.
+
+        A backlog on a queue nobody consumes (notifications no listener reads, a server's queue
+        while it is down) is not busy: nothing would ever deliver it, as on a real broker.
+        """
+        if self.deleted:
+            return []
+        return [q for queues in self.queues.values() for q in queues.values()
+                if q.in_flight or (q.messages and q.consumers)]
+
+    def _idle_locked(self) -> bool:
+        # in_flight first: while a run is busy it answers without a scan of every queue.
+        return self.deleted or (self.in_flight == 0 and not self._busy_queues_locked())
+
+    def wait_idle(self, deadline: float) -> bool:
+        """Wait until idle or `deadline` (time.monotonic()); return whether idle."""
+        with self.changed:
+            return self.changed.wait_for(self._idle_locked,
+                                         timeout=max(0.0, deadline - time.monotonic()))
+
+    def activity_count(self) -> int:
+        with self.lock:
+            return self.activity
+
+    def busy(self) -> list[str]:
+        """What keeps this vhost busy, one line a queue (for join()'s error)."""
+        with self.lock:
+            queues = self._busy_queues_locked()
+            lines = [f"{self.name} {q.exchange}/{q.name}: {q.in_flight} being handled, "
+                     f"{len(q.messages)} waiting" for q in queues]
+            # Taken from a queue deleted since (a stopped server's fanout queue).
+            unlisted = self.in_flight - sum(q.in_flight for q in queues)
+            if unlisted > 0 and not self.deleted:
+                lines.append(f"{self.name}: {unlisted} being handled")
+            return lines
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -345,18 +413,76 @@ def list_vhosts() -> list[str]:
         return sorted(_VHOSTS)
 
 
+class JoinTimeout(TimeoutError):
+    """join() gave up: messages were still waiting or being handled (listed in the message)."""
+
+
+def join(*vhosts: str, timeout: float = 30.0) -> None:
+    """Wait until every message sent on `vhosts` (all vhosts if none is named) has been
+    delivered and its handler has returned; raise JoinTimeout after `timeout` seconds.
+
+    A test sends casts, calls join(), then asserts, instead of sleeping or polling. A message
+    is done when an RPC server has replied to it (oslo.messaging replies to casts too, with
+    nothing, once the endpoint returns) or a notification listener has acknowledged or
+    requeued it; what a handler sends before it returns is waited for as well, so a chain of
+    casts (a build and its reschedules) is joined whole, across vhosts when they are all
+    named. Not waited for: a backlog on a queue nobody consumes (it would wait forever), and
+    work a handler leaves to a thread of its own. Never call it from a handler: it would wait
+    for itself. Raises KeyError for a name no transport has used (a mistyped vhost).
+    """
+    with _VHOSTS_LOCK:
+        unknown = [name for name in vhosts if name not in _VHOSTS]
+    if unknown:
+        raise KeyError(f"no vhost {', '.join(unknown)}")
+    deadline = time.monotonic() + timeout
+    while True:
+        # Idle one after the other is not idle together: a handler on one vhost may send to
+        # another already waited for. So wait for each, and accept only a round during which
+        # nothing was published, requeued or attached anywhere.
+        found = _vhosts_named(vhosts)
+        before = {name: vhost.activity_count() for name, vhost in found.items()}
+        for vhost in found.values():
+            if not vhost.wait_idle(deadline):
+                busy = [line for v in _vhosts_named(vhosts).values() for line in v.busy()]
+                raise JoinTimeout(f"the in-memory buses were not idle after {timeout:g} s: "
+                                  + "; ".join(busy or ["(idle by now)"]))
+        after = {name: vhost.activity_count() for name, vhost in _vhosts_named(vhosts).items()}
+        if after == before:
+            return
+
+
+def _vhosts_named(names: Sequence[str]) -> dict[str, _Vhost]:
+    """The vhosts of these names that exist now (every vhost if no name is given)."""
+    with _VHOSTS_LOCK:
+        return {name: vhost for name, vhost in _VHOSTS.items() if not names or name in names}
+
+
 # -- messages and listeners -------------------------------------------------------------------
 
 
 class _IncomingMessage(base.RpcIncomingMessage):
-    """A message handed to a server; also used for notifications (which never reply)."""
+    """A message handed to a server; also used for notifications (which never reply).
 
-    def __init__(self, vhost: _Vhost, q: _Queue, envelope: _Envelope) -> None:
+    It tells its vhost when it is done with, for join(). oslo.messaging's RPC server
+    acknowledges a message before dispatching it and replies (to a cast too) once the endpoint
+    has returned, so an RPC message is done at its reply; a notification listener acknowledges
+    or requeues after dispatching, so a notification is done then.
+    """
+
+    def __init__(self, vhost: _Vhost, q: _Queue, envelope: _Envelope,
+                 notification: bool) -> None:
         decoded = jsonutils.loads(envelope.payload)
         super().__init__(decoded["ctxt"], decoded["message"], msg_id=envelope.msg_id)
         self._vhost = vhost
         self._queue = q
         self._envelope = envelope
+        self._done_on_ack = notification
+        self._settled = False
+
+    def _settle(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._vhost.settle(self._queue)
 
     @property
     def queue_name(self) -> str:
@@ -364,15 +490,25 @@ class _IncomingMessage(base.RpcIncomingMessage):
         return self._queue.name
 
     def acknowledge(self) -> None:
-        """Nothing to do: a message leaves its queue when it is handed over."""
+        """A message left its queue when it was handed over; a notification is done now."""
+        if self._done_on_ack:
+            self._settle()
 
     def requeue(self) -> None:
+        # Back in its queue before it stops being in flight, so join() never sees a gap.
         self._vhost.requeue(self._queue, self._envelope)
+        self._settle()
 
     def heartbeat(self) -> None:
         """Heartbeats only matter to brokers that can lose a consumer; not needed here."""
 
     def reply(self, reply: Any = None, failure: Any = None) -> None:
+        try:
+            self._reply(reply, failure)
+        finally:
+            self._settle()
+
+    def _reply(self, reply: Any, failure: Any) -> None:
         reply_q = self._envelope.reply_q
         if reply_q is None:
             return
@@ -396,10 +532,11 @@ class _MemoryListener(base.Listener):
     """
 
     def __init__(self, vhost: _Vhost, queues: Sequence[_Queue], batch_size: int,
-                 batch_timeout: float | None) -> None:
+                 batch_timeout: float | None, notification: bool = False) -> None:
         super().__init__(batch_size, batch_timeout)
         self._vhost = vhost
         self._queues = list(queues)
+        self._notification = notification  # its messages are done when acknowledged
         # Re-entrant so a callback that stops its own listener does not deadlock.
         self._deliver_lock = threading.RLock()
         self._attached = False
@@ -417,7 +554,7 @@ class _MemoryListener(base.Listener):
             if not self._attached or callback is None:
                 return False
             incomings: list[base.IncomingMessage] = [
-                _IncomingMessage(vhost, q, envelope) for envelope in batch]
+                _IncomingMessage(vhost, q, envelope, self._notification) for envelope in batch]
             try:
                 callback(incomings)
             except Exception:
@@ -570,7 +707,7 @@ class MemoryDriver(base.BaseDriver):
             # (or of no pool) compete for that queue's messages.
             name = key if pool is None else f"{key}:{pool}"
             queues.append(vhost.declare(self._exchange(target), name, key))
-        return _MemoryListener(vhost, queues, batch_size, batch_timeout)
+        return _MemoryListener(vhost, queues, batch_size, batch_timeout, notification=True)
 
     def cleanup(self) -> None:
         """Nothing to release: the vhost is shared with other transports; see delete_vhost()."""

@@ -1,4 +1,4 @@
-"""Embedded end-to-end build rate: 1,000 instances on 100 hosts, no faults (issue 2's target).
+"""Embedded end-to-end build rate: 1,000 instances on 100 hosts, no faults.
 
     python -m benchmarks.embedded_build_path [--repeat 3] [--concurrency 1 20 50]
 

@@ -3,8 +3,9 @@
     python -m benchmarks.end_to_end [--instances 2000] [--hosts 1000] [--cells 2]
                                     [--faults 0.1] [--concurrency 100] [--transport-url URL]
 
-The issue 5 workload: 1,000 hosts in 2 cells, 2,000 single-instance requests, `concurrency`
-of them in flight at once, optionally with that fraction of spawns failing reschedulably.
+The targets' workload (BENCHMARKS.md): 1,000 hosts in 2 cells, 2,000 single-instance requests,
+`concurrency` of them in flight at once, optionally with that fraction of spawns failing
+reschedulably.
 Builds per second is the run report's: ACTIVE instances over the time from the first request
 to the last instance finishing; starting the services is timed apart.
 """

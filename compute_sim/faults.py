@@ -23,14 +23,40 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class FaultRule(BaseModel):
+    """One rule of a scenario's `faults:` (the descriptions are docs/scenarios.md's table)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    hosts: list[str] = Field(min_length=1)
-    action: Literal["reschedule", "abort", "hang"] | None = None
-    first: int | None = Field(default=None, ge=1)
-    probability: float | None = Field(default=None, ge=0.0, le=1.0)
-    reason: str = "simulated spawn failure"
-    latency_ms: float | tuple[float, float] | None = None
+    hosts: list[str] = Field(
+        min_length=1, examples=[["host1", "cell2-*"]],
+        description="Host names or glob patterns (`*`, `?`, `[abc]`, case-sensitive); the rule "
+                    "applies to every host one of them matches. Each must match a host of the "
+                    "scenario.")
+    action: Literal["reschedule", "abort", "hang"] | None = Field(
+        default=None, examples=["reschedule"],
+        description="What a spawn the rule fires on does: `reschedule` fails it with a "
+                    "reschedulable error (the cell conductor tries the next alternate), "
+                    "`abort` fails it for good (ERROR, never retried), `hang` never answers "
+                    "(the build stays in BUILD until `[conductor] build_timeout` ends it). "
+                    "Without an action the rule only adds latency.")
+    first: int | None = Field(
+        default=None, ge=1, examples=[1],
+        description="Fire only on each matching host's first N builds (every build the host "
+                    "is sent counts, in arrival order). None: every build.")
+    probability: float | None = Field(
+        default=None, ge=0.0, le=1.0, examples=[0.1],
+        description="Fire with this probability, a seeded draw for each (rule, host, "
+                    "instance, attempt). With `first`, both must hold. None: always.")
+    reason: str = Field(
+        default="simulated spawn failure", examples=["spawn failed: simulated libvirt error"],
+        description="The failure's text: the attempt's reason in the report, and the "
+                    "instance's fault message when it ends in ERROR.")
+    latency_ms: float | tuple[float, float] | None = Field(
+        default=None, examples=[[10, 50]],
+        description="How long each spawn on a matching host takes, in milliseconds: a number, "
+                    "or `[low, high]` for a seeded draw in that range (0 <= low <= high). "
+                    "Applies whatever the outcome; the first matching rule with latency_ms "
+                    "sets it.")
 
     @model_validator(mode="after")
     def _check(self) -> FaultRule:

@@ -7,16 +7,23 @@ the service that owns them, and the lab's scenario schema builds on them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import pydantic
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from altsim.validation_errors import describe
+from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
 from placement_sim.store import MAX_ALLOCATION_RATIO, MAX_INT
+
+# A cell is one compute_sim process carrying all its hosts (a thread and a queue each): past
+# this many it takes minutes to start and gigabytes of memory. Stated in docs/scenarios.md.
+MAX_HOSTS_PER_CELL = 10_000
+_GENERATED_NAME = re.compile(r"^(?P<cell>.+)-host-(?P<number>[0-9]+)$")
 
 
 class HostsFileError(ValueError):
@@ -52,10 +59,22 @@ def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, f
 class HostSpec(_Strict):
     """One simulated host: its inventory, allocation ratios and reserved amounts."""
 
-    name: str = Field(min_length=1)
-    resources: dict[ResourceClass, Amount]
-    allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
-    reserved: dict[ResourceClass, Reserved] = Field(default_factory=dict)
+    name: str = Field(
+        min_length=1, examples=["host1"],
+        description="The host's name, unique across every cell (its compute queue is "
+                    "`compute.<name>`, its placement provider has this name).")
+    resources: dict[ResourceClass, Amount] = Field(
+        examples=[{"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 100}],
+        description="Its inventory: the total of each resource class.")
+    allocation_ratio: dict[ResourceClass, Ratio] = Field(
+        default_factory=dict, examples=[{"VCPU": 4.0}],
+        description="Overcommit per resource class (placement's allocation_ratio; a class "
+                    "not given has 1.0): capacity is (total - reserved) x ratio. Only classes "
+                    "of `resources`.")
+    reserved: dict[ResourceClass, Reserved] = Field(
+        default_factory=dict, examples=[{"MEMORY_MB": 512}],
+        description="Amount of each class kept back from instances (a class not given has "
+                    "0), at most its total. Only classes of `resources`.")
 
     @model_validator(mode="after")
     def _classes_are_the_hosts(self) -> HostSpec:
@@ -64,13 +83,37 @@ class HostSpec(_Strict):
 
 
 class CellSpec(_Strict):
-    """A cell's hosts, listed or generated (`host_count` hosts named `<cell>-host-001`...)."""
+    """A cell's hosts, listed or generated (`host_count` hosts named `<cell>-host-001`...),
+    at most MAX_HOSTS_PER_CELL either way."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    hosts: list[HostSpec] = Field(default_factory=list)
-    host_count: int | None = Field(default=None, ge=1)
-    host_resources: dict[ResourceClass, Amount] | None = None
-    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(default_factory=dict)
+    name: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_-]+$", examples=["cell1"],
+        description="The cell's name, unique; `cell0` is taken (the cell of instances that "
+                    "could not be scheduled).")
+    hosts: list[HostSpec] = Field(
+        default_factory=list, json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_CELL}"},
+        description="The cell's hosts, listed (or `host_count`, not both).")
+    host_count: int | None = Field(
+        default=None, ge=1, json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_CELL}"},
+        examples=[100],
+        description="Generate this many identical hosts instead of listing them, named "
+                    "`<cell>-host-001` ... (three digits at least, more when the count needs "
+                    "them: `big-host-0001` ... `big-host-1000`).")
+    host_resources: dict[ResourceClass, Amount] | None = Field(
+        default=None, examples=[{"VCPU": 16, "MEMORY_MB": 65536, "DISK_GB": 1000}],
+        description="With `host_count` (and needed by it): each generated host's "
+                    "`resources`.")
+    host_allocation_ratio: dict[ResourceClass, Ratio] = Field(
+        default_factory=dict, examples=[{"VCPU": 2.0}],
+        description="With `host_count`: each generated host's `allocation_ratio`.")
+
+    @field_validator("hosts", "host_count")
+    @classmethod
+    def _at_most_max_hosts(cls, value: list[HostSpec] | int | None) -> list[HostSpec] | int | None:
+        count = len(value) if isinstance(value, list) else (value or 0)
+        if count > MAX_HOSTS_PER_CELL:
+            raise ValueError(f"{count} hosts: a cell has at most {MAX_HOSTS_PER_CELL} hosts")
+        return value
 
     @model_validator(mode="after")
     def _hosts_given_one_way(self) -> CellSpec:
@@ -84,14 +127,37 @@ class CellSpec(_Strict):
             _check_host_classes(self.host_resources, self.host_allocation_ratio, {}, "host_")
         return self
 
+    @property
+    def size(self) -> int:
+        """How many hosts the cell has, listed or generated."""
+        return len(self.hosts) or (self.host_count or 0)
+
+    def _generated_name(self, number: int) -> str:
+        return f"{self.name}-host-{number:0{max(3, len(str(self.host_count)))}d}"
+
+    def host_names(self) -> Iterator[str]:
+        """The hosts' names, one at a time (a generated cell's are never held in a list)."""
+        if self.hosts:
+            yield from (host.name for host in self.hosts)
+            return
+        for number in range(1, (self.host_count or 0) + 1):
+            yield self._generated_name(number)
+
+    def generates(self, name: str) -> bool:
+        """Whether `name` is one of this cell's generated host names, worked out from the name
+        alone: `<cell>-host-<n>`, n from 1 to host_count, zero-padded as they are."""
+        found = _GENERATED_NAME.match(name)
+        if not self.host_count or found is None or found["cell"] != self.name:
+            return False
+        number = int(found["number"])
+        return 1 <= number <= self.host_count and self._generated_name(number) == name
+
     def all_hosts(self) -> list[HostSpec]:
         if self.hosts:
             return list(self.hosts)
-        width = max(3, len(str(self.host_count)))
-        return [HostSpec(name=f"{self.name}-host-{i:0{width}d}",
-                         resources=dict(self.host_resources or {}),
+        return [HostSpec(name=name, resources=dict(self.host_resources or {}),
                          allocation_ratio=dict(self.host_allocation_ratio))
-                for i in range(1, (self.host_count or 0) + 1)]
+                for name in self.host_names()]
 
 
 class HostsFile(BaseModel):
@@ -109,11 +175,9 @@ class HostsFile(BaseModel):
 def load_hosts_file(path: str | Path) -> HostsFile:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise HostsFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise HostsFileError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        raise HostsFileError(str(exc)) from None
     if not isinstance(data, dict):
         raise HostsFileError(f"{path}: must be a mapping, got {type(data).__name__}")
     try:

@@ -56,8 +56,9 @@ class ComputeManager:
                  failed_builds: FailedBuilds | None = None) -> None:
         self.host = host
         self._cell_db = cell_db
-        # By default the seeds' compute: placement claimed, the cell conductor unclaims, and
-        # (Nova's) failed builds counted by the host's tracker, flushed at its next write.
+        # By default the Queens design's compute: placement claimed, the cell conductor
+        # unclaims; and (Nova's) failed builds counted by the host's tracker, flushed at its
+        # next write.
         self._resources = resources or PlacementResources(
             placement, unclaim_on_reschedule=False,
             tracker=ResourceTracker(host, cell_db, check_fit=False))

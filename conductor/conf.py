@@ -20,7 +20,7 @@ conductor_opts = [
                    ("request", "the caller decides: the RequestSpec's num_alternates is "
                                "passed to the scheduler, and a build gets at most "
                                "1 + num_alternates attempts, whatever max_attempts says "
-                               "(the seeds' proposal)")],
+                               "(the counter-proposal in the Queens design discussion)")],
                help="Who decides how many alternates a build gets. With request, the "
                     "attempt bound both conductors apply is 1 + the num_alternates the "
                     "request asked for (not the number the scheduler could find: fewer "
@@ -30,8 +30,8 @@ conductor_opts = [
                     "to max_attempts. Ignored with [scheduler] legacy_retry."),
     cfg.StrOpt("unclaim_by", default="cell_conductor", choices=[
                    ("cell_conductor", "the cell conductor deletes the failed host's "
-                                      "allocations before it claims an alternate (the "
-                                      "seeds' wording)"),
+                                      "allocations before it claims an alternate (as "
+                                      "the Queens design describes it)"),
                    ("compute", "the compute deletes them before it casts the reschedule, "
                                "and the cell conductor does not (Nova master)")],
                help="Who removes a failed build's placement allocations on a reschedule. "

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from placement_sim.candidates import AllocationCandidates
 from placement_sim.candidates_cache import CandidatesCache
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
@@ -57,9 +58,15 @@ class PlacementClient(Protocol):
 
     def get_allocation_candidates(
         self, resources: dict[str, int], limit: int = 1000
-    ) -> dict[str, Any]:
-        """GET /allocation_candidates: ``{"allocation_requests": [...],
-        "provider_summaries": {...}}``."""
+    ) -> AllocationCandidates:
+        """GET /allocation_candidates: each provider's allocation request and summary, as a
+        frozen ``AllocationCandidates`` (read as a mapping, the body ``{"allocation_requests":
+        [...], "provider_summaries": {...}}``).
+
+        From a placement that numbers its changes (altsim's) the answer has a token and a
+        journal and is kept current from deltas; a real Placement's has neither (``token``
+        None), and each answer is in full.
+        """
         ...
 
     def claim_resources(
@@ -171,12 +178,9 @@ class InProcessPlacementClient:
 
     def get_allocation_candidates(
         self, resources: dict[str, int], limit: int = 1000
-    ) -> dict[str, Any]:
+    ) -> AllocationCandidates:
         # Kept current from deltas where placement gives them (placement_sim/candidates_cache)
-        fetch = getattr(self._store, "candidates_since", None)
-        if fetch is None:
-            return self._store.allocation_candidates(resources, limit)
-        return self._candidates.get(resources, limit, fetch)
+        return self._candidates.get(resources, limit, self._store.candidates_since)
 
     def claim_resources(
         self,

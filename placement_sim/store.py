@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from placement_sim.candidates_delta import CandidatesToken
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
     DEFAULT,
@@ -136,7 +137,7 @@ class CandidatesAnswer:
     """What candidates_since() answers: the candidates (all of them, or those that changed
     after the answer whose token is `since`), the providers no longer candidates (deltas
     only), and this answer's token (the next call's `since`; None from a placement that
-    does not give them)."""
+    does not give them). Tokens are text, as they cross HTTP; CandidatesToken reads them."""
 
     allocation_requests: list[dict[str, Any]]
     provider_summaries: dict[str, dict[str, Any]]
@@ -509,7 +510,7 @@ class PlacementStore:
         the candidates (more providers than it): which ones are cut can change with any.
         """
         with self._lock:
-            token = f"{self._epoch}:{self._sequence}"
+            token = str(CandidatesToken(self._epoch, self._sequence))
             changed = self._changed_after(since)
             if changed is None or (limit is not None and len(self._providers) > limit):
                 changed = None
@@ -533,10 +534,10 @@ class PlacementStore:
     def _changed_after(self, token: str | None) -> list[str] | None:
         """The providers changed after the change `token` names, or None if it is not a
         token of this store or the log no longer reaches back that far. Lock held."""
-        epoch, _, number = (token or "").partition(":")
-        if epoch != self._epoch or not number.isdigit():
+        parsed = CandidatesToken.parse(token)
+        if parsed is None or parsed.epoch != self._epoch:
             return None
-        since = int(number)
+        since = parsed.number
         if since > self._sequence:
             return None
         if since < self._sequence and (not self._changes or self._changes[0][0] > since + 1):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, ComputeNodeRow
+from placement_sim.candidates import AllocationCandidates
 from scheduler.host_state import HostState
 from scheduler.host_table import HostTable, TableView
 from scheduler.node_rows import CellRows, Changes
@@ -40,13 +40,13 @@ class HostManager:
             raise ValueError(f"host_view: unknown view {host_view!r}")
         self._from_nodes = host_view == "compute_nodes"
         self._cells = {cell_uuid: CellRows(cell_db) for cell_uuid, cell_db in cell_dbs.items()}
-        self._rows: dict[str, list[tuple]] = {}
-        self._states: dict[str, tuple[tuple, HostState]] = {}
+        self._rows: dict[str, list[ComputeNodeRow]] = {}
+        self._states: dict[str, tuple[ComputeNodeRow, HostState]] = {}
         self._table: HostTable | None = None
         self._usage: NodeUsage | None = None
         self._lock = threading.Lock()
 
-    def _cell_rows(self, cell_uuid: str) -> tuple[list[tuple], Changes | None]:
+    def _cell_rows(self, cell_uuid: str) -> tuple[list[ComputeNodeRow], Changes | None]:
         """The cell's rows, and what changed since the last read (None: nothing). Lock
         held."""
         changes = self._cells[cell_uuid].read()
@@ -55,11 +55,11 @@ class HostManager:
         return self._rows[cell_uuid], changes
 
     def get_host_view(self, provider_summaries: Mapping[str, dict],
-                      candidates: Any = None) -> TableView:
+                      candidates: AllocationCandidates | None = None) -> TableView:
         """The hosts whose provider placement offered, with these summaries, in host-name
         order: a view of the request's own (what it consumes stays in the view).
-        `candidates`: the whole answer, when the client kept it from deltas (HostTable.view
-        then looks at what changed alone)."""
+        `candidates`: the whole answer, whose token and journal (when placement gave a
+        token) let HostTable.view look at what changed alone."""
         # One request at a time reads the rows and updates the table, so a slower reader can
         # never put older rows over newer ones.
         with self._lock:
@@ -87,17 +87,18 @@ class HostManager:
         a request that consumes on one consumes on a copy (HostColumns does)."""
         with self._lock:
             states = [self._state(cell_uuid, row) for cell_uuid in self._cells
-                      for row in self._cell_rows(cell_uuid)[0] if row[6] is not None]
+                      for row in self._cell_rows(cell_uuid)[0] if row.resources is not None]
         states.sort(key=lambda state: state.host)
         return states
 
-    def _state(self, cell_uuid: str, row: tuple) -> HostState:
+    def _state(self, cell_uuid: str, row: ComputeNodeRow) -> HostState:
         """A host from what its own tracker reports, rebuilt only when its row changed."""
-        uuid, host, nodename, disabled, failed_builds, updated_at, capacity, used = row
-        cached = self._states.get(uuid)
+        cached = self._states.get(row.uuid)
         if cached is not None and cached[0] is row:
             return cached[1]
-        state = HostState(host, nodename, uuid, cell_uuid, bool(disabled), updated_at,
-                          failed_builds, json.loads(capacity), json.loads(used or "{}"))
-        self._states[uuid] = (row, state)
+        state = HostState(row.host, row.hypervisor_hostname, row.uuid, cell_uuid,
+                          bool(row.disabled), row.updated_at, row.failed_builds,
+                          json.loads(row.resources or "{}"),
+                          json.loads(row.resources_used or "{}"))
+        self._states[row.uuid] = (row, state)
         return state

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from altsim.db.cell import ComputeNodeRow
+from placement_sim.candidates import AllocationCandidates, Journal
+from placement_sim.candidates_delta import CandidatesToken
 from scheduler.host_columns import Columns
 from scheduler.host_state import HostState
 
-# A compute node row: uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at, ...
-Row = tuple
 # Candidates journals remembered: the current one of each flavor requests ask for.
 JOURNALS = 16
 
@@ -29,61 +30,65 @@ JOURNALS = 16
 class HostTable:
     """Rows for the compute nodes of every cell, their placement columns filled as seen."""
 
-    def __init__(self, rows_by_cell: Mapping[str, Sequence[Row]]) -> None:
+    def __init__(self, rows_by_cell: Mapping[str, Sequence[ComputeNodeRow]]) -> None:
         entries = sorted(((row, cell) for cell, rows in rows_by_cell.items() for row in rows),
-                         key=lambda entry: entry[0][1])
+                         key=lambda entry: entry[0].host)
         self.rows = [row for row, _ in entries]
         self.cells = [cell for _, cell in entries]
-        self.position = {row[0]: index for index, row in enumerate(self.rows)}
-        self.hosts = [row[1] for row in self.rows]
-        self.disabled = np.array([row[3] for row in self.rows], dtype=bool)
-        self.failed_builds = np.array([row[4] for row in self.rows], dtype=float)
-        self.updated_at = np.array([row[5] for row in self.rows], dtype=float)
+        self.position = {row.uuid: index for index, row in enumerate(self.rows)}
+        self.hosts = [row.host for row in self.rows]
+        self.disabled = np.array([row.disabled for row in self.rows], dtype=bool)
+        self.failed_builds = np.array([row.failed_builds for row in self.rows], dtype=float)
+        self.updated_at = np.array([row.updated_at for row in self.rows], dtype=float)
         self.free: dict[str, np.ndarray] = {}
         self.summaries: list[dict | None] = [None] * len(self.rows)
         # The candidates token each row's summary came with (None: not known).
-        self.tokens: list[tuple[str, int] | None] = [None] * len(self.rows)
+        self.tokens: list[CandidatesToken | None] = [None] * len(self.rows)
         # Journals of candidates seen lately -> (the journal, the change number of the last
-        # of its bodies viewed, that body's positions), for _advance().
-        self._journals: dict[int, tuple[Any, int, np.ndarray]] = {}
+        # of its answers viewed, that answer's positions), for _advance().
+        self._journals: dict[int, tuple[Journal, int, np.ndarray]] = {}
 
-    def update_rows(self, rows: Sequence[Row]) -> list[int]:
+    def update_rows(self, rows: Sequence[ComputeNodeRow]) -> list[int]:
         """Take the compute node fields of rows that changed (nodes the table has); returns
         the positions of those rows."""
         changed = []
         for row in rows:
-            index = self.position[row[0]]
+            index = self.position[row.uuid]
             if self.rows[index] != row:
                 self.rows[index] = row
-                self.disabled[index] = row[3]
-                self.failed_builds[index] = row[4]
-                self.updated_at[index] = row[5]
+                self.disabled[index] = row.disabled
+                self.failed_builds[index] = row.failed_builds
+                self.updated_at[index] = row.updated_at
                 changed.append(index)
         return changed
 
-    def view(self, summaries: Mapping[str, dict], candidates: Any = None,
+    def view(self, summaries: Mapping[str, dict],
+             candidates: AllocationCandidates | None = None,
              free: Mapping[str, np.ndarray] | None = None) -> TableView:
         """The hosts placement offered that have a compute node, with these summaries.
         `free`: columns in row order to take the free resources from instead of placement's
         (scheduler.node_usage, [scheduler] host_view = compute_nodes).
 
-        `candidates`, when the placement client kept them current from deltas
-        (placement_sim/candidates_cache.Candidates), lets a request whose candidates share a
-        journal with ones this table has already seen look at the providers that changed
-        since alone; otherwise every summary is looked at (an identity check for most)."""
-        token = _token(getattr(candidates, "token", None))
-        journal = getattr(candidates, "journal", None)
+        `candidates`, the answer they came in: when it has a token and a journal (the
+        placement client kept it current from deltas) a request whose candidates share a
+        journal with ones this table has already seen looks at the providers that changed
+        since alone; otherwise (a real Placement's answer has no token) every summary is
+        looked at (an identity check for most)."""
+        token = candidates.token if candidates is not None else None
+        journal = candidates.journal if candidates is not None else None
         seen = self._journals.get(id(journal)) if journal is not None else None
         positions = None
         if seen is not None and seen[0] is journal and token is not None:
-            positions = self._advance(seen, candidates, summaries, token)
+            positions = self._advance(seen, summaries, token)
         if positions is None:
             positions = self._scan(summaries, token)
-        if journal is not None and token is not None and (seen is None or seen[1] <= token[1]):
-            self._remember(journal, token[1], positions)
+        if journal is not None and token is not None and (seen is None
+                                                           or seen[1] <= token.number):
+            self._remember(journal, token.number, positions)
         return TableView(self, positions, free)
 
-    def _scan(self, summaries: Mapping[str, dict], token: tuple[str, int] | None) -> np.ndarray:
+    def _scan(self, summaries: Mapping[str, dict],
+              token: CandidatesToken | None) -> np.ndarray:
         positions = []
         position, seen = self.position, self.summaries
         for rp_uuid, summary in summaries.items():
@@ -99,17 +104,16 @@ class HostTable:
         positions.sort()
         return np.array(positions, dtype=np.intp)
 
-    def _advance(self, seen: tuple[Any, int, np.ndarray], candidates: Any,
-                 summaries: Mapping[str, dict],
-                 token: tuple[str, int]) -> np.ndarray | None:
-        """The positions of the candidates as the journal's last body this table saw had
+    def _advance(self, seen: tuple[Journal, int, np.ndarray], summaries: Mapping[str, dict],
+                 token: CandidatesToken) -> np.ndarray | None:
+        """The positions of the candidates as the journal's last answer this table saw had
         them, less the removed since, with the changed ones' summaries taken (a delta never
-        adds a provider: the client asks in full then); None to scan instead (a body older
-        than that one, or a journal that no longer reaches back to it)."""
+        adds a provider: the client asks in full then); None to scan instead (an answer
+        older than that one, or a journal that no longer reaches back to it)."""
         journal, number, positions = seen
-        if token[1] < number:
+        if token.number < number:
             return None
-        delta = journal.between(number, token[1])
+        delta = journal.between(number, token.number)
         if delta is None:
             return None
         changed, removed = delta
@@ -123,7 +127,7 @@ class HostTable:
                 self._take(index, summaries[rp_uuid], token)
         return positions
 
-    def _remember(self, journal: Any, number: int, positions: np.ndarray) -> None:
+    def _remember(self, journal: Journal, number: int, positions: np.ndarray) -> None:
         # Keyed by identity, holding the journal (so its id cannot be reused meanwhile); a
         # few are enough: one journal per flavor requests ask for.
         self._journals.pop(id(journal), None)
@@ -131,12 +135,11 @@ class HostTable:
         while len(self._journals) > JOURNALS:
             self._journals.pop(next(iter(self._journals)))
 
-    def _take(self, index: int, summary: dict, token: tuple[str, int] | None) -> None:
+    def _take(self, index: int, summary: dict, token: CandidatesToken | None) -> None:
         """Take a provider's summary, unless the table has a later one of it already (a
         slower request's answer must not put older usage over newer)."""
         held = self.tokens[index]
-        if token is not None and held is not None and held[0] == token[0] \
-                and held[1] > token[1]:
+        if held is not None and held.later_than(token):
             return
         self.tokens[index] = token
         self.summaries[index] = summary
@@ -146,12 +149,6 @@ class HostTable:
         for rc, column in self.free.items():
             amounts = resources.get(rc)
             column[index] = _clip(amounts["capacity"] - amounts["used"]) if amounts else 0
-
-
-def _token(text: str | None) -> tuple[str, int] | None:
-    """A candidates token ("<placement>:<change number>") as something comparable."""
-    epoch, _, number = (text or "").partition(":")
-    return (epoch, int(number)) if number.isdigit() else None
 
 
 _INT64 = np.iinfo(np.int64)
@@ -216,9 +213,9 @@ class TableView(Columns):
         index = position if self._positions is None else int(self._positions[position])
         row, resources = self._source.rows[index], self._source.summaries[index]["resources"]
         state = HostState.__new__(HostState)
-        state.host, state.nodename, state.uuid = row[1], row[2], row[0]
-        state.cell_uuid, state.disabled = self._source.cells[index], bool(row[3])
-        state.updated_at, state.failed_builds = row[5], row[4]
+        state.host, state.nodename, state.uuid = row.host, row.hypervisor_hostname, row.uuid
+        state.cell_uuid, state.disabled = self._source.cells[index], bool(row.disabled)
+        state.updated_at, state.failed_builds = row.updated_at, row.failed_builds
         state.capacity = {rc: amounts["capacity"] for rc, amounts in resources.items()}
         state.free_resources = {rc: int(self.free(rc)[position]) for rc in resources}
         return state
@@ -241,7 +238,7 @@ class _Snapshot:
     @cached_property
     def uuids(self) -> list[str]:
         rows = self.table.rows
-        return [rows[i][0] for i in self.positions]
+        return [rows[i].uuid for i in self.positions]
 
     @cached_property
     def cells(self) -> list[str]:

@@ -36,7 +36,7 @@ class SchedulerManager:
         _check_args(instance_uuids, return_alternates, num_alternates)
         alternates = self._alternates_wanted(return_alternates, num_alternates)
         try:
-            placements = self._selector.select(request_spec, list(instance_uuids), alternates)
+            destinations = self._selector.select(request_spec, list(instance_uuids), alternates)
         except RequestNotPlaced as exc:
             # Without a resource filter an instance that no longer fits loses a claim on
             # every host before the request fails: reported, as the successful ones are.
@@ -49,15 +49,15 @@ class SchedulerManager:
             raise NoValidHost() from None
         self._notifier.info(ctxt, SELECT_DESTINATIONS_END, {
             "request_id": ctxt.get("request_id"),
-            "instances": {uuid: {"selection": [s.service_host for s in p.selections],
-                                 "claim_failures": p.claim_failures}
-                          for uuid, p in zip(instance_uuids, placements, strict=True)}})
-        for uuid, placement in zip(instance_uuids, placements, strict=True):
+            "instances": {uuid: {"selection": [s.service_host for s in d.selections],
+                                 "claim_failures": d.claim_failures}
+                          for uuid, d in zip(instance_uuids, destinations, strict=True)}})
+        for uuid, instance in zip(instance_uuids, destinations, strict=True):
             LOG.info("Selected %s for instance %s; alternates %s; lost claims on %s",
-                     placement.selections[0].service_host, uuid,
-                     [s.service_host for s in placement.selections[1:]],
-                     placement.claim_failures)
-        return [placement.selections for placement in placements]
+                     instance.selections[0].service_host, uuid,
+                     [s.service_host for s in instance.selections[1:]],
+                     instance.claim_failures)
+        return [instance.selections for instance in destinations]
 
     def _alternates_wanted(self, return_alternates: bool, num_alternates: int | None) -> int:
         if not return_alternates:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, ComputeNodeRow
 
-# A compute node row (altsim.db.cell.CellDatabase.compute_node_rows): uuid first.
-Row = tuple
 # How far before the latest change held a read reaches back where writers can commit out of
 # order (PostgreSQL, not SQLite): a row committed up to this late is found without a full read.
 CONCURRENT_WRITERS_MARGIN_S = 0.5
@@ -28,8 +26,8 @@ class Changes:
     """What a read found: every row (by host), the rows that changed since the last read, and
     whether the set of nodes changed (a new node: the caller starts afresh)."""
 
-    rows: list[Row]
-    changed: list[Row]
+    rows: list[ComputeNodeRow]
+    changed: list[ComputeNodeRow]
     new_nodes: bool
 
 
@@ -38,7 +36,7 @@ class CellRows:
         self._cell_db = cell_db
         self._margin = 0.0 if cell_db.url.startswith("sqlite") else CONCURRENT_WRITERS_MARGIN_S
         self._stamp: tuple[int, int] | None = None
-        self._rows: dict[str, Row] = {}  # by uuid, in host order
+        self._rows: dict[str, ComputeNodeRow] = {}  # by uuid, in host order
         self._versions: dict[str, int] = {}
         self._latest: float | None = None  # the latest changed_at held
 
@@ -53,15 +51,15 @@ class CellRows:
         if delta is None:
             return None
         versions = self._versions
-        if any(row[0] not in versions for _, _, row in delta):
+        if any(row.uuid not in versions for _, _, row in delta):
             return self._read_all()  # a new node
-        total = self._stamp[1] + sum(version - versions[row[0]] for version, _, row in delta)
+        total = self._stamp[1] + sum(version - versions[row.uuid] for version, _, row in delta)
         if (len(versions), total) != stamp:
             return self._read_all()  # a change committed out of order: read everything
-        changed = [row for version, _, row in delta if versions[row[0]] != version]
+        changed = [row for version, _, row in delta if versions[row.uuid] != version]
         for version, changed_at, row in delta:
-            self._rows[row[0]] = row
-            versions[row[0]] = version
+            self._rows[row.uuid] = row
+            versions[row.uuid] = version
             self._note(changed_at)
         self._stamp = stamp
         return Changes(list(self._rows.values()), changed, False)
@@ -70,13 +68,13 @@ class CellRows:
         stamp, every = self._cell_db.compute_node_changes(None, None)
         assert every is not None  # nothing to compare the stamp with: every row comes back
         old = self._rows
-        self._rows = {row[0]: row for _, _, row in every}
-        self._versions = {row[0]: version for version, _, row in every}
+        self._rows = {row.uuid: row for _, _, row in every}
+        self._versions = {row.uuid: version for version, _, row in every}
         self._stamp, self._latest = stamp, None
         for _, changed_at, _ in every:
             self._note(changed_at)
         rows = list(self._rows.values())
-        return Changes(rows, [row for row in rows if old.get(row[0]) != row],
+        return Changes(rows, [row for row in rows if old.get(row.uuid) != row],
                        self._rows.keys() != old.keys())
 
     def _note(self, changed_at: float | None) -> None:

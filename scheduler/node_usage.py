@@ -18,25 +18,23 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-# A compute node row (altsim.db.cell.CellDatabase.compute_node_rows): its capacity and usage,
-# JSON text or None, are its last two fields.
-Row = tuple
+from altsim.db.cell import ComputeNodeRow
 
 
 class NodeUsage:
     """Free resources per resource class, one entry per row of a HostTable."""
 
-    def __init__(self, rows: Sequence[Row]) -> None:
+    def __init__(self, rows: Sequence[ComputeNodeRow]) -> None:
         self.free: dict[str, np.ndarray] = {}
         self._size = len(rows)
         self.update(rows, range(len(rows)))
 
-    def update(self, rows: Sequence[Row], indexes: Iterable[int]) -> None:
+    def update(self, rows: Sequence[ComputeNodeRow], indexes: Iterable[int]) -> None:
         """Decode the rows at `indexes` (those that changed) into the columns."""
         for index in indexes:
             row = rows[index]
-            capacity = json.loads(row[-2] or "{}")
-            used = json.loads(row[-1] or "{}")
+            capacity = json.loads(row.resources or "{}")
+            used = json.loads(row.resources_used or "{}")
             for rc in capacity.keys() - self.free.keys():
                 self.free[rc] = np.zeros(self._size, dtype=np.int64)
             for rc, column in self.free.items():

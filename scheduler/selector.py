@@ -47,8 +47,9 @@ class RequestNotPlaced(NoValidHost):
 
 
 @dataclass
-class Placement:
-    """The outcome for one instance: its list (chosen first) and the hosts that lost a claim."""
+class InstanceDestinations:
+    """Where one instance may go: its selections (the chosen host first, then its
+    alternates), and the hosts it lost a claim on."""
 
     selections: list[Selection]
     claim_failures: list[str] = field(default_factory=list)
@@ -72,7 +73,7 @@ class Selector:
         self._host_source = host_source
 
     def select(self, spec: RequestSpec, instance_uuids: list[str],
-               num_alternates: int) -> list[Placement]:
+               num_alternates: int) -> list[InstanceDestinations]:
         hosts, requests_by_rp = self._candidates(spec)
         if spec.ignore_hosts:
             hosts = hosts.subset(np.array([i for i, host in enumerate(hosts.hosts)
@@ -91,11 +92,11 @@ class Selector:
                 hosts.consume(position, spec.flavor.resources)
             chosen.append((position, weighed, failures))
         chosen_names = {hosts.hosts[position] for position, _, _ in chosen}
-        return [Placement([_selection(hosts.state(position), requests_by_rp)]
-                          + [_selection(hosts.state(alt), requests_by_rp) for alt in
-                             _alternates(hosts, position, weighed, chosen_names,
-                                         num_alternates)],
-                          failures)
+        return [InstanceDestinations([_selection(hosts.state(position), requests_by_rp)]
+                                     + [_selection(hosts.state(alt), requests_by_rp) for alt in
+                                        _alternates(hosts, position, weighed, chosen_names,
+                                                    num_alternates)],
+                                     failures)
                 for position, weighed, failures in chosen]
 
     def _candidates(self, spec: RequestSpec) -> tuple[Columns, dict[str, dict]]:
@@ -112,13 +113,10 @@ class Selector:
         except PlacementUnavailable:
             # As Nova: an unreachable placement offers no candidates, hence no valid host.
             raise NoValidHost() from None
-        requests_by_rp = getattr(candidates, "requests_by_provider", None)
-        if requests_by_rp is None:
-            requests_by_rp = _allocation_requests_by_provider(
-                candidates["allocation_requests"])
+        requests_by_rp = candidates.requests_by_provider
         if not requests_by_rp:
             raise NoValidHost()
-        summaries = candidates["provider_summaries"]
+        summaries = candidates.provider_summaries
         hosts = self._host_manager.get_host_view(summaries, candidates)
         # Placement summarizes every provider of every request: the same number means the
         # same providers, and no candidate's provider is only part of a tree.
@@ -181,13 +179,6 @@ class Selector:
     def _rollback(self, instance_uuids: list[str]) -> None:
         for instance_uuid in instance_uuids:
             self._placement.delete_allocation_for_instance(instance_uuid)
-
-
-def _allocation_requests_by_provider(allocation_requests: list[dict]) -> dict[str, dict]:
-    """Provider uuid -> its first allocation request (single-provider trees only)."""
-    # Built from the last request to the first, so that the first one for a provider wins.
-    return {provider: request for request in reversed(allocation_requests)
-            if len(allocations := request["allocations"]) == 1 for provider in allocations}
 
 
 def _alternates(hosts: Columns, chosen: int, weighed: list[int], chosen_names: set[str],

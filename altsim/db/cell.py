@@ -6,7 +6,7 @@ import functools
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -25,6 +25,20 @@ class ComputeNode:
     disabled: bool
     failed_builds: int
     updated_at: float
+
+
+class ComputeNodeRow(NamedTuple):
+    """A compute node as the scheduler reads it on every request (compute_node_rows): a
+    tuple, cheap to make by the thousand, with its fields named."""
+
+    uuid: str
+    host: str
+    hypervisor_hostname: str
+    disabled: bool
+    failed_builds: int
+    updated_at: float
+    resources: str | None        # JSON text: capacity per resource class, as reported
+    resources_used: str | None   # JSON text: what the node's own tracker counts as used
 
 
 @dataclass(frozen=True)
@@ -60,13 +74,12 @@ class StuckBuild:
 _LIST_COMPUTE_NODES = sa.select(
     *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
 ).order_by(t.compute_nodes.c.host)
-_COMPUTE_NODE_ROWS_SQL = ("SELECT uuid, host, hypervisor_hostname, disabled, failed_builds, "
-                          "updated_at, resources, resources_used FROM compute_nodes "
+# The columns in ComputeNodeRow's order: the row is made from them by position.
+_COMPUTE_NODE_ROWS_SQL = (f"SELECT {', '.join(ComputeNodeRow._fields)} FROM compute_nodes "
                           "ORDER BY host")
 _COMPUTE_NODES_STAMP_SQL = "SELECT COUNT(*), COALESCE(SUM(version), 0) FROM compute_nodes"
-_VERSIONED_ROWS_SQL = ("SELECT version, changed_at, uuid, host, hypervisor_hostname, disabled, "
-                       "failed_builds, updated_at, resources, resources_used FROM compute_nodes "
-                       "ORDER BY host")
+_VERSIONED_ROWS_SQL = (f"SELECT version, changed_at, {', '.join(ComputeNodeRow._fields)} "
+                       "FROM compute_nodes ORDER BY host")
 # In no order: ordered by host, SQLite would walk the host index over every row instead of
 # the changed_at index over the few that changed.
 _VERSIONED_ROWS_SQL_SINCE = _VERSIONED_ROWS_SQL.replace(" ORDER BY host",
@@ -215,11 +228,10 @@ class CellDatabase(Database):
             return [ComputeNode(*row) for row in conn.execute(_LIST_COMPUTE_NODES)]
 
     def compute_node_rows(self, unless_stamp: tuple[int, int] | None = None,
-                          ) -> tuple[tuple[int, int], list[tuple] | None]:
+                          ) -> tuple[tuple[int, int], list[ComputeNodeRow] | None]:
         """The change stamp of the compute nodes and, unless it equals `unless_stamp`, their
-        rows by host: (uuid, host, hypervisor_hostname, disabled, failed_builds, updated_at,
-        resources, resources_used), the last two JSON text (or None) left for the caller to
-        decode, since most callers never look at them.
+        rows by host, the resources left as JSON text (or None) for the caller to decode,
+        since most callers never look at them.
 
         The scheduler reads this on every request; when nothing changed since its last read
         (the stamp is the same) it keeps what it has and skips reading every row again.
@@ -231,13 +243,14 @@ class CellDatabase(Database):
         # Rows read after the stamp can only be newer than it: the next call then sees a
         # different stamp and reads again, which is safe.
         rows = self.raw_queries(_COMPUTE_NODE_ROWS_SQL)[0]
-        return stamp, [(uuid, host, node, bool(disabled), failed, updated, resources, used)
+        return stamp, [ComputeNodeRow(uuid, host, node, bool(disabled), failed, updated,
+                                      resources, used)
                        for uuid, host, node, disabled, failed, updated, resources, used in rows]
 
     def compute_node_changes(self, unless_stamp: tuple[int, int] | None,
                              since: float | None,
                              ) -> tuple[tuple[int, int],
-                                        list[tuple[int, float | None, tuple]] | None]:
+                                        list[tuple[int, float | None, ComputeNodeRow]] | None]:
         """The change stamp of the compute nodes and, unless it equals `unless_stamp`, the
         rows changed after `since` (a changed_at; None: every row, by host), each as
         (version, changed_at, row) with the row as compute_node_rows gives it, all read in
@@ -261,7 +274,8 @@ class CellDatabase(Database):
         if rows is None:
             return stamp, None
         return stamp, [(int(version), changed_at,
-                        (uuid, host, node, bool(disabled), failed, updated, resources, used))
+                        ComputeNodeRow(uuid, host, node, bool(disabled), failed, updated,
+                                       resources, used))
                        for version, changed_at, uuid, host, node, disabled, failed, updated,
                        resources, used in rows]
 

@@ -30,23 +30,31 @@ class ClientError(RuntimeError):
     """Something the user can fix: a missing option, an unknown server, an ambiguous name."""
 
 
+class InvalidClientInput(ClientError):
+    """A bad argument or configuration, found before anything was done: exit 2, as `altsim
+    run` exits on a bad input (a ClientError otherwise exits 1)."""
+
+
 def config_files(given: Sequence[str]) -> list[str]:
     """The files given with --config-file, else the one named by $ALTSIM_CONFIG_FILE."""
     files = list(given) or ([os.environ[CONFIG_ENV]] if os.environ.get(CONFIG_ENV) else [])
     if not files:
-        raise ClientError(f"no configuration: give --config-file FILE or set {CONFIG_ENV} "
+        raise InvalidClientInput(f"no configuration: give --config-file FILE or set {CONFIG_ENV} "
                           "(a file with [api_database] connection, [DEFAULT] transport_url "
                           "and [placement] endpoint_url; see docs/deploy.md)")
     for path in files:
         if not os.path.isfile(path):
-            raise ClientError(f"config file {path} does not exist")
+            raise InvalidClientInput(f"config file {path} does not exist")
     return files
 
 
 def load_client_conf(files: Sequence[str]) -> cfg.ConfigOpts:
     conf = make_conf([placement_conf.register_opts])
     args = [arg for path in files for arg in ("--config-file", path)]
-    conf(args, project="altsim", default_config_files=[], default_config_dirs=[])
+    try:
+        conf(args, project="altsim", default_config_files=[], default_config_dirs=[])
+    except cfg.Error as exc:  # not INI, or a value its option refuses
+        raise InvalidClientInput(f"configuration: {' '.join(str(exc).split())}") from None
     return conf
 
 
@@ -68,7 +76,8 @@ class Connection:
     @cached_property
     def api_db(self) -> ApiDatabase:
         if not self.conf.api_database.connection:
-            raise ClientError("[api_database] connection is not set in the configuration")
+            raise InvalidClientInput("[api_database] connection is not set in the "
+                                     "configuration")
         return ApiDatabase(self.conf.api_database.connection)
 
     @cached_property
@@ -93,8 +102,9 @@ class Connection:
     @cached_property
     def placement(self) -> Any:
         if not self.conf.placement.endpoint_url:
-            raise ClientError("[placement] endpoint_url is not set in the configuration: host "
-                              "usage comes from the deployment's placement service")
+            raise InvalidClientInput("[placement] endpoint_url is not set in the "
+                                     "configuration: host usage comes from the deployment's "
+                                     "placement service")
         client = placement_conf.make_placement_client(self.conf)
         self._opened.append(client)
         return client
@@ -106,8 +116,9 @@ class Connection:
         # oslo.messaging's default, rabbit:// (guest on localhost, vhost /), is never this
         # deployment's API vhost: only a URL the file gives counts.
         if self.conf.transport_url in (None, "", "rabbit://"):
-            raise ClientError("[DEFAULT] transport_url is not set in the configuration: "
-                              "new servers are cast to the super conductor on the API bus")
+            raise InvalidClientInput("[DEFAULT] transport_url is not set in the "
+                                     "configuration: new servers are cast to the super "
+                                     "conductor on the API bus")
         transport = rpc.get_rpc_transport(self.conf, self.conf.transport_url)
         self._opened.append(transport)
         return ConductorAPI(transport)

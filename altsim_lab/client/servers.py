@@ -26,9 +26,12 @@ from altsim.events import (
     SELECT_EVENT,
 )
 from altsim.objects import server_status
-from altsim_lab.client.connection import ClientError, Connection
+from altsim_lab.client.connection import ClientError, Connection, InvalidClientInput
 from altsim_lab.nova_api import submit_servers
 
+# As a scenario's instances per run (altsim_lab.scenario.schema): far above what one
+# deployment on one machine builds in reasonable time.
+MAX_SERVERS_PER_REQUEST = 100_000
 EVENT_NAMES = {SCHEDULE_EVENT: "schedule", CLAIM_EVENT: "claim", BUILD_EVENT: "build",
                COMPUTE_UNCLAIM_EVENT: "unclaim", CONDUCTOR_UNCLAIM_EVENT: "unclaim",
                SELECT_EVENT: "reselect"}
@@ -130,8 +133,9 @@ def _event(number: int, event: ActionEvent) -> Event:
 
 def server_names(name: str, count: int) -> list[str]:
     """Nova's multi-create naming: one server keeps the name, several get name-1..name-N."""
-    if count < 1:
-        raise ClientError(f"--count must be at least 1, got {count}")
+    if not 1 <= count <= MAX_SERVERS_PER_REQUEST:
+        raise InvalidClientInput(f"--count: must be from 1 to {MAX_SERVERS_PER_REQUEST}, "
+                                 f"got {count}")
     return [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
 
 
@@ -143,7 +147,8 @@ def create_servers(connection: Connection, name: str, flavor_name: str, count: i
         flavor = connection.api_db.get_flavor(flavor_name)
     except FlavorNotFound:
         known = ", ".join(f.name for f in connection.api_db.list_flavors()) or "none"
-        raise ClientError(f"no flavor named {flavor_name!r} (known: {known})") from None
+        raise InvalidClientInput(f"--flavor: no flavor named {flavor_name!r} "
+                                 f"(known: {known})") from None
     uuids = {server_name: str(uuid.uuid4()) for server_name in server_names(name, count)}
     conductor_api = connection.conductor_api  # fails here, before the API DB is written
     submit_servers(connection.api_db, conductor_api, uuids, flavor, num_alternates)

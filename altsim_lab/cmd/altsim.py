@@ -1,10 +1,12 @@
 """`altsim`: run scenarios, and drive a running deployment like the OpenStack client.
 
 `altsim run SCENARIO` deploys a scenario (embedded, or as daemons over RabbitMQ) and checks its
-expectations. The other commands (`server create|list|show`, `server event list`, `host list`,
-`cell list`, `flavor list`) talk to a deployment that is already running, found through the
-config file given with --config-file or $ALTSIM_CONFIG_FILE. Built on cliff, so every listing
-takes -f table|json|yaml|csv|value and -c COLUMN, and `altsim help COMMAND` explains each.
+expectations; `altsim show-run REPORT` tells a saved run again or draws how one of its
+instances was built. The other commands (`server create|list|show`, `server event list`,
+`host list`, `cell list`, `flavor list`) talk to a deployment that is already running, found
+through the config file given with --config-file or $ALTSIM_CONFIG_FILE. Built on cliff, so
+every listing takes -f table|json|yaml|csv|value and -c COLUMN, and `altsim help COMMAND`
+explains each.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from altsim.masking import MaskingFormatter
 from altsim_lab.client.connection import CONFIG_ENV
 from altsim_lab.cmd.client_commands import COMMANDS
 from altsim_lab.cmd.run import RunScenario
+from altsim_lab.cmd.show_run import ShowRun
 from altsim_lab.cmd.sweep import SweepScenario
 
 
@@ -33,6 +36,7 @@ class AltsimApp(App):
     def __init__(self) -> None:
         manager = CommandManager("altsim.cli")  # other packages may add commands here
         manager.add_command("run", RunScenario)
+        manager.add_command("show-run", ShowRun)
         manager.add_command("sweep", SweepScenario)
         for name, command in COMMANDS.items():
             manager.add_command(name, command)

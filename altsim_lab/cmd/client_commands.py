@@ -8,6 +8,7 @@ cliff's formatters give every listing `-f table|json|yaml|csv|value` and `-c COL
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -20,15 +21,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from altsim.masking import mask_text
 from altsim_lab.client import hosts, servers
-from altsim_lab.client.connection import ClientError, Connection
+from altsim_lab.client.connection import ClientError, Connection, InvalidClientInput
 from placement_sim.exceptions import PlacementError, PlacementUnavailable
 
 SERVER_COLUMNS = ("ID", "Name", "Status", "Flavor", "Cell", "Host")
+EXIT_INVALID = 2
 
 
 class _DeploymentCommand:
     """Opens the deployment from the app's --config-file and turns failures to reach it into
-    one-line ClientErrors (cliff prints them and exits 1)."""
+    one-line ClientErrors (cliff prints them and exits 1); a bad argument or configuration
+    (InvalidClientInput) is printed here and exits 2, as `altsim run` does."""
 
     app: Any
 
@@ -40,6 +43,9 @@ class _DeploymentCommand:
     def run(self, parsed_args: argparse.Namespace) -> int:
         try:
             return super().run(parsed_args)  # type: ignore[misc]
+        except InvalidClientInput as exc:
+            self.app.LOG.error(mask_text(str(exc)))
+            return EXIT_INVALID
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise ClientError(mask_text(f"database: {exc.__class__.__name__}: "
                                         f"{str(exc).splitlines()[0]}")) from None
@@ -128,6 +134,8 @@ class ServerCreate(_DeploymentCommand, Lister):
 
     Records them in the API DB and casts the request to the super conductor, as nova-api
     does. With --wait, returns when each is ACTIVE or ERROR (exit 1 if any ends in ERROR).
+    Exit 2 on a bad argument (--count below 1, an unknown flavor...) or configuration,
+    before anything is created.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -148,6 +156,7 @@ class ServerCreate(_DeploymentCommand, Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple, Iterable[tuple]]:
+        _check_create_arguments(parsed_args)
         connection = self.connection()
         ids = servers.create_servers(connection, parsed_args.name, parsed_args.flavor,
                                      parsed_args.count, parsed_args.num_alternates)
@@ -164,6 +173,18 @@ class ServerCreate(_DeploymentCommand, Lister):
         self._failed = False
         result = super().run(parsed_args)
         return 1 if (result == 0 and self._failed) else result
+
+
+def _check_create_arguments(args: argparse.Namespace) -> None:
+    if not 1 <= args.count <= servers.MAX_SERVERS_PER_REQUEST:
+        raise InvalidClientInput(f"--count: must be from 1 to "
+                                 f"{servers.MAX_SERVERS_PER_REQUEST}, got {args.count}")
+    if args.num_alternates is not None and args.num_alternates < 0:
+        raise InvalidClientInput(f"--num-alternates: must be 0 or more, got "
+                                 f"{args.num_alternates}")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise InvalidClientInput(f"--timeout: must be a number of seconds above 0, got "
+                                 f"{args.timeout:g}")
 
 
 def _wait_with_progress(connection: Connection, ids: list[str], timeout_s: float,

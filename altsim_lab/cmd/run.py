@@ -12,17 +12,18 @@ from pathlib import Path
 from cliff.command import Command
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from altsim.masking import mask_text
-from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.cmd import inputs
+from altsim_lab.cmd.inputs import InvalidInput
+from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
+from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
 from altsim_lab.scenario.runner import RunResult, run_scenario
-from altsim_lab.scenario.schema import ScenarioError, load_scenario
-from altsim_lab.scenario.topology import check_config
+from altsim_lab.scenario.schema import Scenario
 
 EXIT_OK, EXIT_MISSED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -34,7 +35,8 @@ class RunScenario(Command):
     (scheduler, super conductor, computes, cell conductor reschedules), prints a summary,
     checks the `expect` block and optionally writes the JSON report. Exit 0 if every
     expectation is met, 1 if one is missed, 2 if the scenario is invalid. The global -q
-    (no progress bar or tables) and -v (log the services' activity) work here too.
+    (no progress bar or tables) and -v (the services' log lines, each prefixed with its
+    service and with instance names beside uuids) work here too.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -42,17 +44,22 @@ class RunScenario(Command):
         parser.add_argument("scenario", type=Path,
                             help="scenario YAML file (see etc/altsim/scenarios)")
         parser.add_argument("--report", type=Path, metavar="PATH",
-                            help="write the JSON report here")
+                            help="write the JSON report here (its folder must exist)")
         parser.add_argument("--report-dir", type=Path, metavar="DIR",
                             help="write report.json, timeline.png (a row per instance, a "
-                                 "segment per attempt) and index.html (offline) here")
+                                 "segment per attempt), build-paths/ (a sequence diagram per "
+                                 "interesting instance) and index.html (offline) here; the "
+                                 "folder is created, with its missing parents")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                            help="give up waiting for instances after this long (default 300)")
+                            help="give up waiting for instances after this long (above 0; "
+                                 "default 300)")
         parser.add_argument("--transport-url", metavar="URL",
                             help="run every service as its own process over this RabbitMQ, "
                                  "e.g. rabbit://guest:guest@127.0.0.1:5672/ (default: "
-                                 "embedded, one process, in-memory buses); needs rabbitmqctl "
-                                 "to create the per-level vhosts")
+                                 "embedded, one process, in-memory buses); no vhost in it: "
+                                 "the run makes one per level with rabbitmqctl. The broker "
+                                 "is logged in to first: an unreachable one or a refused "
+                                 "login exits 2 at once")
         parser.add_argument("--per-cell-users", action=argparse.BooleanOptionalAction,
                             default=None,
                             help="with --transport-url: give each level (the API, each cell) "
@@ -64,30 +71,26 @@ class RunScenario(Command):
                             help="with --transport-url: create the run's API and cell "
                                  "databases on this server and drop them afterwards, e.g. "
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
-                                 "SQLite files in a temporary folder)")
+                                 "SQLite files in a temporary folder); its user needs "
+                                 "CREATEDB")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         parsed_args.quiet = self.app_args.verbose_level == 0
+        parsed_args.service_logs = self.app_args.verbose_level >= 2
         return _run(parsed_args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
-    if args.database_url and not args.transport_url:
-        _error(err, "--database-url needs --transport-url: an embedded run keeps its "
-                    "databases in SQLite files")
-        return EXIT_INVALID
+    # soft_wrap: an error is one line however narrow the terminal, and in a log or a pipe
+    # (where rich would fold it at 80 columns) too.
+    err = Console(stderr=True, soft_wrap=True)
     try:
-        scenario = load_scenario(args.scenario)
-        check_config(scenario)  # reject a bad `config:` before starting anything
-    except ScenarioError as exc:
+        scenario = _checked_inputs(args)
+    except InvalidInput as exc:
         _error(err, str(exc))
         return EXIT_INVALID
-    except (ConfigOverrideError, ValueError) as exc:
-        _error(err, f"{args.scenario}: {exc}")
-        return EXIT_INVALID
-    console = Console(quiet=args.quiet)
+    console = story_console(args.quiet)
     try:
         result = _run_with_progress(scenario, args, console)
     except ValueError as exc:  # e.g. an unknown filter name, found when services are built
@@ -100,36 +103,39 @@ def _run(args: argparse.Namespace) -> int:
         _error(err, "interrupted; every service was stopped")
         return EXIT_INTERRUPTED
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(report_json(result.report))
+    diagrams = 0
     if args.report_dir:
         # Imported here: matplotlib takes a second to load, and only this option draws.
         from altsim_lab.pictures.report_dir import write_report_dir
-        write_report_dir(args.report_dir, result.report)
-    _print_summary(console, result)
+        diagrams = write_report_dir(args.report_dir, result.report)
+    if not console.quiet:
+        print_story(console, result.report)
     for error in result.errors:
         _error(err, error)
     missed = [c for c in result.report["expectations"] if not c["ok"]]
     for check in missed:
         _error(err, f"{check['check']}: {check['detail']}", label="expectation missed")
+    print_written(console, args.report, args.report_dir, diagrams)
     return EXIT_OK if result.ok else EXIT_MISSED
 
 
-MAX_INSTANCE_ROWS = 20
-
-
-def _instances_table(instances: list[dict]) -> Table:
-    """One row per instance: where it ended and how it got there (small runs only)."""
-    table = Table(title="instances")
-    for column in ("name", "status", "cell", "host", "attempts", "lost claims", "fault"):
-        table.add_column(column)
-    for entry in instances:
-        attempts = ", ".join(f"{a['host']}:{a['result']}" for a in entry["attempts"])
-        fault = (entry.get("fault") or {}).get("message", "")
-        table.add_row(*(Text(str(value or "")) for value in (
-            entry["name"], entry["status"], entry["cell"], entry["host"], attempts,
-            ", ".join(entry["claim_failures"]), fault)))
-    return table
+def _checked_inputs(args: argparse.Namespace) -> Scenario:
+    """The scenario, once every argument has been checked (InvalidInput otherwise): the
+    cheap checks first, the servers last."""
+    if args.per_cell_users is not None and not args.transport_url:
+        raise InvalidInput("--per-cell-users is for launched runs: give --transport-url too")
+    inputs.check_seconds("--timeout", args.timeout)
+    if args.report:
+        inputs.check_output_file("--report", args.report)
+    if args.report_dir:
+        inputs.check_output_folder("--report-dir", args.report_dir)
+    if args.transport_url:
+        inputs.check_transport_url(args.transport_url)
+    inputs.check_database_url(args.database_url, args.transport_url)
+    scenario = inputs.load_checked_scenario(args.scenario)
+    inputs.check_servers(args.transport_url, args.database_url)
+    return scenario
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:
@@ -143,7 +149,11 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("active {task.fields[active]} error {task.fields[error]}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
+    print_header(console, scenario.name, scenario.description)
+    console.print()
+    names = names_by_uuid(scenario) if args.service_logs else {}
+    with Progress(*columns, console=console, transient=False) as bar, \
+            service_logs(args.service_logs, names):
         task = bar.add_task(scenario.name, total=None, active=0, error=0)
         counts = {"ACTIVE": 0, "ERROR": 0}
 
@@ -156,29 +166,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
-        return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
-                            transport_url=args.transport_url,
-                            per_cell_users=args.per_cell_users, **extra)
-
-
-def _print_summary(console: Console, result: RunResult) -> None:
-    summary = result.report["summary"]
-    table = Table(title=f"{result.report['scenario']} ({result.report['transport']})")
-    table.add_column("summary")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
-    console.print(table)
-    if len(result.report["instances"]) <= MAX_INSTANCE_ROWS:
-        console.print(_instances_table(result.report["instances"]))
-    checks = Table(title="expectations", show_header=True)
-    checks.add_column("check")
-    checks.add_column("ok")
-    checks.add_column("detail")
-    for check in result.report["expectations"]:
-        checks.add_row(Text(check["check"]),
-                       Text("yes", "green") if check["ok"] else Text("NO", "red"),
-                       Text(check["detail"]))
-    if result.report["expectations"]:
-        console.print(checks)
-
+        result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
+                              transport_url=args.transport_url,
+                              per_cell_users=args.per_cell_users, **extra)
+        bar.update(task, description=f"{scenario.name}: finished")
+        return result

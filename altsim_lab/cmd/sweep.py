@@ -20,12 +20,12 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from altsim.masking import mask_text
+from altsim_lab.cmd import inputs
+from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_MISSED, EXIT_OK
-from altsim_lab.config_overrides import ConfigOverrideError
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.runner import run_scenario
-from altsim_lab.scenario.schema import Scenario, ScenarioError, load_scenario
-from altsim_lab.scenario.topology import check_config
+from altsim_lab.scenario.schema import Scenario
 from altsim_lab.sweep import grid
 from altsim_lab.sweep.grid import Axis, Run, SweepError
 from altsim_lab.sweep.rows import CsvWriter, run_row
@@ -35,8 +35,10 @@ from altsim_lab.sweep.summary import PointSummary, shown, summarize
 class SweepScenario(Command):
     """Run a scenario over the cross product of config values, each point N times.
 
-    Every --set names a config option (as in a scenario's `config:`) and its values, read as
-    YAML (`--set scheduler.max_attempts=1,3`; quote a value with a comma, write a dict in
+    Every --set names a config option (as in a scenario's `config:`) or a path into the
+    scenario (`faults.0.probability`, `requests.0.count`, `cells.1.host_count`,
+    `flavors.small.VCPU`: list entries by their index from 0) and its values, read as YAML
+    (`--set scheduler.max_attempts=1,3`; quote a value with a comma, write a dict in
     braces). Each point runs --repeat times with seeds seed .. seed+N-1 (the scenario's seed
     first). Writes OUT/sweep.csv, plots OUT/*.png, OUT/index.html and prints a table per
     point. Exit 0 if every run finished, 1 if one timed out, 2 on invalid input. The global
@@ -49,16 +51,29 @@ class SweepScenario(Command):
         parser.add_argument("--set", dest="axes", action="append", required=True,
                             metavar="GROUP.OPTION=V1,V2,...",
                             help="an option to sweep and its values; repeat for a cross "
-                                 "product")
+                                 "product. A config option as in a scenario's `config:` "
+                                 "(scheduler.max_attempts=1,2,3), or a path into the scenario "
+                                 "starting with faults, requests, cells or flavors, list "
+                                 "entries by index from 0 (faults.0.probability=0.1,0.3, "
+                                 "requests.0.count=10,100)")
         parser.add_argument("--repeat", type=int, default=1, metavar="N",
                             help="runs per point, seeds seed .. seed+N-1 (default 1)")
         parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                            help="folder for sweep.csv, the PNGs and index.html")
+                            help="folder for sweep.csv, the PNGs and index.html (created, "
+                                 "with its missing parents)")
         parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                            help="per run: give up waiting for instances after this long")
+                            help="per run: give up waiting for instances after this long "
+                                 "(above 0; default 300)")
         parser.add_argument("--transport-url", metavar="URL",
                             help="run every service as its own process over this RabbitMQ "
-                                 "(as `altsim run --transport-url`); default embedded")
+                                 "(as `altsim run --transport-url`: no vhost in it); default "
+                                 "embedded")
+        parser.add_argument("--database-url", metavar="URL",
+                            help="with --transport-url: each run creates its API and cell "
+                                 "databases on this server and drops them afterwards (as "
+                                 "`altsim run --database-url`), e.g. "
+                                 "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
+                                 "SQLite files in a temporary folder)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -70,17 +85,11 @@ class SweepScenario(Command):
 
 
 def _sweep(args: argparse.Namespace, quiet: bool) -> int:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # an error is one line, in a log file too
     try:
-        scenario = load_scenario(args.scenario)
-        check_config(scenario)
-        axes = grid.parse_axes(args.axes)
-        runs = grid.plan_runs(scenario, axes, args.repeat)
-    except (ScenarioError, SweepError) as exc:
+        scenario, axes, runs = _checked_inputs(args)
+    except (InvalidInput, SweepError) as exc:
         _error(err, str(exc))
-        return EXIT_INVALID
-    except (ConfigOverrideError, ValueError) as exc:
-        _error(err, f"{args.scenario}: {exc}")
         return EXIT_INVALID
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -102,6 +111,21 @@ def _sweep(args: argparse.Namespace, quiet: bool) -> int:
     return code
 
 
+def _checked_inputs(args: argparse.Namespace) -> tuple[Scenario, list[Axis], list[Run]]:
+    """The scenario, the axes and the runs, once every argument has been checked
+    (InvalidInput or SweepError otherwise): the cheap checks first, the servers last."""
+    inputs.check_seconds("--timeout", args.timeout)
+    inputs.check_output_folder("--out", args.out)
+    if args.transport_url:
+        inputs.check_transport_url(args.transport_url)
+    inputs.check_database_url(args.database_url, args.transport_url)
+    scenario = inputs.load_checked_scenario(args.scenario)
+    axes = grid.parse_axes(args.axes)
+    runs = grid.plan_runs(scenario, axes, args.repeat)
+    inputs.check_servers(args.transport_url, args.database_url)
+    return scenario, axes, runs
+
+
 def _run_all(runs: list[Run], axes: list[Axis], args: argparse.Namespace, writer: CsvWriter,
              quiet: bool) -> tuple[list[dict], list[str], int]:
     """Run every point and seed under a progress bar on stderr; (rows, failures, exit code)."""
@@ -118,7 +142,8 @@ def _run_all(runs: list[Run], axes: list[Axis], args: argparse.Namespace, writer
             bar.update(task, description=f"{_short(run.point)} seed {run.seed}")
             try:
                 result = run_scenario(run.scenario, timeout_s=args.timeout,
-                                      transport_url=args.transport_url)
+                                      transport_url=args.transport_url,
+                                      database_url=args.database_url)
             except KeyboardInterrupt:
                 failures.append("interrupted; every service was stopped")
                 return rows, failures, EXIT_INTERRUPTED

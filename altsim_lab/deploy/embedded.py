@@ -61,15 +61,23 @@ class EmbeddedDeployment(Deployment):
         if self._router is not None:
             self._router.cleanup()
         self._release()
-        for url in self._transport_urls():
-            memory_driver.delete_vhost(urlsplit(url).path.lstrip("/"))
+        for vhost in self._vhosts():
+            memory_driver.delete_vhost(vhost)
+
+    def join(self, timeout: float) -> None:
+        """Wait until every message sent on the run's buses has been handled, with what the
+        handlers sent meanwhile (altsim.memory_driver.join; JoinTimeout after `timeout` s)."""
+        memory_driver.join(*self._vhosts(), timeout=timeout)
+
+    def _vhosts(self) -> list[str]:
+        return [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
 
     def rpc_messages(self) -> int:
         """Casts and calls published on the run's in-memory buses (API and every cell),
         by the runner's client and every service; replies and notifications not included."""
         total = 0
-        for url in self._transport_urls():
-            sent = memory_driver.vhost_stats(urlsplit(url).path.lstrip("/"))["sent"]
+        for vhost in self._vhosts():
+            sent = memory_driver.vhost_stats(vhost)["sent"]
             total += sent["call"] + sent["cast"]
         return total
 

@@ -8,23 +8,20 @@ credentials on the API vhost. Passwords and the placement token never show in wh
 launcher prints (altsim.masking). Databases are SQLite files in the run's folder (shared by the
 processes) or, given a database server URL, one PostgreSQL database per level created for the
 run and dropped at the end (altsim_lab.deploy.provision); placement is the `altsim-placement` HTTP
-service. Each service is started from a config file written here and is waited for on its
-readiness line, never a sleep; every process is stopped at the end, and every vhost, user and
-database removed, also on an error or Ctrl-C.
+service. Each service is started from a config file written here, as a ServiceProcess
+(altsim_lab.deploy.process) waited for on its readiness line, never a sleep; every process is
+stopped at the end, and every vhost, user and database removed, also on an error or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,10 +31,10 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.engine import make_url
 
 from altsim import rpc
-from altsim.daemon import READY_PREFIX
 from altsim.db.discover import discover_hosts
 from altsim.masking import mask_text, register_secret, url_passwords
 from altsim_lab.deploy.deployment import Deployment
+from altsim_lab.deploy.process import STOP_TIMEOUT_S, LaunchError, ServiceProcess
 from altsim_lab.deploy.provision import DatabaseServer, ProvisionError
 from altsim_lab.deploy.rabbit_users import (
     LevelUser,
@@ -51,14 +48,9 @@ from placement_sim.http_client import HttpPlacementClient
 
 LOG = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 # One RabbitMQ user per level unless asked otherwise: made with the vhosts in their one
 # rabbitmqctl call, they cost a launched run a few tenths of a second (README, "Over RabbitMQ").
 PER_CELL_USERS = True
-
-
-class LaunchError(RuntimeError):
-    """A service could not be started (its output is in the message)."""
 
 
 def vhost_url(base_url: str, vhost: str) -> str:
@@ -111,71 +103,6 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
-class _Process:
-    """One service process: started, waited for on its readiness line, stopped for sure."""
-
-    def __init__(self, name: str, argv: list[str], log_path: Path,
-                 append: bool = False) -> None:
-        """`append`: a restart, whose output goes after the earlier life's in the log."""
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self._append = append
-        self._ready = threading.Event()
-        self._terminated = False
-        self._output: list[str] = []
-        self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, start_new_session=True)
-        self._pumping = threading.Thread(target=self._pump, daemon=True, name=f"out-{name}")
-        self._pumping.start()
-
-    def _pump(self) -> None:
-        with self.log_path.open("a" if self._append else "w") as log_file:
-            for line in self.popen.stdout:  # type: ignore[union-attr]
-                # The daemons mask their own log lines; this also covers what they print
-                # otherwise (a traceback at exit), here and in a LaunchError.
-                line = mask_text(line)
-                log_file.write(line)
-                log_file.flush()
-                if len(self._output) < 200:
-                    self._output.append(line)
-                if line.startswith(READY_PREFIX) or "altsim-placement ready" in line:
-                    self._ready.set()
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                exited = self.popen.poll() is not None
-                if exited:  # its last lines (often the reason) may still be in the pipe
-                    self._pumping.join(5)
-                state = (f"exited with {self.popen.returncode}" if exited
-                         else f"not ready after {timeout:.0f} s")
-                raise LaunchError(f"{self.name} {state}; its output ({self.log_path}):\n"
-                                  + "".join(self._output[-30:]))
-
-    def terminate(self) -> None:
-        # One SIGTERM only: a daemon already winding down takes a second one as "die now".
-        if self.popen.poll() is None and not self._terminated:
-            self._terminated = True
-            self.popen.send_signal(signal.SIGTERM)
-            self.signal_group(signal.SIGCONT)  # a paused one could not act on it
-
-    def signal_group(self, signum: int) -> None:
-        """`signum` to the process and whatever it started (its own session)."""
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signum)
-
-    def stop(self) -> None:
-        self.terminate()
-        try:
-            self.popen.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            LOG.warning("%s did not stop in %.0f s: killing it", self.name, STOP_TIMEOUT_S)
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-
-
 def _each(step: Callable[[Any], None], items: Sequence[Any]) -> None:
     """`step` for every item at once: each rabbitmqctl call starts an Erlang VM, about half a
     second, so calls made one after another would add up."""
@@ -211,7 +138,7 @@ class LaunchedDeployment(Deployment):
                         *(user.password for user in self._users.values()))
         self._placement_url = f"http://127.0.0.1:{placement_port}"
         self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
-        self._processes: list[_Process] = []
+        self._processes: list[ServiceProcess] = []
         self._placement_port = placement_port
 
     # lifecycle
@@ -267,23 +194,19 @@ class LaunchedDeployment(Deployment):
     def process_ids(self) -> dict[str, int]:
         """Service name (placement, scheduler, conductor-super, conductor-<cell>,
         compute-<cell>) -> its process id."""
-        return {process.name: process.popen.pid for process in self._processes}
+        return {process.name: process.pid for process in self._processes}
 
     # faults (the crash tests, docs/reliability.md)
     def kill(self, name: str) -> None:
         """SIGKILL service `name` as a crash would: no shutdown, no goodbye to the broker or
         placement; whatever it had taken from a queue and not finished is lost with it."""
-        process = self._process(name)
-        process.signal_group(signal.SIGKILL)
-        process.popen.wait(STOP_TIMEOUT_S)
+        self._process(name).kill(STOP_TIMEOUT_S)
 
     def restart(self, name: str) -> None:
         """Start service `name` again (after kill) with the same config file, and wait until
         it is serving."""
         old = self._process(name)
-        if old.popen.poll() is None:
-            raise LaunchError(f"{name} is still running (kill it first)")
-        process = _Process(name, old.argv, old.log_path, append=True)
+        process = old.restarted()
         self._processes[self._processes.index(old)] = process
         process.wait_ready(START_TIMEOUT_S)
 
@@ -295,7 +218,7 @@ class LaunchedDeployment(Deployment):
     def resume(self, name: str) -> None:
         self._process(name).signal_group(signal.SIGCONT)
 
-    def _process(self, name: str) -> _Process:
+    def _process(self, name: str) -> ServiceProcess:
         for process in self._processes:
             if process.name == name:
                 return process
@@ -335,6 +258,9 @@ class LaunchedDeployment(Deployment):
             try:
                 self.database_server.create(name)
             except ProvisionError as exc:
+                # Refused or unreachable: nothing was made, so nothing is dropped (a drop
+                # would only add a warning about a database that never existed).
+                self._databases.remove(name)
                 raise LaunchError(str(exc)) from None
 
     def _drop_databases(self) -> None:
@@ -358,7 +284,7 @@ class LaunchedDeployment(Deployment):
         return path
 
     def _launch(self, name: str, command: str,
-                sections: dict[str, dict[str, Any]]) -> _Process:
+                sections: dict[str, dict[str, Any]]) -> ServiceProcess:
         sections = {section: dict(options) for section, options in sections.items()}
         defaults = sections.setdefault("DEFAULT", {})
         defaults.setdefault("host", name)
@@ -370,7 +296,7 @@ class LaunchedDeployment(Deployment):
             group, _, option = key.rpartition(".")
             sections.setdefault(group or "DEFAULT", {})[option] = value
         path = write_config(self.workdir / f"{name}.conf", sections)
-        process = _Process(name, [_executable(command), "--config-file", str(path)],
-                           self.workdir / f"{name}.log")
+        process = ServiceProcess(name, [_executable(command), "--config-file", str(path)],
+                                 self.workdir / f"{name}.log")
         self._processes.append(process)
         return process

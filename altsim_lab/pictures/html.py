@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from altsim_lab.scenario.interesting import why
+
 
 def environment() -> Environment:
     """The templates of every altsim page (base.html.j2 holds the shared CSS)."""
@@ -19,6 +21,12 @@ def environment() -> Environment:
                        lstrip_blocks=True)
 
 
-def write_run_index(path: Path, report: dict[str, Any], timeline: str) -> None:
-    html = environment().get_template("run.html.j2").render(report=report, timeline=timeline)
+def write_run_index(path: Path, report: dict[str, Any], timeline: str,
+                    diagrams: list[dict[str, Any]] | None = None) -> None:
+    """`diagrams`: the build-path diagrams drawn, each {name, why, png, svg, anchor}."""
+    diagrams = diagrams or []
+    interesting = sum(1 for entry in report["instances"] if why(entry))
+    html = environment().get_template("run.html.j2").render(
+        report=report, timeline=timeline, diagrams=diagrams, interesting=interesting,
+        drawn={d["name"]: d["anchor"] for d in diagrams})
     path.write_text(html)

@@ -1,4 +1,5 @@
-"""The run report (DESIGN.md section 6), built from what the services recorded.
+"""The run report (`altsim run --report`; its fields are in the README), built from what the
+services recorded.
 
 Instances, attempts and failed claims come from the cell databases (instance rows, faults, action
 events); usage and allocations from placement; the scheduler's lost claim races from its
@@ -48,6 +49,10 @@ class RunFacts:
     finished_at: dict[str, float] = field(default_factory=dict)         # uuid -> ACTIVE/ERROR
     scheduler_claim_failures_at: dict[str, float] = field(default_factory=dict)
     messages: int | None = None              # RPC casts and calls; None if not counted
+    description: str = ""                    # the scenario's, in its own words
+    # Who claims and unclaims in this run's config (build_path()), for readers of the report
+    # who draw an instance's build path: the events record failures, not every claim made.
+    build_path: dict[str, Any] = field(default_factory=dict)
 
 
 def gather_instances(api_db: ApiDatabase, cell_dbs: dict[str, CellDatabase],
@@ -82,8 +87,9 @@ def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
               "usage": placement.get_usages(providers[host]),
               "failed_builds": failed_builds.get(host, 0)}
              for host in sorted(providers) if host in facts.host_cells]
-    return {"scenario": facts.scenario, "seed": facts.seed, "transport": facts.transport,
-            "config": facts.config,
+    return {"scenario": facts.scenario, "description": facts.description,
+            "seed": facts.seed, "transport": facts.transport,
+            "config": facts.config, "build_path": facts.build_path,
             "summary": _summary(entries, leaked, facts.duration_s, facts.messages),
             "instances": entries, "hosts": hosts, "expectations": []}
 
@@ -96,6 +102,7 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
     if info is None:  # never reached a cell: still a BuildRequest in the API DB
         return {"name": name, "uuid": uuid, "status": "BUILD", "host": None, "cell": None,
                 "selection": [], "attempts": [], **_claim_failures(facts, uuid, []),
+                "events": _events(facts, uuid, []),
                 "fault": None, "timed_out": False, "allocations": allocations,
                 **_times(facts, uuid, "BUILD")}
     row, events = info["row"], info["events"]
@@ -104,7 +111,7 @@ def _instance_entry(facts: RunFacts, uuid: str, name: str, info: dict[str, Any] 
     return {"name": name, "uuid": uuid, "status": status,
             "host": row["host"], "cell": facts.cell_names.get(info["cell_uuid"]),
             "selection": _selection(events), "attempts": _attempts(events, facts.started_at),
-            **_claim_failures(facts, uuid, events),
+            **_claim_failures(facts, uuid, events), "events": _events(facts, uuid, events),
             "fault": None if fault is None else {"code": fault.code,
                                                  "message": mask_text(fault.message)},
             # The cell conductor's build-timeout sweep ended it (its event, not the fault text).
@@ -145,12 +152,16 @@ def _selection(events: list[ActionEvent]) -> list[str]:
 def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[str, Any]]:
     attempts: list[dict[str, Any]] = []
     reselected = False
-    for event in events:
+    for number, event in enumerate(events):
         if (event.event in _UNCLAIMED_BY and event.result == "deleted" and attempts
                 and attempts[-1]["host"] == event.host):
             attempts[-1]["unclaimed_by"] = _UNCLAIMED_BY[event.event]
         # legacy_retry: the next attempt's host came from a new select_destinations.
         reselected = reselected or (event.event == SELECT_EVENT and event.result == "success")
+        if event.event == TIMEOUT_EVENT:
+            hung = _hung_attempt(event, events[number - 1] if number else None, attempts,
+                                 started_at)
+            attempts.extend([hung] if hung else [])
         if event.event != BUILD_EVENT:
             continue
         attempt: dict[str, Any] = {"host": event.host, "result": event.result}
@@ -162,8 +173,74 @@ def _attempts(events: list[ActionEvent], started_at: float | None) -> list[dict[
         if reselected:
             attempt["reselected"] = True
             reselected = False
+        if (event.result == "timed_out" and attempts and attempts[-1]["host"] == event.host
+                and attempts[-1].get("recorded_by") == "build_timeout"):
+            attempts.pop()  # the compute answered after all, too late: its record is better
         attempts.append(attempt)
     return attempts
+
+
+def _hung_attempt(timeout: ActionEvent, before: ActionEvent | None,
+                  attempts: list[dict[str, Any]],
+                  started_at: float | None) -> dict[str, Any] | None:
+    """The spawn a build-timeout ended, on the host whose claim the build held: the compute
+    recorded nothing (it hung, or has not answered yet), so the cell conductor's sweep is the
+    record. It ran from the last event before it (its cast) to the sweep. None when the build
+    was not on a host: it timed out while scheduling or between a failure and its reschedule."""
+    if timeout.host is None or before is None or before.event == TIMEOUT_EVENT:
+        return None
+    if attempts and attempts[-1]["host"] == timeout.host:
+        return None  # that host's attempt is over; the claim was not given back yet
+    cast_at = before.finish_time or before.start_time
+    building = (timeout.details or {}).get("building_s") if isinstance(timeout.details,
+                                                                        dict) else None
+    reason = "no answer from the compute: " + (timeout.reason or "build timed out")
+    if building is not None:
+        reason += f" after {building:g} s in BUILD"
+    return {"host": timeout.host, "result": "timed_out", "reason": reason,
+            "duration_s": round(max(timeout.start_time - cast_at, 0.0), 6),
+            "start_s": since(started_at, cast_at), "recorded_by": "build_timeout"}
+
+
+def _events(facts: RunFacts, uuid: str, events: list[ActionEvent]) -> list[dict[str, Any]]:
+    """What happened to the instance, in order, each with the service that did it and a short
+    `kind`: the scheduler's lost claims (from its notification) first, then the events its
+    cell DB recorded. A build's `at_s` is when its spawn began, `duration_s` how long it took."""
+    heard = since(facts.started_at, facts.scheduler_claim_failures_at.get(uuid))
+    told: list[dict[str, Any]] = [
+        {"at_s": heard, "actor": "scheduler", "kind": "claim", "event": SCHEDULER_CLAIM_EVENT,
+         "host": host, "result": "failed", "reason": "claim failed in placement"}
+        for host in facts.scheduler_claim_failures.get(uuid, [])]
+    scheduled = False
+    for event in events:
+        scheduled = scheduled or event.event == SCHEDULE_EVENT
+        actor, kind = _ACTORS.get(event.event, ("unknown", event.event))
+        if event.event == CLAIM_EVENT and scheduled:
+            actor = "cell_conductor"  # a reschedule's; before the schedule, the super's
+        entry = {"at_s": since(facts.started_at, event.start_time), "actor": actor,
+                 "kind": kind, "event": event.event, "host": event.host,
+                 "result": event.result}
+        if event.event == BUILD_EVENT and event.finish_time:
+            entry["duration_s"] = round(event.finish_time - event.start_time, 6)
+        if event.reason:
+            entry["reason"] = mask_text(event.reason)
+        if isinstance(event.details, dict) and event.details:
+            entry["details"] = event.details
+        told.append(entry)
+    return told
+
+
+# Not an action event: the scheduler tells its lost claims in select_destinations.end.
+SCHEDULER_CLAIM_EVENT = "scheduler_claim_resources"
+
+
+# Which service records each event, and its kind (as `altsim server event list` names them).
+_ACTORS = {SCHEDULE_EVENT: ("super_conductor", "schedule"),
+           CLAIM_EVENT: ("super_conductor", "claim"),
+           BUILD_EVENT: ("compute", "build"), COMPUTE_UNCLAIM_EVENT: ("compute", "unclaim"),
+           CONDUCTOR_UNCLAIM_EVENT: ("cell_conductor", "unclaim"),
+           SELECT_EVENT: ("cell_conductor", "reselect"),
+           TIMEOUT_EVENT: ("cell_conductor", "timeout")}
 
 
 # Who gave a failed attempt's resources back before its reschedule ([conductor] unclaim_by).

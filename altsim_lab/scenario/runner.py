@@ -22,7 +22,7 @@ from altsim_lab.scenario.collector import Collector
 from altsim_lab.scenario.expectations import check_expectations
 from altsim_lab.scenario.report import RunFacts, build_report, cell_names, gather_instances
 from altsim_lab.scenario.schema import Scenario
-from altsim_lab.scenario.topology import service_conf
+from altsim_lab.scenario.topology import build_path, service_conf
 from altsim_lab.scenario.workload import Workload
 from conductor.rpcapi import ConductorAPI
 
@@ -191,8 +191,10 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
     instances = gather_instances(deployment.api_db, all_cell_dbs, names_by_uuid)
     failed_builds = {node.host: node.failed_builds for db in deployment.cell_dbs.values()
                      for node in db.list_compute_nodes()}
-    secret_keys = secret_options(service_conf(scenario, "report"))
+    conf = service_conf(scenario, "report")
+    secret_keys = secret_options(conf)
     facts = RunFacts(scenario=scenario.name, seed=scenario.seed,
+                     description=scenario.description.strip(), build_path=build_path(conf),
                      transport=deployment.transport_name,
                      config=mask_config(scenario.config, secret_keys),
                      names_by_uuid=names_by_uuid, instance_order=scenario.instance_names(),

@@ -20,6 +20,7 @@ from altsim_lab.config_overrides import ConfigOverrideError, apply_overrides
 from altsim_lab.deploy.provision import DatabaseServer, database_names
 from altsim_lab.scenario.schema import Scenario
 from compute_sim.host import SimulatedHost
+from conductor.wiring import conductor_claims
 from scheduler.filters import enabled_filters
 from scheduler.weights import enabled_weighers
 
@@ -76,6 +77,28 @@ def check_config(scenario: Scenario) -> None:
     except ValueError as exc:
         raise ConfigOverrideError(f"config.{exc}") from None
     _check_legacy_retry(scenario, conf)
+    _check_static_weights(scenario, conf)
+
+
+def _check_static_weights(scenario: Scenario, conf: cfg.ConfigOpts) -> None:
+    """A weight for a host the scenario does not have weighs nothing: a typo, refused."""
+    for host in conf.filter_scheduler.static_host_weights:
+        if not scenario.has_host(host):
+            raise ConfigOverrideError(f"config.filter_scheduler.static_host_weights: {host!r} "
+                                      f"matches no host of the scenario")
+
+
+def build_path(conf: cfg.ConfigOpts) -> dict[str, object]:
+    """Who claims and unclaims in a run with this config: what an instance's recorded events
+    leave out (they record lost claims, not the ones made), for the report's readers."""
+    placement = bool(conf.scheduler.use_placement)
+    claims_by = None
+    if placement:
+        claims_by = "super_conductor" if conductor_claims(conf) else "scheduler"
+    return {"placement": placement, "claims_by": claims_by,
+            "unclaim_by": conf.conductor.unclaim_by if placement else None,
+            "legacy_retry": bool(conf.scheduler.legacy_retry),
+            "max_attempts": conf.scheduler.max_attempts}
 
 
 def _check_legacy_retry(scenario: Scenario, conf: cfg.ConfigOpts) -> None:

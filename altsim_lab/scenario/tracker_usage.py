@@ -24,10 +24,11 @@ class TrackerUsage:
         self._claims: dict[str, tuple[str, dict[str, int]]] = {}
         for cell_db in cell_dbs:
             rows = cell_db.compute_node_rows()[1] or []
-            for uuid, host, *_, capacity, used in rows:
-                self._providers.append({"uuid": uuid, "name": host, "generation": 0})
-                self._usage[uuid] = {**dict.fromkeys(json.loads(capacity or "{}"), 0),
-                                     **json.loads(used or "{}")}
+            for row in rows:
+                self._providers.append({"uuid": row.uuid, "name": row.host, "generation": 0})
+                self._usage[row.uuid] = {
+                    **dict.fromkeys(json.loads(row.resources or "{}"), 0),
+                    **json.loads(row.resources_used or "{}")}
             self._claims.update(cell_db.list_resource_claims())
 
     def list_resource_providers(self) -> list[dict]:

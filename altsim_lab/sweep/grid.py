@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,11 @@ from altsim_lab.scenario.topology import check_config
 # First names of an axis that is a path into the scenario, not a config option. No config
 # group has one of these names, so the two kinds cannot be confused.
 SCENARIO_SECTIONS = ("faults", "requests", "cells", "flavors")
+
+
+# A sweep past this many runs is a typo in --repeat or one --set too many (each run takes
+# seconds to minutes); refused before any point is planned.
+MAX_RUNS = 10_000
 
 
 class SweepError(ValueError):
@@ -103,6 +109,9 @@ def with_point(scenario: Scenario, point: dict[str, Any], seed: int) -> Scenario
     if not paths:
         return updated
     document = updated.model_dump()
+    # A sweep checks no expectation, and one naming an instance a smaller `count` no longer
+    # makes would refuse the point.
+    document.pop("expect")
     for key, value in paths.items():
         _set_path(document, key, value)
     return parse_scenario(document, f"--set {point_label(paths)}")
@@ -138,6 +147,9 @@ def plan_runs(scenario: Scenario, axes: list[Axis], repeat: int) -> list[Run]:
     value and each point is checked first (SweepError naming the option and value)."""
     if repeat < 1:
         raise SweepError(f"--repeat: must be at least 1, got {repeat}")
+    total = math.prod(len(axis.values) for axis in axes) * repeat
+    if total > MAX_RUNS:
+        raise SweepError(f"--set and --repeat: {total} runs; a sweep has at most {MAX_RUNS}")
     for axis in axes:  # one value at a time first, so the error names the culprit
         for value in axis.values:
             _checked(scenario, {axis.key: value}, scenario.seed)

@@ -1,7 +1,7 @@
 """sweep.csv: one row per run, the swept options first, then the seed and the run's numbers.
 
-A row is built from the run's report summary only (DESIGN.md section 6), so the CSV says exactly
-what each run's `altsim run --report` would have said.
+A row is built from the run's report summary only (altsim_lab.scenario.report), so the CSV says
+exactly what each run's `altsim run --report` would have said.
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class Reschedule:
         self._cast(ctxt, instance, request_spec, retry, host, remaining)
 
     def _unclaim_failed_host(self, instance: Instance, retry: RetryInfo) -> None:
-        # The seeds' wording: the cell conductor removes the failed host's allocations. Only
+        # As the Queens design describes it: the cell conductor removes the failed host's
+        # allocations (Nova master has the compute do it: unclaim_by = compute). Only
         # one host holds the instance's allocations at a time, so that is the whole consumer.
         deleted = self._placement.delete_allocation_for_instance(instance.uuid)
         failed_host = retry.hosts[-1][0] if retry.hosts else None

@@ -1,4 +1,5 @@
-"""nova-build-path.md section 9 rules shown end to end: a scenario runs embedded (every service,
+"""Nova's build-path rules (numbered as in docs/fidelity.md) shown end to end: a scenario runs
+embedded (every service,
 in-memory buses, SQLite, in-process placement) and the rules are checked on its JSON report.
 """
 

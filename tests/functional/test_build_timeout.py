@@ -8,10 +8,7 @@ which the test waits for on the daemon's log line, then stops cleanly on SIGTERM
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
+import re
 import sys
 import threading
 import time
@@ -25,6 +22,7 @@ from altsim.events import TIMEOUT_EVENT
 from altsim.objects import Flavor, Instance
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import parse_scenario
+from altsim_lab.testing import ServiceProcesses
 
 CONDUCTOR = str(Path(sys.executable).with_name("altsim-conductor"))
 WAIT_S = 30.0
@@ -76,39 +74,6 @@ def test_a_sweep_never_touches_builds_that_finish_in_time():
     assert result.ok, (result.errors, result.report["expectations"])
 
 
-class Daemon:
-    """A daemon whose output lines a thread reads into a queue."""
-
-    def __init__(self, argv: list[str]) -> None:
-        self.output: list[str] = []
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, start_new_session=True)
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.popen.stdout:  # type: ignore[union-attr]
-            self.output.append(line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text: str) -> None:
-        while True:
-            try:
-                line = self.lines.get(timeout=WAIT_S)
-            except queue.Empty:
-                pytest.fail(f"no {text!r} line: {''.join(self.output)}")
-            if line is None:
-                pytest.fail(f"exited before {text!r}: {''.join(self.output)}")
-            if text in line:
-                return
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-
-
 TRANSPORT_PASSWORD = "bus-password-0123456789"
 TOKEN = "placement-token-0123456789"
 
@@ -134,16 +99,15 @@ def swept(tmp_path_factory) -> dict:
         f"[database]\nconnection = {url}\n"
         "[conductor]\nrole = cell\nbuild_timeout = 1\nbuild_timeout_interval = 0.05\n"
         f"[placement]\nauth_token = {TOKEN}\n")
-    daemon = Daemon([CONDUCTOR, "--config-file", str(config)])
-    try:
-        daemon.wait_for(SWEPT_LINE)
-        daemon.popen.send_signal(signal.SIGTERM)
-        code = daemon.popen.wait(WAIT_S)
-        while daemon.lines.get(timeout=WAIT_S) is not None:
-            pass
-    finally:
-        daemon.kill()
-    result = {"code": code, "output": "".join(daemon.output),
+    with ServiceProcesses() as processes:
+        # Waited for until it has swept; its output raw, since the test checks the daemon's
+        # own masking, and whole.
+        daemon = processes.start("conductor-cell1", [CONDUCTOR, "--config-file", str(config)],
+                                 ready=re.escape(SWEPT_LINE), mask=None, keep=None)
+        daemon.wait_ready(WAIT_S)
+        daemon.terminate()
+        code = daemon.wait(WAIT_S)
+    result = {"code": code, "output": daemon.output,
               "row": next(r for r in cell_db.list_instance_rows() if r["uuid"] == instance.uuid),
               "fault": cell_db.list_faults()[instance.uuid].message,
               "events": cell_db.list_events(instance.uuid)[instance.uuid]}

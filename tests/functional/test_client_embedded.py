@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from altsim_lab.client import hosts, servers
-from altsim_lab.client.connection import ClientError, Connection, load_client_conf
+from altsim_lab.client.connection import (
+    ClientError,
+    Connection,
+    InvalidClientInput,
+    load_client_conf,
+)
 from altsim_lab.deploy.launcher import write_config
 from altsim_lab.scenario.runner import RunResult, run_scenario
 from altsim_lab.scenario.schema import load_scenario
@@ -122,5 +127,5 @@ def test_create_servers_builds_them_through_the_live_deployment(tmp_path: Path):
 def test_server_names_follow_nova_multi_create():
     assert servers.server_names("web", 1) == ["web"]
     assert servers.server_names("web", 3) == ["web-1", "web-2", "web-3"]
-    with pytest.raises(ClientError, match="--count must be at least 1, got 0"):
+    with pytest.raises(InvalidClientInput, match="--count: must be from 1 to 100000, got 0"):
         servers.server_names("web", 0)

@@ -1,4 +1,5 @@
-"""Every example scenario runs embedded, meets its own expectations, and yields a DESIGN.md report.
+"""Every example scenario runs embedded, meets its own expectations, and yields a complete report
+(every field the README lists).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ SCENARIOS = sorted((Path(__file__).parents[2] / "etc" / "altsim" / "scenarios").
 SUMMARY_KEYS = {"instances", "active", "error", "building", "timed_out", "reschedules",
                 "claim_failures", "leaked_allocations", "duration_s", "builds_per_s"}
 INSTANCE_KEYS = {"name", "uuid", "status", "host", "cell", "selection", "attempts",
-                 "claim_failures", "fault", "timed_out", "allocations"}
-# timed_out: a spawn that finished after its build had timed out ([conductor] build_timeout).
+                 "claim_failures", "fault", "timed_out", "allocations", "events"}
+# timed_out: a spawn that hung or finished after its build had timed out ([conductor]
+# build_timeout).
 ATTEMPT_RESULTS = {"active", "rescheduled", "aborted", "failed", "timed_out"}
+EVENT_ACTORS = {"scheduler", "super_conductor", "cell_conductor", "compute"}
 
 
 def test_there_are_at_least_six_examples():
@@ -42,6 +45,7 @@ def test_example_scenario_meets_its_expectations(path: Path):
 
 def _assert_report_shape(report: dict, scenario) -> None:
     assert report["scenario"] == scenario.name
+    assert report["description"] == scenario.description.strip()
     assert report["seed"] == scenario.seed
     assert report["transport"] == "embedded"
     assert SUMMARY_KEYS <= set(report["summary"])
@@ -52,6 +56,8 @@ def _assert_report_shape(report: dict, scenario) -> None:
         assert entry["status"] in {"ACTIVE", "ERROR", "BUILD"}
         for attempt in entry["attempts"]:
             assert attempt["result"] in ATTEMPT_RESULTS
+            assert attempt["host"], entry  # every attempt names its host, a hung one too
+        assert {event["actor"] for event in entry["events"]} <= EVENT_ACTORS, entry["events"]
         if entry["status"] == "ACTIVE":
             # Rule 23: only the final host holds the instance's allocations.
             assert list(entry["allocations"]) == [entry["host"]]
@@ -80,12 +86,12 @@ def test_cli_exits_1_and_names_the_missed_expectation(tmp_path: Path):
 
 
 def test_cli_exits_0_and_writes_the_report(tmp_path: Path):
-    report = tmp_path / "out" / "report.json"
+    report = tmp_path / "report.json"  # in a folder that exists: --report makes none
     proc = subprocess.run([sys.executable, "-m", "altsim_lab.cmd.altsim", "run",
                            str(SCENARIOS[0].parent / "reschedule-once.yaml"), "--report",
                            str(report)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "reschedules" in proc.stdout
+    assert "1 reschedule," in proc.stdout
     assert json.loads(report.read_text())["summary"]["reschedules"] == 1
 
 

@@ -46,10 +46,14 @@ def test_index_shows_summary_and_instances_and_stays_local(run):
     html = (out / "dir" / "index.html").read_text()
     for key, value in report["summary"].items():
         assert f"<th>{key.replace('_', ' ')}</th><td class=\"num\">{value}</td>" in html
-    for entry in report["instances"]:
-        assert f"<td>{entry['name']}</td>" in html
+    for entry in report["instances"]:  # a name with a build-path diagram links to it
+        assert re.search(rf"<td>(<a href=\"#[^\"]+\">)?{entry['name']}(</a>)?</td>", html)
     links = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert sorted(links) == ["report.json", "timeline.png"]
+    # web-1 (rescheduled, a lost claim) gets its build path drawn, linked from its row
+    assert sorted(links) == ["#build-paths-web-1", "build-paths/web-1.png",
+                             "build-paths/web-1.svg", "report.json", "timeline.png"]
+    assert all((out / "dir" / link).is_file() for link in links if "#" not in link)
+    assert report["description"].split(".")[0] in html
     assert not re.search(r"https?:|//", html.replace("<!DOCTYPE html>", ""))
 
 

@@ -1,4 +1,5 @@
-"""Each switch of DESIGN.md section 4 changes the outcome of the example scenario built to show
+"""Each build-path switch (README, "Configuration") changes the outcome of the example scenario
+built to show
 it: every scenario runs embedded in both settings of its switch, and the tests assert the
 direction of the change, not its exact size (races are real, so sizes vary run to run).
 """

@@ -17,13 +17,13 @@ from altsim.db.cell import CellDatabase
 from altsim.events import BUILD_EVENT, TIMEOUT_EVENT
 from altsim.objects import RetryInfo
 from altsim.periodic import PeriodicTask
+from altsim_lab.testing import FakeComputeAPI, FakeConductorAPI, FakeNotifier, make_test_conf
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import ComputeManager
 from conductor.service import build_timeout_sweeper, legacy_retry_sweeper
 from conductor.tasks.attempts import Attempts
 from conductor.tasks.build_timeout import BuildTimeout
 from conductor.tasks.reschedule import Reschedule
-from tests.conftest import FakeComputeAPI, FakeConductorAPI, FakeNotifier, make_test_conf
 
 TIMEOUT_S = 60.0
 ERROR_EVENT = "compute_task.build_instances.error"

@@ -5,6 +5,7 @@ in process and over HTTP; deltas are only given when they can be right."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid as uuidlib
@@ -16,7 +17,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from placement_sim.candidates_delta import SINCE_HEADER, SINCE_PARAMETER, TOKEN_HEADER
+from altsim_lab.testing import TokenlessStore
+from placement_sim.candidates import AllocationCandidates
+from placement_sim.candidates_delta import (
+    SINCE_HEADER,
+    SINCE_PARAMETER,
+    TOKEN_HEADER,
+    CandidatesToken,
+)
 from placement_sim.client import InProcessPlacementClient
 from placement_sim.exceptions import PlacementError
 from placement_sim.http_app import create_app
@@ -81,6 +89,17 @@ def test_a_restarted_placement_is_not_taken_for_the_old_one():
         restarted.put_allocations("c", {"rp-0": {"resources": {"VCPU": 1}}}, "p", "u", None)
         restarted.delete_allocations("c")
     assert not restarted.candidates_since({"VCPU": 1}, None, token).delta
+
+
+def test_a_token_reads_back_as_written_and_orders_the_changes_of_one_placement_only():
+    token = CandidatesToken.parse("3f2a:17")
+    assert token == CandidatesToken("3f2a", 17) and str(token) == "3f2a:17"
+    assert token.later_than(CandidatesToken("3f2a", 16))
+    assert not token.later_than(token)
+    assert not token.later_than(CandidatesToken("0b1c", 1))  # another (restarted) placement
+    assert not token.later_than(None)
+    for text in (None, "", "garbage", "x:", "x:1a", "x:-1", "x:\u00b2"):
+        assert CandidatesToken.parse(text) is None, text
 
 
 # -- the client's answers, whatever happens between them -------------------------------------------
@@ -176,6 +195,43 @@ def test_an_answer_overtaken_by_a_later_one_is_applied_without_a_full_fetch():
     assert len(sinces) == 1 and sinces[0] is not None  # one delta, no full answer asked for
 
 
+def test_the_answer_is_a_frozen_value_that_equals_the_body_and_a_delta_makes_a_new_one():
+    store = store_with(PROVIDERS[:3])
+    client = InProcessPlacementClient(store)
+    first = client.get_allocation_candidates({"VCPU": 1})
+    assert isinstance(first, AllocationCandidates) and first.token is not None
+    assert first.journal is not None and first.journal.start == first.token.number
+    assert first == store.allocation_candidates({"VCPU": 1}, 1000)
+    assert first.requests_by_provider["rp-1"] is first["allocation_requests"][1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.token = None  # type: ignore[misc]
+    # When rp-1 fills up, the next answer is a delta applied to a copy
+    store.put_allocations("c1", {"rp-1": {"resources": {"VCPU": 4}}}, "p", "u", None)
+    second = client.get_allocation_candidates({"VCPU": 1})
+    assert second.token is not None and second.token.later_than(first.token)
+    assert second.journal is first.journal
+    assert second == store.allocation_candidates({"VCPU": 1}, 1000)
+    assert "rp-1" not in second.requests_by_provider
+    # and the first answer is as it was
+    assert "rp-1" in first.requests_by_provider and len(first["allocation_requests"]) == 3
+
+
+def test_from_a_placement_without_tokens_every_answer_is_in_full_and_has_no_journal():
+    # Given a placement that gives no token (a real one)
+    store = store_with(PROVIDERS[:3])
+    tokenless = TokenlessStore(store)
+    client = InProcessPlacementClient(tokenless)  # type: ignore[arg-type]
+    first = client.get_allocation_candidates({"VCPU": 1})
+    # When rp-1 fills up between two requests
+    store.put_allocations("c1", {"rp-1": {"resources": {"VCPU": 4}}}, "p", "u", None)
+    second = client.get_allocation_candidates({"VCPU": 1})
+    # Then both were asked in full, carry no token nor journal, and say what placement says
+    assert tokenless.sinces == [None, None]
+    assert (first.token, first.journal, second.token, second.journal) == (None,) * 4
+    assert second == store.allocation_candidates({"VCPU": 1}, 1000)
+    assert sorted(second.requests_by_provider) == ["rp-0", "rp-2"]
+
+
 # -- over HTTP ------------------------------------------------------------------------------------
 
 HTTP_PROVIDERS = [str(uuidlib.uuid5(uuidlib.NAMESPACE_DNS, rp)) for rp in PROVIDERS]
@@ -242,7 +298,7 @@ def test_a_real_placement_gets_no_since_and_answers_in_full(placement_url):
 
 
 def test_a_journal_answers_what_changed_between_two_of_its_changes_until_it_forgets():
-    from placement_sim.candidates_cache import JOURNAL_LENGTH, Journal
+    from placement_sim.candidates import JOURNAL_LENGTH, Journal
     journal = Journal(start=10)
     journal.record(12, ("a",), ())
     journal.record(15, ("b",), ("c",))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from altsim.db.cell import CellDatabase
+from altsim.db.cell import CellDatabase, ComputeNodeRow
 from altsim.db.engine import dispose_engine
 
 
@@ -33,6 +33,17 @@ def test_rows_are_skipped_only_while_the_stamp_is_unchanged(cell_db):
     moved, rows = cell_db.compute_node_rows(unless_stamp=first)
     assert moved != first
     assert {row[1]: row[4] for row in rows} == {"host1": 1, "host2": 0}
+
+
+def test_a_row_names_its_fields_with_their_types(cell_db):
+    cell_db.register_compute_node("node-3", "host3", {"VCPU": 4})
+    cell_db.record_build_result("node-3", failed=True)
+    row = cell_db.compute_node_rows()[1][2]
+    assert isinstance(row, ComputeNodeRow)
+    assert (row.uuid, row.host, row.hypervisor_hostname) == ("node-3", "host3", "host3")
+    assert row.disabled is False and row.failed_builds == 1
+    assert isinstance(row.updated_at, float)
+    assert (row.resources, row.resources_used) == ('{"VCPU": 4}', '{"VCPU": 0}')
 
 
 def test_a_success_on_a_healthy_host_leaves_the_stamp_alone(cell_db):

@@ -19,13 +19,13 @@ def test_no_arguments_prints_the_commands(capsys) -> None:
 
 def test_a_client_command_without_config_says_what_to_give(capsys, monkeypatch) -> None:
     monkeypatch.delenv("ALTSIM_CONFIG_FILE", raising=False)
-    assert altsim.main(["server", "list"]) == 1
+    assert altsim.main(["server", "list"]) == 2
     assert "give --config-file FILE or set ALTSIM_CONFIG_FILE" in capsys.readouterr().err
 
 
 def test_a_missing_config_file_is_named(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ALTSIM_CONFIG_FILE", str(tmp_path / "nowhere.conf"))
-    assert altsim.main(["cell", "list"]) == 1
+    assert altsim.main(["cell", "list"]) == 2
     assert f"config file {tmp_path / 'nowhere.conf'} does not exist" in capsys.readouterr().err
 
 
@@ -45,11 +45,11 @@ def test_server_create_names_the_unknown_flavor(capsys, tmp_path: Path) -> None:
     config = tmp_path / "client.conf"
     config.write_text(f"[api_database]\nconnection = {api_url}\n")
     assert altsim.main(["--config-file", str(config), "server", "create", "web",
-                        "--flavor", "tiny"]) == 1
-    assert "no flavor named 'tiny' (known: small)" in capsys.readouterr().err
+                        "--flavor", "tiny"]) == 2
+    assert "--flavor: no flavor named 'tiny' (known: small)" in capsys.readouterr().err
     # the flavor is known, but nothing says where the super conductor listens
     assert altsim.main(["--config-file", str(config), "server", "create", "web",
-                        "--flavor", "small"]) == 1
+                        "--flavor", "small"]) == 2
     assert "[DEFAULT] transport_url is not set" in capsys.readouterr().err
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from altsim.events import BUILD_EVENT
 from altsim.objects import PayloadError, RetryInfo
+from altsim_lab.testing import SMALL, FakeConductorAPI, FakeNotifier
 from compute_sim.failed_builds import FlushedByTracker, WrittenWithOutcome
 from compute_sim.faults import FaultInjector, FaultRule
 from compute_sim.manager import ComputeManager
 from compute_sim.resources import PlacementResources
 from compute_sim.tracker import ResourceTracker
-from tests.conftest import SMALL, FakeConductorAPI, FakeNotifier
 
 
 class Compute:
@@ -147,7 +147,7 @@ def test_rule_14_without_retry_a_reschedulable_failure_is_error_at_once(cell):
 # -- rule 15 --------------------------------------------------------------------------------------
 
 def test_rule_15_reschedule_casts_build_instances_with_the_remaining_alternates(cell):
-    """altsim difference (the seeds' wording, DESIGN.md): the compute does NOT delete the
+    """altsim difference (as the Queens design describes it): the compute does NOT delete the
     instance's allocations before casting the reschedule; the cell conductor removes them (see
     test_conductor_reschedule.py). Everything else of rule 15 is the compute's job here too."""
     compute = Compute(cell, "h1", [reschedule_rule("port binding failed")])

@@ -1,6 +1,6 @@
 """The whole build path in-process: super conductor -> compute -> cell conductor -> compute ...
 
-`Loopback` (tests/conftest.py) wires the real ScheduleAndBuild, SchedulerManager, ComputeManager
+`Loopback` (altsim_lab.testing) wires the real ScheduleAndBuild, SchedulerManager, ComputeManager
 and Reschedule of a world together; casts are queued and run in order, as a bus would deliver
 them. Placement and the databases are real, so allocations and failed_builds are the real ones.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from altsim_lab.testing import SMALL, Loopback, make_test_conf
 from compute_sim.faults import FaultRule
-from tests.conftest import SMALL, Loopback, make_test_conf
 
 HOSTS = ["h1", "h2", "h3", "h4", "h5"]
 

@@ -12,9 +12,9 @@ import pytest
 
 from altsim.events import BUILD_INSTANCES_ERROR
 from altsim.objects import Fault
+from altsim_lab.testing import FakeNotifier
 from conductor.tasks.fail_build import Event, FailBuild, FailedBuild
 from placement_sim.exceptions import PlacementUnavailable
-from tests.conftest import FakeNotifier
 
 FAULT = Fault(message="No valid host was found. ", details="NoValidHost")
 EVENT = Event("conductor_example", "failed", host="h1", reason="why", details={"n": 1})

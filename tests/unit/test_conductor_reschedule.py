@@ -15,13 +15,7 @@ import pytest
 from altsim import memory_driver, rpc
 from altsim.events import CLAIM_EVENT, CONDUCTOR_UNCLAIM_EVENT
 from altsim.objects import PayloadError, RequestSpec, RetryInfo
-from conductor.cell_manager import CellConductorManager
-from conductor.service import build_cell_conductor_server
-from conductor.tasks.attempts import Attempts
-from conductor.tasks.reschedule import Reschedule
-from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
-from placement_sim.store import PlacementStore
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeNotifier,
@@ -29,6 +23,12 @@ from tests.conftest import (
     fill,
     make_test_conf,
 )
+from conductor.cell_manager import CellConductorManager
+from conductor.service import build_cell_conductor_server
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.reschedule import Reschedule
+from placement_sim.exceptions import AllocationUpdateFailed, PlacementUnavailable
+from placement_sim.store import PlacementStore
 
 EXHAUSTED = ("Exceeded maximum number of retries. Exhausted all hosts available for retrying "
              "build failures for instance {uuid}.")
@@ -78,7 +78,8 @@ def assert_error(world, conductor, instance, fault: str) -> None:
 # -- rules 15 (altsim's unclaim), 17 and 19: the normal reschedule --------------------------------
 
 def test_rule_15_the_cell_conductor_removes_the_failed_hosts_allocations(cell):
-    """altsim difference, the seeds' wording: the cell conductor, not the compute, deletes the
+    """altsim difference, as the Queens design describes it: the cell conductor, not the
+    compute, deletes the
     instance's allocations (all of them: only the failed host holds any) before claiming."""
     conductor = CellConductor(cell)
     instance = cell.create_instance("web-1", claim_on="h1")

@@ -11,16 +11,16 @@ import pytest
 from altsim.events import SCHEDULE_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import CELL0_UUID, RequestSpec, RetryInfo, VmState
-from conductor.tasks.attempts import Attempts
-from conductor.tasks.cell0 import BuryInCell0
-from conductor.tasks.schedule_and_build import ScheduleAndBuild
-from tests.conftest import (
+from altsim_lab.testing import (
     FakeComputeAPI,
     FakeNotifier,
     FakeSchedulerAPI,
     instance_uuid,
     make_test_conf,
 )
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.cell0 import BuryInCell0
+from conductor.tasks.schedule_and_build import ScheduleAndBuild
 
 
 class Harness:

@@ -10,10 +10,10 @@ import threading
 import pytest
 
 from altsim import memory_driver, rpc
+from altsim_lab.testing import SMALL, make_test_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.service import ComputeSimService
 from compute_sim.tracker import ResourceTracker
-from tests.conftest import SMALL, make_test_conf
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from altsim.objects import Flavor, RequestSpec
+from altsim_lab.testing import make_test_conf
 from scheduler.filters import ALL_FILTERS
 from scheduler.host_columns import HostColumns
 from scheduler.host_state import HostState
 from scheduler.weights import ALL_WEIGHERS, weigh_hosts, weighed_order
-from tests.conftest import make_test_conf
 
 NOW = 1_000_000.0
 CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from altsim.db.cell import ComputeNodeRow
 from scheduler.host_manager import HostManager
 
 
@@ -25,24 +26,24 @@ class FakeCellDb:
 
     url = "fake://"
 
-    def __init__(self, rows: list[tuple]) -> None:
+    def __init__(self, rows: list[ComputeNodeRow]) -> None:
         self.rows = rows
         self.version = 0
 
-    def set_rows(self, rows: list[tuple]) -> None:
+    def set_rows(self, rows: list[ComputeNodeRow]) -> None:
         self.rows, self.version = rows, self.version + 1
 
     def compute_node_changes(self, unless_stamp, since):  # type: ignore[no-untyped-def]
         stamp = (len(self.rows), len(self.rows) * self.version)
         if stamp == unless_stamp:
             return stamp, None
-        return stamp, [(self.version, None, row) for row in sorted(self.rows,
-                                                                   key=lambda r: r[1])]
+        return stamp, [(self.version, None, row)
+                       for row in sorted(self.rows, key=lambda r: r.host)]
 
 
 def row(uuid: str, host: str, disabled: bool = False, failed: int = 0,
-        updated: float = 100.0) -> tuple:
-    return (uuid, host, host, disabled, failed, updated, None, None)
+        updated: float = 100.0) -> ComputeNodeRow:
+    return ComputeNodeRow(uuid, host, host, disabled, failed, updated, None, None)
 
 
 def summary(vcpu_used: int, vcpu: int = 8, ram: int | None = 1024) -> dict:
@@ -122,6 +123,7 @@ from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
 
+from altsim_lab.testing import TokenlessStore  # noqa: E402
 from placement_sim.client import InProcessPlacementClient  # noqa: E402
 from placement_sim.exceptions import PlacementError  # noqa: E402
 from placement_sim.store import PlacementStore  # noqa: E402
@@ -195,12 +197,32 @@ ViewsFollowPlacement.TestCase.settings = settings(max_examples=50, stateful_step
 test_views_follow_placement = ViewsFollowPlacement.TestCase
 
 
+class ViewsFollowATokenlessPlacement(ViewsFollowPlacement):
+    """The same against a placement that gives no token (a real one): every answer is in
+    full, with no journal, and every view is a scan that still equals a fresh table's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client = InProcessPlacementClient(TokenlessStore(self.store))  # type: ignore[arg-type]
+
+    @invariant()
+    def answers_carry_no_token(self):  # type: ignore[no-untyped-def]
+        for flavor in FLAVORS:
+            candidates = self.client.get_allocation_candidates(flavor)
+            assert candidates.token is None and candidates.journal is None
+
+
+ViewsFollowATokenlessPlacement.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None)
+test_views_follow_a_tokenless_placement = ViewsFollowATokenlessPlacement.TestCase
+
+
 # -- host_view = compute_nodes: free resources from the rows --------------------------------------
 
-def node_row(uuid: str, host: str, used_vcpu: int, failed: int = 0) -> tuple:
-    return (uuid, host, host, False, failed, 100.0,
-            json.dumps({"VCPU": 8, "MEMORY_MB": 1024}),
-            json.dumps({"VCPU": used_vcpu, "MEMORY_MB": 0}))
+def node_row(uuid: str, host: str, used_vcpu: int, failed: int = 0) -> ComputeNodeRow:
+    return ComputeNodeRow(uuid, host, host, False, failed, 100.0,
+                          json.dumps({"VCPU": 8, "MEMORY_MB": 1024}),
+                          json.dumps({"VCPU": used_vcpu, "MEMORY_MB": 0}))
 
 
 def test_the_compute_nodes_view_takes_free_resources_from_the_rows_not_placement():

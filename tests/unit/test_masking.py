@@ -154,12 +154,12 @@ def test_secret_options_lists_group_options_by_their_dotted_key():
 def test_a_launch_error_quotes_a_daemons_output_with_its_secrets_masked(tmp_path: Path):
     import sys
 
-    from altsim_lab.deploy.launcher import LaunchError, _Process
+    from altsim_lab.deploy.process import LaunchError, ServiceProcess
 
     register_secret("launcher-token-0123456789")
     script = ("print('connecting to rabbit://cell1:daemon-pw-0001@h/cell1'); "
               "print('token launcher-token-0123456789'); raise SystemExit(3)")
-    process = _Process("fake", [sys.executable, "-c", script], tmp_path / "fake.log")
+    process = ServiceProcess("fake", [sys.executable, "-c", script], tmp_path / "fake.log")
     with pytest.raises(LaunchError) as err:
         process.wait_ready(30)
     message = str(err.value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import oslo_messaging
@@ -19,15 +19,6 @@ from oslo_config import cfg
 from altsim import memory_driver
 
 WAIT = 5.0  # generous bound for things that should happen within milliseconds
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 class Endpoint:
@@ -71,6 +62,10 @@ class Bus:
         name = f"{self.prefix}-{vhost}"
         self.vhosts.add(name)
         return f"memory:///{name}"
+
+    def join(self, timeout: float = WAIT) -> None:
+        """Wait until every message sent on this test's vhosts has been handled."""
+        memory_driver.join(*self.vhosts, timeout=timeout)
 
     def transport(self, vhost: str = "main") -> oslo_messaging.Transport:
         return oslo_messaging.get_rpc_transport(self.conf, url=self.url(vhost))
@@ -130,7 +125,8 @@ def test_cast_is_delivered(bus: Bus) -> None:
     endpoint = Endpoint()
     bus.server(transport, "compute", "host1", endpoint)
     bus.client(transport, "compute").cast({}, "record", value=42)
-    assert wait_for(lambda: endpoint.received == [42])
+    bus.join()
+    assert endpoint.received == [42]
 
 
 def test_server_directed_cast_reaches_only_that_server(bus: Bus) -> None:
@@ -141,8 +137,8 @@ def test_server_directed_cast_reaches_only_that_server(bus: Bus) -> None:
     client = bus.client(transport, "compute", server="host2")
     for i in range(10):
         client.cast({}, "record", value=i)
-    assert wait_for(lambda: len(endpoints["host2"].received) == 10)
-    time.sleep(0.05)  # leave time for a misrouted copy to show up
+    bus.join()  # a misrouted copy would have been handled too
+    assert len(endpoints["host2"].received) == 10
     assert endpoints["host1"].received == []
     assert endpoints["host3"].received == []
     # A server-directed call also lands on that server only.
@@ -158,7 +154,7 @@ def test_competing_consumers_share_topic_messages(bus: Bus) -> None:
     client = bus.client(transport, "conductor")
     for i in range(30):
         client.cast({}, "record", value=i)
-    assert wait_for(lambda: sum(len(e.received) for e in endpoints) == 30)
+    bus.join()
     # Each message handled exactly once, and every server got a share (round-robin).
     assert sorted(v for e in endpoints for v in e.received) == list(range(30))
     assert all(len(e.received) == 10 for e in endpoints)
@@ -170,7 +166,8 @@ def test_fanout_reaches_all_servers(bus: Bus) -> None:
     for endpoint in endpoints:
         bus.server(transport, "scheduler", endpoint.name, endpoint)
     bus.client(transport, "scheduler", fanout=True).cast({}, "record", value="sync")
-    assert wait_for(lambda: all(e.received == ["sync"] for e in endpoints))
+    bus.join()
+    assert all(e.received == ["sync"] for e in endpoints)
 
 
 def test_vhosts_are_isolated(bus: Bus) -> None:
@@ -182,7 +179,7 @@ def test_vhosts_are_isolated(bus: Bus) -> None:
         bus.client(transport_a, "conductor", timeout=0.2).call({}, "record", value="leak")
     bus.client(transport_a, "conductor").cast({}, "record", value="leak")
     bus.client(transport_a, "conductor", fanout=True).cast({}, "record", value="leak")
-    time.sleep(0.05)
+    bus.join()
     assert endpoint_b.received == []
     # The same vhost name, through another transport, does share queues.
     assert bus.client(bus.transport("b"), "conductor", timeout=WAIT).call(
@@ -197,7 +194,8 @@ def test_backlog_is_delivered_when_server_starts(bus: Bus) -> None:
     assert stats["queues"]["openstack/compute"]["backlog"] == 1
     endpoint = Endpoint("host1")
     bus.server(transport, "compute", "host1", endpoint)
-    assert wait_for(lambda: endpoint.received == ["early"])
+    bus.join()
+    assert endpoint.received == ["early"]
     stats = memory_driver.vhost_stats(f"{bus.prefix}-main")
     assert stats["queues"]["openstack/compute"]["backlog"] == 0
     assert stats["queues"]["openstack/compute"]["delivered"] == 1
@@ -228,7 +226,8 @@ def test_notifications_reach_listener(bus: Bus) -> None:
     listener.start()
     bus.servers.append(listener)
     notifier.info({}, "instance.create.end", {"uuid": "abc"})
-    assert wait_for(lambda: endpoint.received == [("x", "instance.create.end", {"uuid": "abc"})])
+    bus.join()
+    assert endpoint.received == [("x", "instance.create.end", {"uuid": "abc"})]
 
 
 def test_sequential_calls_do_not_poll(bus: Bus) -> None:
@@ -249,14 +248,16 @@ def test_stop_then_start_another_server_loses_nothing(bus: Bus) -> None:
     server = bus.server(transport, "compute", "host1", first)
     for i in range(20):
         client.cast({}, "record", value=i)
-    assert wait_for(lambda: len(first.received) == 20)
+    bus.join()
+    assert len(first.received) == 20
     server.stop()
     server.wait()
     for i in range(20, 50):
         client.cast({}, "record", value=i)  # nobody consuming: kept in the queue
     second = Endpoint("second")
     bus.server(transport, "compute", "host2", second)
-    assert wait_for(lambda: len(second.received) == 30)
+    bus.join()
+    assert len(second.received) == 30
     assert sorted(first.received + second.received) == list(range(50))
 
 
@@ -279,8 +280,7 @@ def test_concurrent_publishers_and_stopping_servers_lose_nothing(bus: Bus) -> No
         srv.stop()
     for t in threads:
         t.join()
-    assert wait_for(lambda: sum(len(e.received) for e in endpoints) >= total)
-    time.sleep(0.05)
+    bus.join()
     assert sorted(v for e in endpoints for v in e.received) == list(range(total))
 
 
@@ -342,3 +342,134 @@ def test_stats_count_calls_casts_and_notifications_apart(bus: Bus) -> None:
     stats = memory_driver.vhost_stats(name)
     assert stats["sent"] == {"call": 1, "cast": 2, "notification": 1}
     assert stats["published"] == 4
+
+
+# -- join(): wait until every message is handled ------------------------------------------------
+
+class Slow:
+    """A cast target that holds its handler until `release` is set (or `hold` seconds pass)."""
+
+    def __init__(self, hold: float = WAIT) -> None:
+        self.hold = hold
+        self.release = threading.Event()
+        self.done: list[int] = []
+
+    def work(self, ctxt: dict, value: int) -> None:
+        self.release.wait(self.hold)
+        self.done.append(value)
+
+
+def test_join_waits_for_a_slow_handler(bus: Bus) -> None:
+    # Given a server whose handler takes 0.3 s
+    transport = bus.transport()
+    slow = Slow(hold=0.3)
+    bus.server(transport, "compute", "host1", slow)
+    # When a cast is sent and the test joins
+    start = time.monotonic()
+    bus.client(transport, "compute").cast({}, "work", value=1)
+    bus.join()
+    # Then join returned only once the handler had
+    assert slow.done == [1]
+    assert time.monotonic() - start >= 0.3
+
+
+def test_join_times_out_naming_what_is_still_busy(bus: Bus) -> None:
+    # Given a handler that does not return until released, and a second cast queued behind it
+    transport = bus.transport()
+    slow = Slow()
+    bus.server(transport, "compute", "host1", slow)
+    client = bus.client(transport, "compute", server="host1")
+    client.cast({}, "work", value=1)
+    # When the test joins for 0.2 s
+    with pytest.raises(memory_driver.JoinTimeout, match=r"not idle after 0.2 s: .*"
+                       r"openstack/compute.host1: 1 being handled") as err:
+        bus.join(timeout=0.2)
+    # Then it says which queue is busy, and joins once the handler is let go
+    assert f"{bus.prefix}-main" in str(err.value)
+    slow.release.set()
+    bus.join()
+    assert slow.done == [1]
+
+
+def test_join_returns_at_once_when_idle(bus: Bus) -> None:
+    transport = bus.transport()
+    bus.server(transport, "compute", "host1", Endpoint("host1"))
+    assert bus.client(transport, "compute", timeout=WAIT).call({}, "echo", value=1)
+    start = time.monotonic()
+    bus.join()
+    assert time.monotonic() - start < 0.1
+
+
+def test_join_does_not_wait_for_a_queue_nobody_consumes(bus: Bus) -> None:
+    # A backlog with no consumer would never be delivered: waiting for it would never end.
+    transport = bus.transport()
+    bus.client(transport, "nobody").cast({}, "record", value=1)
+    start = time.monotonic()
+    bus.join()
+    assert time.monotonic() - start < 0.1
+    assert memory_driver.vhost_stats(f"{bus.prefix}-main")["queues"]["openstack/nobody"][
+        "backlog"] == 1
+
+
+def test_join_refuses_a_vhost_nobody_used(bus: Bus) -> None:
+    with pytest.raises(KeyError, match="no vhost never-used"):
+        memory_driver.join("never-used", timeout=0.1)
+
+
+class Relay:
+    """Casts `relay` on to the other bus until `hops` runs out, after a pause each time, so
+    the next cast is sent well after the one that led to it was taken off its queue."""
+
+    def __init__(self, bus: Bus, name: str, other: str) -> None:
+        self.name = name
+        self.next = bus.client(bus.transport(other), "relay")
+        self.seen: list[int] = []
+
+    def relay(self, ctxt: dict, hops: int) -> None:
+        time.sleep(0.02)
+        self.seen.append(hops)
+        if hops:
+            self.next.cast(ctxt, "relay", hops=hops - 1)
+
+
+def test_join_waits_for_casts_that_handlers_send_across_vhosts(bus: Bus) -> None:
+    # Given a relay on each of two vhosts, each casting to the other
+    relays = {"a": Relay(bus, "a", "b"), "b": Relay(bus, "b", "a")}
+    for name, relay in relays.items():
+        bus.server(bus.transport(name), "relay", name, relay)
+    # When one cast starts a chain of 8 more and the test joins both vhosts
+    bus.client(bus.transport("a"), "relay").cast({}, "relay", hops=8)
+    bus.join()
+    # Then every hop was handled, alternating between the vhosts
+    assert relays["a"].seen == [8, 6, 4, 2, 0]
+    assert relays["b"].seen == [7, 5, 3, 1]
+
+
+class Requeuing:
+    """A notification endpoint that asks for its first notification again."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    def info(self, ctxt: dict, publisher_id: str, event_type: str, payload: Any,
+             metadata: dict) -> Any:
+        self.received.append(event_type)
+        time.sleep(0.02)
+        if len(self.received) == 1:
+            return oslo_messaging.NotificationResult.REQUEUE
+        return oslo_messaging.NotificationResult.HANDLED
+
+
+def test_join_waits_for_notifications_and_their_requeues(bus: Bus) -> None:
+    url = bus.url("notify")
+    endpoint = Requeuing()
+    listener = oslo_messaging.get_notification_listener(
+        oslo_messaging.get_notification_transport(bus.conf, url=url),
+        [oslo_messaging.Target(topic="notifications")], [endpoint], allow_requeue=True)
+    listener.start()
+    bus.servers.append(listener)
+    oslo_messaging.Notifier(oslo_messaging.get_notification_transport(bus.conf, url=url),
+                            driver="messagingv2", topics=["notifications"],
+                            publisher_id="x").info({}, "instance.create.end", {})
+    bus.join()
+    assert endpoint.received == ["instance.create.end"] * 2

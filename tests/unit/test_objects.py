@@ -28,7 +28,7 @@ from altsim.objects import (
     from_primitive,
     to_primitive,
 )
-from tests.conftest import make_test_conf
+from altsim_lab.testing import make_test_conf
 
 FLAVOR = Flavor(name="small", resources={"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})
 MODELS = [

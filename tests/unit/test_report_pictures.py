@@ -9,7 +9,8 @@ import struct
 from pathlib import Path
 
 from altsim_lab.pictures.html import write_run_index
-from altsim_lab.pictures.timeline import MAX_ROWS, _sample, draw_timeline
+from altsim_lab.pictures.sampling import sample_rows
+from altsim_lab.pictures.timeline import MAX_ROWS, draw_timeline
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -59,9 +60,10 @@ def test_timeline_of_a_few_instances_is_a_readable_png(tmp_path: Path):
 
 def test_timeline_samples_past_200_instances_and_grows_with_rows(tmp_path: Path):
     many = report(450)
-    shown, step = _sample(many["instances"])
-    assert (len(shown), step) == (150, 3) and len(shown) <= MAX_ROWS
-    assert [e["name"] for e in shown[:2]] == ["web-1", "web-4"]
+    # every one was rescheduled, so they are sampled among themselves: one in every 3
+    sample = sample_rows(many["instances"], MAX_ROWS)
+    assert len(sample.shown) == 150 and "one in every 3 of the 450 rescheduled" in sample.note
+    assert [e["name"] for e in sample.shown[:2]] == ["web-1", "web-4"]
     draw_timeline(many, tmp_path / "many.png")
     draw_timeline(report(20), tmp_path / "twenty.png")
     assert png_size(tmp_path / "many.png")[1] > png_size(tmp_path / "twenty.png")[1]

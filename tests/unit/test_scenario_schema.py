@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import copy
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,88 @@ def test_check_config_names_an_unknown_filter_weigher_or_bad_weight(config, text
     with pytest.raises(ConfigOverrideError) as caught:
         check_config(parsed)
     assert str(caught.value).startswith(text)
+
+
+# -- bounds, checked without listing what is generated ---------------------------------------------
+
+def test_generated_host_names_are_recognised_from_the_name_alone():
+    cell = CellSpec(name="cell2", host_count=12, host_resources={"VCPU": 1})
+    assert [cell.generates(name) for name in (
+        "cell2-host-001", "cell2-host-012", "cell2-host-013", "cell2-host-000", "cell2-host-1",
+        "cell2-host-0001", "cell3-host-001", "cell2-host-00a")] == [
+        True, True, False, False, False, False, False, False]
+    assert list(cell.host_names()) == [h.name for h in cell.all_hosts()]
+
+
+def test_instance_names_are_recognised_from_the_name_alone():
+    parsed = parse_scenario(scenario(requests=[
+        {"name": "web", "flavor": "small", "count": 2, "num_instances": 2},
+        {"name": "web-1", "flavor": "small"}]))
+    names = parsed.instance_names()
+    assert all(parsed.has_instance(name) for name in names)
+    assert not any(parsed.has_instance(name) for name in (
+        "web-0", "web-5", "web-01", "web-1-2", "db-1", "web", "web-", "web-+1"))
+
+
+def test_a_scenario_at_its_bounds_is_checked_in_little_memory_and_time():
+    """100,000 generated hosts and 100,000 instances: checking them lists none of them."""
+    data = scenario(
+        cells=[{"name": f"c{n}", "host_count": 10_000, "host_resources": {"VCPU": 1}}
+               for n in range(10)],
+        requests=[{"name": "web", "flavor": "small", "count": 50_000, "num_instances": 2}],
+        faults=[{"hosts": ["c9-host-10000", "c9-host-1000?"], "action": "abort"}],
+        expect={"instances": {"web-100000": {"status": "ACTIVE"}}},
+        config={"filter_scheduler.static_host_weights": {"c0-host-00001": 5}})
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        check_config(parse_scenario(data))
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2**20, f"{peak / 2**20:.1f} MiB"  # listing the names takes 12+ MiB
+    assert elapsed < 8.0  # under tracemalloc, on a busy machine; well under 1 s without
+
+
+@pytest.mark.parametrize(("changes", "text"), [
+    ({"requests": [{"name": "web", "flavor": "small", "count": 100_000_000}]},
+     "requests.0: count 100000000 x num_instances 1 is 100000000 instances: a run has at most "
+     "100000 instances"),
+    ({"requests": [{"name": "a", "flavor": "small", "count": 60_000},
+                   {"name": "b", "flavor": "small", "num_instances": 60_000}]},
+     "requests: 120000 instances in all (count x num_instances, summed): a run has at most "
+     "100000 instances"),
+    ({"cells": [{"name": "c", "host_count": 10_001, "host_resources": {"VCPU": 1}}]},
+     "cells.0.host_count: 10001 hosts: a cell has at most 10000 hosts"),
+    ({"faults": [{"hosts": ["h1", "h3"], "action": "abort"}]},
+     "faults.0.hosts: 'h3' matches no host of the scenario"),
+    ({"faults": [{"hosts": ["h*"], "latency_ms": 1}, {"hosts": ["x?"], "action": "hang"}]},
+     "faults.1.hosts: 'x?' matches no host of the scenario"),
+])
+def test_bounds_and_host_patterns_are_named(changes, text):
+    assert text in error_of(scenario(**changes))
+
+
+def test_a_static_weight_for_a_host_that_does_not_exist_is_refused():
+    parsed = parse_scenario(scenario(config={
+        "filter_scheduler.static_host_weights": {"h1": 10, "h9": 20}}))
+    with pytest.raises(ConfigOverrideError, match="config.filter_scheduler.static_host_weights: "
+                                                  "'h9' matches no host of the scenario"):
+        check_config(parsed)
+
+
+@pytest.mark.parametrize(("content", "text"), [
+    (b"name: x\n\x00\n", "not a text file (it holds NUL bytes)"),
+    (b"\xff\xfe\x00n", "not a text file (not UTF-8)"),
+    (b"# " + b"x" * (16 * 2**20), "larger than 16 MiB"),
+])
+def test_a_file_that_is_no_scenario_at_all_is_one_line(tmp_path, content, text):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}: {text}")
 
 
 def test_a_fault_expectation_is_the_whole_message_where_fault_contains_is_a_part():

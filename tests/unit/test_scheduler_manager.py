@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FakeNotifier, instance_uuid, make_test_conf
+from altsim_lab.testing import FakeNotifier, instance_uuid, make_test_conf
 
 ONE_SLOT = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 WEIGHTS = {"filter_scheduler.static_host_weights": {"h1": "50", "h2": "40", "h3": "30",
@@ -36,7 +36,8 @@ def test_rule_01_without_return_alternates_each_list_holds_only_the_chosen_host(
 
 
 def test_num_alternates_from_the_request_overrides_max_attempts(world, manager):
-    """altsim's `alternates_from=request` side of the seeds' debate: the caller may ask for a
+    """altsim's `alternates_from=request` side of the Queens design debate: the caller may ask
+    for a
     number of alternates; None means max_attempts - 1."""
     [lst] = manager.select_destinations({}, world.spec("a"), [instance_uuid("a")],
                                         num_alternates=4)

@@ -1,4 +1,5 @@
-"""The scheduler's placement decision (scheduler/selector.py) against nova-build-path.md section 9.
+"""The scheduler's placement decision (scheduler/selector.py) against Nova's build-path rules
+(numbered as in docs/fidelity.md).
 
 Real cell DBs and the real in-process placement; hosts are ordered with static weights so the
 expected order is explicit.
@@ -13,18 +14,20 @@ from oslo_messaging.rpc.dispatcher import ExpectedException
 
 from altsim.exceptions import NoValidHost
 from altsim.objects import Flavor
-from placement_sim.exceptions import PlacementUnavailable
-from scheduler.host_state import HostState
-from scheduler.weights import weigh_hosts
-from scheduler.weights.build_failure import BuildFailureWeigher
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeNotifier,
     ScriptedPlacement,
+    TokenlessStore,
     fill,
     instance_uuid,
     make_test_conf,
 )
+from placement_sim.client import InProcessPlacementClient
+from placement_sim.exceptions import PlacementUnavailable
+from scheduler.host_state import HostState
+from scheduler.weights import weigh_hosts
+from scheduler.weights.build_failure import BuildFailureWeigher
 
 NOT_ENOUGH = "No valid host was found. There are not enough hosts available."
 # Room for exactly one SMALL instance.
@@ -245,9 +248,29 @@ def test_rule_08_hosts_without_allocation_candidates_are_skipped(world, five_hos
     assert [rp for _, rp, _ in placement.claims] == [world.rp("h2")]
 
 
+def test_rule_08_a_placement_without_tokens_is_decided_from_full_answers(world):
+    """A real Placement gives no candidates token: every answer is in full, and the selector
+    decides from it as from altsim's (the second request sees the first one's claim)."""
+    world.add_hosts("cell1", ["h1", "h2", "h3", "h4"], **ONE_SLOT)
+    conf = make_test_conf(static({"h1": 40, "h2": 30, "h3": 20, "h4": 10},
+                                 **{"scheduler.max_attempts": 3}))
+    tokenless = TokenlessStore(world.store)
+    selector = world.selector(conf, InProcessPlacementClient(tokenless))  # type: ignore[arg-type]
+    fill(world.placement, world.rp("h2"))
+    uuids = [instance_uuid("a"), instance_uuid("b")]
+    lists = [selector.select(world.spec(name), [uuid], 2)[0]
+             for name, uuid in zip("ab", uuids, strict=True)]
+    assert [names(result.selections) for result in lists] == [["h1", "h3", "h4"],
+                                                              ["h3", "h4"]]
+    assert [result.claim_failures for result in lists] == [[], []]
+    assert tokenless.sinces == [None, None]
+    assert world.allocations(uuids[0]) == {"h1": SMALL.resources}
+    assert world.allocations(uuids[1]) == {"h3": SMALL.resources}
+
+
 def test_rule_08_lost_claims_are_reported_in_the_select_destinations_end_notification(
         world, five_hosts):
-    from tests.conftest import FakeNotifier
+    from altsim_lab.testing import FakeNotifier
     conf = make_test_conf(five_hosts)
     notifier = FakeNotifier()
     placement = ScriptedPlacement(world.placement, race={world.rp("h1")})

@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 
 from altsim.objects import RetryInfo
-from compute_sim.faults import FaultRule
-from conductor import wiring
-from conductor.tasks.attempts import Attempts
-from conductor.tasks.cell0 import BuryInCell0
-from tests.conftest import (
+from altsim_lab.testing import (
     FakeComputeAPI,
     FakeNotifier,
     FakeSchedulerAPI,
     Loopback,
     make_test_conf,
 )
+from compute_sim.faults import FaultRule
+from conductor import wiring
+from conductor.tasks.attempts import Attempts
+from conductor.tasks.cell0 import BuryInCell0
 
 REQUEST = {"conductor.alternates_from": "request"}
 WEIGHTS = {"filter_scheduler.static_host_weights": {"h1": "50", "h2": "40", "h3": "30",

@@ -8,10 +8,7 @@ from __future__ import annotations
 from altsim.events import CLAIM_EVENT, SCHEDULE_EVENT
 from altsim.exceptions import NoValidHost
 from altsim.objects import CELL0_UUID
-from conductor import wiring
-from conductor.tasks.cell0 import BuryInCell0
-from placement_sim.exceptions import AllocationUpdateFailed
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeNotifier,
@@ -22,6 +19,9 @@ from tests.conftest import (
     instance_uuid,
     make_test_conf,
 )
+from conductor import wiring
+from conductor.tasks.cell0 import BuryInCell0
+from placement_sim.exceptions import AllocationUpdateFailed
 
 ONE_SLOT = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 CONDUCTOR = {"scheduler.claim_in": "conductor",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from altsim_lab.testing import SMALL, instance_uuid, make_test_conf
 from compute_sim.tracker import ResourceTracker
-from tests.conftest import SMALL, instance_uuid, make_test_conf
 
 TWO_SLOTS = {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 2}
 

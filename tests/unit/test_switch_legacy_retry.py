@@ -14,20 +14,20 @@ from altsim.objects import RetryInfo
 from altsim_lab.config_overrides import ConfigOverrideError
 from altsim_lab.scenario.schema import parse_scenario
 from altsim_lab.scenario.topology import check_config, plan_topology
-from compute_sim.faults import FaultRule
-from conductor import wiring
-from conductor.service import (
-    LegacyRetryError,
-    build_cell_conductor_server,
-    build_super_conductor_server,
-)
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeNotifier,
     FakeSchedulerAPI,
     Loopback,
     make_test_conf,
+)
+from compute_sim.faults import FaultRule
+from conductor import wiring
+from conductor.service import (
+    LegacyRetryError,
+    build_cell_conductor_server,
+    build_super_conductor_server,
 )
 
 LEGACY = {"scheduler.legacy_retry": True,

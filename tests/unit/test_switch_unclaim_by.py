@@ -1,5 +1,5 @@
 """[conductor] unclaim_by: who deletes a failed build's allocations before the reschedule, the
-cell conductor (the seeds) or the compute (Nova master) (compute_sim/resources.py,
+cell conductor (the Queens design) or the compute (Nova master) (compute_sim/resources.py,
 compute_sim/manager.py, conductor/tasks/reschedule.py)."""
 
 from __future__ import annotations
@@ -11,12 +11,7 @@ import pytest
 from altsim.events import COMPUTE_UNCLAIM_EVENT as COMPUTE_UNCLAIM
 from altsim.events import CONDUCTOR_UNCLAIM_EVENT as CONDUCTOR_UNCLAIM
 from altsim.objects import RetryInfo
-from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import ComputeManager
-from compute_sim.resources import PlacementResources
-from compute_sim.tracker import ResourceTracker
-from conductor import wiring
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeComputeAPI,
     FakeConductorAPI,
@@ -24,6 +19,11 @@ from tests.conftest import (
     Loopback,
     make_test_conf,
 )
+from compute_sim.faults import FaultInjector, FaultRule
+from compute_sim.manager import ComputeManager
+from compute_sim.resources import PlacementResources
+from compute_sim.tracker import ResourceTracker
+from conductor import wiring
 
 COMPUTE = {"conductor.unclaim_by": "compute"}
 

@@ -10,13 +10,7 @@ import threading
 from altsim.events import BUILD_EVENT
 from altsim.objects import RetryInfo
 from altsim_lab.scenario.tracker_usage import TrackerUsage
-from compute_sim.faults import FaultInjector, FaultRule
-from compute_sim.manager import ComputeManager
-from compute_sim.resources import TrackerResources
-from compute_sim.tracker import ResourceTracker
-from placement_sim.exceptions import PlacementUnavailable
-from scheduler.host_manager import HostManager
-from tests.conftest import (
+from altsim_lab.testing import (
     SMALL,
     FakeConductorAPI,
     FakeNotifier,
@@ -25,6 +19,12 @@ from tests.conftest import (
     instance_uuid,
     make_test_conf,
 )
+from compute_sim.faults import FaultInjector, FaultRule
+from compute_sim.manager import ComputeManager
+from compute_sim.resources import TrackerResources
+from compute_sim.tracker import ResourceTracker
+from placement_sim.exceptions import PlacementUnavailable
+from scheduler.host_manager import HostManager
 
 # Without placement nothing but a resource filter keeps the scheduler off a full host (as
 # the RamFilter and DiskFilter of pre-Pike Nova's default filters).

@@ -9,7 +9,9 @@ the promise of docs/reliability.md on what happened:
 - nothing leaked: `altsim-manage placement audit` on the live deployment after the run finds
   no allocation without a live instance (and the report's own count agrees).
 Each is bounded: the build-timeout sweep ends any build a crash lost within seconds, and the
-run itself times out.
+run itself times out. The broker restart stops and starts the machine's RabbitMQ, which others
+may be using: it runs only with ALTSIM_DISRUPTIVE_TESTS=1 (the other tests disrupt only the
+services their own run started).
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ def restart_broker() -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.disruptive  # every other user of this RabbitMQ loses its connections too
 def test_a_broker_restart_mid_run_loses_nothing(rabbit_url: str):
     instances = 300
     # A generous build timeout: nothing should be lost, so nothing should need the sweep.

@@ -11,10 +11,8 @@ does not stop), its vhosts deleted and its databases dropped, also when the test
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import warnings
@@ -28,7 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy.engine import make_url
 
-from altsim_lab.deploy.launcher import START_TIMEOUT_S, STOP_TIMEOUT_S, _Process
+from altsim_lab.deploy.launcher import START_TIMEOUT_S
+from altsim_lab.deploy.process import ServiceProcess
 from altsim_lab.deploy.provision import DatabaseServer, ProvisionError
 from altsim_lab.scenario.runner import _free_port
 
@@ -74,7 +73,7 @@ class Walkthrough:
         self.port = _free_port()
         self.vhosts: list[str] = []
         self.databases: list[str] = []  # created on the server
-        self.processes: dict[str, _Process] = {}
+        self.processes: dict[str, ServiceProcess] = {}
 
     # the files
     def transport_url(self, url: str) -> str:
@@ -141,10 +140,10 @@ class Walkthrough:
         assert proc.returncode == 0, f"altsim {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
         return json.loads(proc.stdout)
 
-    def start(self, name: str, command: str) -> _Process:
-        process = _Process(name, [str(BIN / command), "--config-file",
-                                  str(self.workdir / f"{name}.conf")],
-                           self.workdir / f"{name}.log")
+    def start(self, name: str, command: str) -> ServiceProcess:
+        process = ServiceProcess(name, [str(BIN / command), "--config-file",
+                                        str(self.workdir / f"{name}.conf")],
+                                 self.workdir / f"{name}.log")
         self.processes[name] = process
         return process
 
@@ -152,11 +151,7 @@ class Walkthrough:
         for process in self.processes.values():  # one SIGTERM each, all at once
             process.terminate()
         for process in self.processes.values():
-            try:
-                process.popen.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.popen.pid, signal.SIGKILL)
-                process.popen.wait()
+            process.stop()  # killed if it does not stop in time
         parallel(*(partial(subprocess.run, ["rabbitmqctl", "-q", "delete_vhost", vhost],
                            capture_output=True, timeout=60) for vhost in self.vhosts))
         for name in self.databases:

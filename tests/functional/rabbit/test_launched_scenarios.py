@@ -17,7 +17,7 @@ from altsim_lab.deploy.launcher import LaunchedDeployment, LaunchError
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import load_scenario
 from altsim_lab.scenario.topology import service_conf
-from tests.functional.rabbit.conftest import postgres_databases
+from altsim_lab.testing import postgres_databases
 
 SCENARIOS = sorted((Path(__file__).parents[3] / "etc" / "altsim" / "scenarios").glob("*.yaml"))
 pytestmark = pytest.mark.rabbit

@@ -17,7 +17,7 @@ from altsim.db.engine import dispose_engine
 from altsim.objects import CELL0_UUID, BuildRequest, Fault, Flavor, Instance, RequestSpec
 from altsim_lab.cmd import manage
 from altsim_lab.deploy.provision import DatabaseServer, database_names
-from tests.functional.rabbit.conftest import postgres_databases
+from altsim_lab.testing import postgres_databases
 
 pytestmark = pytest.mark.postgres
 SMALL = Flavor(name="small", resources={"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})
