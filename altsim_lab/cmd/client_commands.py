@@ -202,7 +202,9 @@ class HostList(_DeploymentCommand, Lister):
     """List compute hosts with their usage and failed builds.
 
     Per host: its cell, placement usage/capacity per resource class, running instances,
-    failed_builds (what the BuildFailureWeigher weighs) and the age of its last heartbeat.
+    failed_builds as its compute node row has it (what the BuildFailureWeigher weighs; by
+    default a failure gets there at the host's next claim or periodic task, as in Nova) and the
+    age of its last heartbeat.
     """
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple, Iterable[tuple]]:

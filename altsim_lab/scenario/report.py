@@ -69,6 +69,28 @@ def gather_instances(api_db: ApiDatabase, cell_dbs: dict[str, CellDatabase],
     return found
 
 
+# Attempt results that count as a failed build of their host (Nova's FAILED and RESCHEDULED);
+# a success resets the count; a spawn that ended after its build timed out counts neither way.
+_FAILED_RESULTS = frozenset({"rescheduled", "failed", "aborted"})
+
+
+def failed_build_counts(instances: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Each host's failed builds since its last success, as its compute counts them (Nova's
+    resource tracker stats), from the attempts recorded, in the order they ended. The compute
+    node row, which the scheduler reads, gets the count later by default ([compute_sim]
+    failed_builds_flush), so the row can lag behind this."""
+    attempts = sorted((event.finish_time or event.start_time, event.host, event.result)
+                      for info in instances.values() for event in info["events"]
+                      if event.event == BUILD_EVENT and event.host is not None)
+    counts: dict[str, int] = {}
+    for _, host, result in attempts:
+        if result == "active":
+            counts[host] = 0
+        elif result in _FAILED_RESULTS:
+            counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
 def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
                  placement: PlacementClient,
                  failed_builds: dict[str, int]) -> dict[str, Any]:

@@ -20,7 +20,13 @@ from altsim_lab.deploy.provision import parse_server_url
 from altsim_lab.nova_api import NovaApi
 from altsim_lab.scenario.collector import Collector
 from altsim_lab.scenario.expectations import check_expectations
-from altsim_lab.scenario.report import RunFacts, build_report, cell_names, gather_instances
+from altsim_lab.scenario.report import (
+    RunFacts,
+    build_report,
+    cell_names,
+    failed_build_counts,
+    gather_instances,
+)
 from altsim_lab.scenario.schema import Scenario
 from altsim_lab.scenario.topology import build_path, service_conf
 from altsim_lab.scenario.workload import Workload
@@ -189,8 +195,7 @@ def _report(scenario: Scenario, deployment: Any, workload: Workload,
     names_by_uuid = {u: n for n, u in workload.uuids.items()}
     all_cell_dbs = {**deployment.cell_dbs, deployment.topology.cell0.uuid: deployment.cell0_db}
     instances = gather_instances(deployment.api_db, all_cell_dbs, names_by_uuid)
-    failed_builds = {node.host: node.failed_builds for db in deployment.cell_dbs.values()
-                     for node in db.list_compute_nodes()}
+    failed_builds = failed_build_counts(instances)
     conf = service_conf(scenario, "report")
     secret_keys = secret_options(conf)
     facts = RunFacts(scenario=scenario.name, seed=scenario.seed,

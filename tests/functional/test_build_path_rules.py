@@ -78,9 +78,9 @@ def test_rules_01_02_04_05_12_multi_create_across_two_cells():
 
 def test_rules_15_23_27_reschedule_once_then_the_failed_host_recovers():
     """web-1 fails on h1 and is rebuilt on h2: afterwards only h2 holds it, h1 shows zero usage
-    (altsim: the cell conductor removed h1's allocation). With the failure weigher off, `later`
-    lands on h1 again and succeeds. h1's row shows Nova's lag: `later`'s claim wrote web-1's
-    failure, and the reset after its success waits in h1's tracker for the periodic task."""
+    and one failed build (altsim: the cell conductor removed h1's allocation). With the failure
+    weigher off, `later` lands on h1 again, succeeds, and h1's failed_builds is back to 0 (as its
+    compute counts them; its compute node row gets the reset at its periodic task)."""
     report = run("rules-reschedule-recover", [cell("cell1", "h1", "h2", "h3")],
                  [{"name": "web", "flavor": "small"},
                   {"name": "later", "flavor": "small", "start_ms": 300}],
@@ -95,7 +95,7 @@ def test_rules_15_23_27_reschedule_once_then_the_failed_host_recovers():
     later = instance(report, "later-1")
     assert (later["host"], attempts(later)) == ("h1", [("h1", "active")])
     assert host(report, "h1")["usage"] == SMALL      # only `later` now
-    assert host(report, "h1")["failed_builds"] == 1  # the reset is not in the row yet
+    assert host(report, "h1")["failed_builds"] == 0  # reset by the success
     assert host(report, "h2")["usage"] == SMALL
     assert host(report, "h3")["usage"] == ZERO
     assert report["summary"]["reschedules"] == 1
@@ -112,8 +112,7 @@ def test_rule_23_failed_hosts_keep_zero_usage_and_count_their_failures():
     assert web["allocations"] == {"h3": SMALL}
     assert [host(report, h)["usage"] for h in ("h1", "h2", "h3", "h4")] == [
         ZERO, ZERO, SMALL, ZERO]
-    # Counted by h1's and h2's trackers; no later claim there wrote it to their rows (Nova).
-    assert [host(report, h)["failed_builds"] for h in ("h1", "h2", "h3")] == [0, 0, 0]
+    assert [host(report, h)["failed_builds"] for h in ("h1", "h2", "h3")] == [1, 1, 0]
 
 
 # -- rules 17, 24, 25 -----------------------------------------------------------------------------
@@ -170,7 +169,7 @@ def test_rule_14_max_attempts_1_errors_at_once_without_the_cell_conductor():
     assert web["fault"]["message"] == "spawn failed"  # Nova: the bare reason
     assert web["claim_failures"] == []
     assert (web["status"], web["allocations"]) == ("ERROR", {})
-    assert host(report, "h1")["failed_builds"] == 0  # in h1's tracker, not its row (Nova)
+    assert host(report, "h1")["failed_builds"] == 1
     assert report["summary"]["reschedules"] == 0
 
 
@@ -186,7 +185,7 @@ def test_rule_16_abort_never_reschedules():
     assert attempts(web) == [("h1", "aborted")]
     assert web["fault"]["message"] == f"Build of instance {web['uuid']} aborted: bad image"
     assert (web["status"], web["allocations"]) == ("ERROR", {})
-    assert host(report, "h1")["failed_builds"] == 0  # in h1's tracker, not its row (Nova)
+    assert host(report, "h1")["failed_builds"] == 1
     assert all(h["usage"] == ZERO for h in report["hosts"])
 
 

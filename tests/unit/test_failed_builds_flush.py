@@ -107,3 +107,24 @@ def test_the_option_decides_who_writes_the_count(service_of, world, flush, keeps
     service.trackers[0].build_failed()
     assert service.update_available_resource() == int(keeps)
     assert world.failed_builds("h1") == int(keeps)
+
+
+def test_the_report_counts_failed_builds_as_the_computes_do():
+    """altsim_lab/scenario/report.py: per host, failures since its last success, from the
+    attempts in the order they ended, whatever the rows say yet."""
+    from altsim.db.cell import ActionEvent
+    from altsim.events import BUILD_EVENT, CLAIM_EVENT
+    from altsim_lab.scenario.report import failed_build_counts
+
+    def attempt(host: str, result: str, at: float, event: str = BUILD_EVENT) -> ActionEvent:
+        return ActionEvent(event, host, result, None, None, at - 0.1, at)
+
+    instances = {
+        "a": {"events": [attempt("h1", "rescheduled", 1.0), attempt("h2", "active", 2.0)]},
+        "b": {"events": [attempt("h1", "aborted", 3.0)]},
+        "c": {"events": [attempt("h2", "failed", 4.0), attempt("h3", "failed", 5.0),
+                         attempt("h3", "timed_out", 6.0), attempt("h3", "failed", 7.0,
+                                                                  event=CLAIM_EVENT)]},
+        "d": {"events": [attempt("h3", "active", 4.5)]},
+    }
+    assert failed_build_counts(instances) == {"h1": 2, "h2": 1, "h3": 1}
