@@ -52,6 +52,13 @@ NOT_CARRIED = {
                          "placement, so the outcome does not depend on their number",
     "conductor.unclaim_by": "Nova's compute always deletes the allocations before it casts "
                             "the reschedule, as altsim does with unclaim_by = compute",
+    "scheduler.host_view": "Nova's scheduler always reads free resources from the compute "
+                           "node rows, as altsim does with host_view = compute_nodes",
+    "compute_sim.failed_builds_flush": "Nova's compute always leaves its failed builds to its "
+                                       "resource tracker's next write, as altsim does with "
+                                       "failed_builds_flush = tracker",
+    "update_resources_interval": "Nova's harness runs no periodic task (periodic_enable is "
+                                 "false in its test config)",
 }
 CAPACITY_FLAGS = [(None, "reserved_host_memory_mb", 0), (None, "reserved_host_disk_mb", 0),
                   (None, "reserved_host_cpus", 0)]

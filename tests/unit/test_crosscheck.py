@@ -177,7 +177,11 @@ def test_a_mismatch_names_category_key_and_both_values():
     assert mismatch.known is None and comparison.unexpected == [mismatch]
 
 
-def test_a_known_difference_is_tagged_and_a_missing_one_is_stale():
+def test_a_known_difference_is_tagged_and_a_missing_one_is_stale(monkeypatch):
+    # (There is none today: one as the first cross-check had it, before altsim followed Nova.)
+    monkeypatch.setattr(known, "KNOWN_DIFFERENCES", [known.KnownDifference(
+        "1", "with max_attempts = 1 Nova's fault is the bare reason", "...",
+        {"max-attempts-1": frozenset({"fault"})})])
     ours = _report(fault={"code": 500, "message": "Build of instance u was re-scheduled: x"})
     theirs = _report(fault={"code": 500, "message": "x"})
     comparison = compare("max-attempts-1", ours, theirs)
@@ -190,7 +194,7 @@ def test_categories_not_compared_for_a_scenario_are_left_out():
     theirs = _report(host="host1", allocations={"host1": {"VCPU": 1}})
     comparison = compare("one-cell-concurrent", _report(), theirs)
     assert "host" not in comparison.compared and "host" in comparison.not_compared
-    assert {m.category for m in comparison.mismatches} <= {"spread"}
+    assert "spread" in comparison.not_compared and comparison.mismatches == []
 
 
 def test_known_names_real_scenarios_and_categories():
