@@ -4,10 +4,10 @@ or, without placement, with what each node's own resource tracker reports."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from typing import Any
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase
 from scheduler.host_state import HostState
 from scheduler.host_table import HostTable, TableView
@@ -31,7 +31,8 @@ class HostManager:
         self._rows: dict[str, tuple[tuple[int, int], list[tuple]]] = {}
         self._states: dict[str, tuple[tuple, HostState]] = {}
         self._table: HostTable | None = None
-        self._lock = threading.Lock()
+        # A runtime Lock: a deterministic run may switch threads at the DB reads it guards.
+        self._lock = runtime.Lock()
 
     def _cell_rows(self, cell_uuid: str, cell_db: CellDatabase) -> tuple[list[tuple], bool]:
         """The cell's rows, and whether they were read anew (the stamp moved). Lock held."""
