@@ -70,7 +70,7 @@ class DeterministicScheduler:
     """Runs `main` and every thread it starts, one at a time (see the module docstring)."""
 
     def __init__(self, schedule_seed: int, *, uuid_seed: int | None = None,
-                 watchdog_s: float = 120.0) -> None:
+                 watchdog_s: float = 60.0) -> None:
         self.clock = SimulatedClock()
         self.schedule_seed = schedule_seed
         self._choices = random.Random(f"schedule:{schedule_seed}")
