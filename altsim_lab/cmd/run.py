@@ -17,6 +17,7 @@ from rich.text import Text
 
 from altsim.masking import mask_text
 from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
@@ -65,6 +66,14 @@ class RunScenario(Command):
                                  "databases on this server and drop them afterwards, e.g. "
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
                                  "SQLite files in a temporary folder)")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="run embedded under a seeded scheduler in simulated time: the "
+                                 "same scenario and seeds give the same report (also "
+                                 "`deterministic: true` in the scenario); see "
+                                 "docs/simulation.md")
+        parser.add_argument("--schedule-seed", type=int, metavar="N",
+                            help="with --deterministic: the seed of the interleaving (default: "
+                                 "the scenario's seed, which keeps deciding the faults)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -86,6 +95,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except (ConfigOverrideError, ValueError) as exc:
         _error(err, f"{args.scenario}: {exc}")
+        return EXIT_INVALID
+    if args.schedule_seed is not None and not (args.deterministic or scenario.deterministic):
+        _error(err, f"--schedule-seed {args.schedule_seed}: only for a deterministic run "
+                    f"(add --deterministic)")
         return EXIT_INVALID
     console = Console(quiet=args.quiet)
     try:
@@ -156,6 +169,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
+        if args.deterministic or args.schedule_seed is not None:
+            extra["deterministic"] = Determinism(args.schedule_seed)
         return run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
                             transport_url=args.transport_url,
                             per_cell_users=args.per_cell_users, **extra)

@@ -22,6 +22,7 @@ from rich.text import Text
 from altsim.masking import mask_text
 from altsim_lab.cmd.run import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_MISSED, EXIT_OK
 from altsim_lab.config_overrides import ConfigOverrideError
+from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import Scenario, ScenarioError, load_scenario
@@ -59,6 +60,10 @@ class SweepScenario(Command):
         parser.add_argument("--transport-url", metavar="URL",
                             help="run every service as its own process over this RabbitMQ "
                                  "(as `altsim run --transport-url`); default embedded")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="run each point embedded under the seeded scheduler in "
+                                 "simulated time, the run's seed as its schedule seed (as "
+                                 "`altsim run --deterministic`)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -118,7 +123,9 @@ def _run_all(runs: list[Run], axes: list[Axis], args: argparse.Namespace, writer
             bar.update(task, description=f"{_short(run.point)} seed {run.seed}")
             try:
                 result = run_scenario(run.scenario, timeout_s=args.timeout,
-                                      transport_url=args.transport_url)
+                                      transport_url=args.transport_url,
+                                      deterministic=Determinism() if args.deterministic
+                                      else None)
             except KeyboardInterrupt:
                 failures.append("interrupted; every service was stopped")
                 return rows, failures, EXIT_INTERRUPTED

@@ -9,8 +9,6 @@ error naming it, never run non-deterministically.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,12 +82,3 @@ def _with_wall_times(summary: dict[str, Any], wall_s: float) -> dict[str, Any]:
             out[key] = value
     return out
 
-
-def ensure_fixed_hash_seed() -> None:
-    """Re-run this command with PYTHONHASHSEED=0 unless it is fixed already: the iteration
-    order of a set of strings follows the hash seed, which Python draws anew per process."""
-    if os.environ.get("PYTHONHASHSEED") not in (None, "", "random"):
-        return
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    argv = list(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))
-    os.execve(sys.executable, [sys.executable, *argv[1:]], env)

@@ -97,6 +97,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
     embedded under a seeded scheduler in simulated time (altsim_lab.deploy.deterministic);
     NotDeterministic (a ValueError) for what that mode cannot control."""
     check_database_url(database_url, transport_url)
+    if deterministic is None and scenario.deterministic:
+        deterministic = Determinism()
     if deterministic is not None:
         refuse_uncontrolled(transport_url, database_url, during)
         return run_deterministic(deterministic, scenario.seed, lambda: _run_scenario(

@@ -64,6 +64,8 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = 0
+    # Run embedded under the seeded scheduler in simulated time (`altsim run --deterministic`).
+    deterministic: bool = False
     config: dict[str, Any] = Field(default_factory=dict)
     cells: list[CellSpec] = Field(min_length=1)
     flavors: dict[str, Annotated[dict[ResourceClass, Amount], Field(min_length=1)]] = Field(
