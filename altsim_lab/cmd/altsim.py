@@ -22,6 +22,7 @@ from altsim import gc_tuning
 from altsim.masking import MaskingFormatter
 from altsim_lab.client.connection import CONFIG_ENV
 from altsim_lab.cmd.client_commands import COMMANDS
+from altsim_lab.cmd.explore import ExploreScenario
 from altsim_lab.cmd.run import RunScenario
 from altsim_lab.cmd.sweep import SweepScenario
 
@@ -34,6 +35,7 @@ class AltsimApp(App):
         manager = CommandManager("altsim.cli")  # other packages may add commands here
         manager.add_command("run", RunScenario)
         manager.add_command("sweep", SweepScenario)
+        manager.add_command("explore", ExploreScenario)
         for name, command in COMMANDS.items():
             manager.add_command(name, command)
         super().__init__(
