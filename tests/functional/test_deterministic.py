@@ -153,3 +153,12 @@ def test_a_cpu_hog_beside_the_run_changes_nothing_but_wall_time():
         hog.kill()
         hog.wait()
     assert busy == quiet
+
+
+def test_deterministic_true_in_the_scenario_file_is_the_same_as_asking():
+    path = next(p for p in SCENARIOS if p.stem == "claim-in-conductor")
+    data = {**load_scenario(path).model_dump(mode="json"), "deterministic": True}
+    from_file = run_scenario(parse_scenario(data), timeout_s=120)
+    asked = _run(load_scenario(path))
+    assert from_file.report["deterministic"]["schedule_seed"] == load_scenario(path).seed
+    assert without_wall_fields(from_file.report) == without_wall_fields(asked.report)
