@@ -56,8 +56,6 @@ LOG = logging.getLogger(__name__)
 #: The vhost used when the URL names none (``memory://``), as in RabbitMQ.
 DEFAULT_VHOST = "/"
 
-# (reply, failure) as put on a call's reply queue; failure is an exc_info tuple or None.
-_Reply = tuple[Any, Any]
 _Callback = Callable[[list[base.IncomingMessage]], Any]
 
 
