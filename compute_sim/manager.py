@@ -16,11 +16,11 @@ the instance as the sweep left it, recording the attempt as `timed_out`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import oslo_messaging as messaging
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase, UnexpectedVmStateError
 from altsim.events import (
     BUILD_EVENT,
@@ -47,7 +47,7 @@ class ComputeManager:
 
     def __init__(self, host: SimulatedHost, cell_db: CellDatabase, placement: PlacementClient,
                  conductor_api: ConductorAPI, notifier: Notifier, faults: FaultInjector,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] = runtime.sleep,
                  resources: BuildResources | None = None) -> None:
         self.host = host
         self._cell_db = cell_db
@@ -66,7 +66,7 @@ class ComputeManager:
                                retry: RetryInfo | None, host_list: list[Selection],
                                limits: dict) -> None:
         _check_args(instance, request_spec, retry, host_list, limits)
-        started = time.time()
+        started = runtime.time()
         attempt = retry.num_attempts if retry else 1
         short = self._resources.claim(instance)
         action = "reschedule"
@@ -129,7 +129,7 @@ class ComputeManager:
         with db.begin() as conn:
             db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
                                vm_state="active", task_state=None, host=self.host.name,
-                               node=self.host.name, launched_at=time.time())
+                               node=self.host.name, launched_at=runtime.time())
             if self._failed_builds:
                 self._failed_builds = 0
                 db.record_build_result(self.host.node_uuid, failed=False, conn=conn)

@@ -10,8 +10,7 @@ host run in parallel (the RPC server's workers), hence the lock.
 
 from __future__ import annotations
 
-import threading
-
+from altsim import runtime
 from altsim.db.cell import CellDatabase
 from compute_sim.host import SimulatedHost
 
@@ -23,7 +22,8 @@ class ResourceTracker:
         self._capacity = host.capacities()
         self._used = dict.fromkeys(self._capacity, 0)
         self._claims: dict[str, dict[str, int]] = {}
-        self._lock = threading.Lock()
+        # A runtime Lock: it is held across a DB write, where a deterministic run may switch.
+        self._lock = runtime.Lock()
 
     def claim(self, instance_uuid: str, resources: dict[str, int]) -> str | None:
         """Take the resources for the instance; None if they fit, else why not (Nova's

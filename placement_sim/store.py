@@ -30,11 +30,11 @@ from __future__ import annotations
 import collections
 import re
 import threading
-import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from altsim import runtime
 from placement_sim.candidates_delta import CandidatesToken
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
@@ -245,7 +245,7 @@ class PlacementStore:
         self._sequence = 0
         # Tokens name this store too: a placement that restarted numbers its changes afresh,
         # and a token of its previous life must not be read as one of this.
-        self._epoch = uuidlib.uuid4().hex[:12]
+        self._epoch = runtime.uuid4().hex[:12]
         self._changes: collections.deque[tuple[int, str]] = collections.deque(
             maxlen=CHANGE_LOG_LENGTH)
 

@@ -4,9 +4,9 @@ or, without placement, with what each node's own resource tracker reports."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase, ComputeNodeRow
 from placement_sim.candidates import AllocationCandidates
 from scheduler.host_state import HostState
@@ -31,7 +31,8 @@ class HostManager:
         self._rows: dict[str, tuple[tuple[int, int], list[ComputeNodeRow]]] = {}
         self._states: dict[str, tuple[ComputeNodeRow, HostState]] = {}
         self._table: HostTable | None = None
-        self._lock = threading.Lock()
+        # A runtime Lock: a deterministic run may switch threads at the DB reads it guards.
+        self._lock = runtime.Lock()
 
     def _cell_rows(self, cell_uuid: str,
                    cell_db: CellDatabase) -> tuple[list[ComputeNodeRow], bool]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from altsim import runtime
 from altsim.db import cell_schema as t
 from altsim.db.engine import Database, Transaction
 from altsim.objects import Fault, Instance
@@ -149,7 +149,7 @@ class CellDatabase(Database):
                                ) -> None:
         """register_compute_node for many (uuid, host, capacity) in one transaction: a
         compute process starting thousands of hosts commits once."""
-        now = time.time()
+        now = runtime.time()
         with self.begin() as tx:
             for node_uuid, host, capacity in nodes:
                 capacity = capacity or {}
@@ -218,7 +218,7 @@ class CellDatabase(Database):
     def heartbeat(self, node_uuids: list[str]) -> None:
         """Every node of `node_uuids` reported now: one statement per chunk of nodes, so a
         process beating for thousands of hosts stays cheap."""
-        now = time.time()
+        now = runtime.time()
         with self.begin() as tx:
             for start in range(0, len(node_uuids), _HEARTBEAT_CHUNK):
                 chunk = node_uuids[start:start + _HEARTBEAT_CHUNK]
@@ -244,13 +244,13 @@ class CellDatabase(Database):
                 "host": instance.host, "node": instance.node,
                 "availability_zone": instance.availability_zone,
                 "vm_state": instance.vm_state.value, "task_state": instance.task_state,
-                "now": time.time()})
+                "now": runtime.time()})
 
     def update_instance(self, instance_uuid: str, conn: Transaction | None = None,
                         expected_vm_state: str | None = None, **values: Any) -> None:
         """Set columns of one instance; with `expected_vm_state`, only if it is still in that
         state (UnexpectedVmStateError otherwise, and nothing is written)."""
-        values["updated_at"] = time.time()
+        values["updated_at"] = runtime.time()
         unknown = set(values) - _INSTANCE_COLUMNS
         if unknown:
             raise ValueError(f"instances has no column(s) {sorted(unknown)}")
@@ -281,7 +281,7 @@ class CellDatabase(Database):
         """vm_state error, task_state None and a fault, in one transaction. With
         `expected_vm_state`, only if the instance is still in that state: False (and no
         fault written) when it is not, so that of two racing writers only one acts."""
-        now = time.time()
+        now = runtime.time()
         with self.joined(conn) as tx:
             if expected_vm_state is None:
                 tx.execute(_SET_ERROR, {"uuid": instance_uuid, "now": now})
@@ -313,13 +313,13 @@ class CellDatabase(Database):
                      conn: Transaction | None = None) -> None:
         with self.joined(conn) as tx:
             tx.execute(_INSERT_ACTION, {"uuid": instance_uuid, "action": action,
-                                        "request_id": request_id, "now": time.time()})
+                                        "request_id": request_id, "now": runtime.time()})
 
     def add_event(self, instance_uuid: str, event: str, result: str, host: str | None = None,
                   reason: str | None = None, details: Any = None,
                   start_time: float | None = None, action: str = CREATE_ACTION,
                   conn: Transaction | None = None) -> None:
-        now = time.time()
+        now = runtime.time()
         with self.joined(conn) as tx:
             inserted = tx.execute(_INSERT_EVENT, {
                 "uuid": instance_uuid, "action": action, "event": event, "host": host,

@@ -19,6 +19,7 @@ from altsim_lab.cmd import inputs
 from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
 from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
+from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
@@ -73,6 +74,14 @@ class RunScenario(Command):
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
                                  "SQLite files in a temporary folder); its user needs "
                                  "CREATEDB")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="run embedded under a seeded scheduler in simulated time: the "
+                                 "same scenario and seeds give the same report (also "
+                                 "`deterministic: true` in the scenario); see "
+                                 "docs/simulation.md")
+        parser.add_argument("--schedule-seed", type=int, metavar="N",
+                            help="with --deterministic: the seed of the interleaving (default: "
+                                 "the scenario's seed, which keeps deciding the faults)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -89,6 +98,10 @@ def _run(args: argparse.Namespace) -> int:
         scenario = _checked_inputs(args)
     except InvalidInput as exc:
         _error(err, str(exc))
+        return EXIT_INVALID
+    if args.schedule_seed is not None and not (args.deterministic or scenario.deterministic):
+        _error(err, f"--schedule-seed {args.schedule_seed}: only for a deterministic run "
+                    f"(add --deterministic)")
         return EXIT_INVALID
     console = story_console(args.quiet)
     try:
@@ -166,6 +179,8 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
+        if args.deterministic or args.schedule_seed is not None:
+            extra["deterministic"] = Determinism(args.schedule_seed)
         result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
                               transport_url=args.transport_url,
                               per_cell_users=args.per_cell_users, **extra)

@@ -6,15 +6,16 @@ from __future__ import annotations
 import socket
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from altsim import runtime
 from altsim.masking import mask_config, secret_options
 from altsim.objects import server_status
+from altsim_lab.deploy.deterministic import Determinism, refuse_uncontrolled, run_deterministic
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.deploy.provision import parse_server_url
 from altsim_lab.nova_api import NovaApi
@@ -80,7 +81,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  inspect: Callable[[Any], None] | None = None,
                  database_url: str | None = None,
                  per_cell_users: bool | None = None,
-                 during: Callable[[Any], None] | None = None) -> RunResult:
+                 during: Callable[[Any], None] | None = None,
+                 deterministic: Determinism | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
     its own process over that broker; a launched run given a database server URL (e.g.
     postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
@@ -91,8 +93,24 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
     default, on). `during`, if given, is called with the deployment in a thread of its own
     as the workload starts, to do something to the deployment mid-run (the crash tests kill,
     restart and pause services); the run reports once both the workload and `during` are
-    done, and an exception from `during` is one of the run's errors."""
+    done, and an exception from `during` is one of the run's errors. `deterministic`: run
+    embedded under a seeded scheduler in simulated time (altsim_lab.deploy.deterministic);
+    NotDeterministic (a ValueError) for what that mode cannot control."""
     check_database_url(database_url, transport_url)
+    if deterministic is None and scenario.deterministic:
+        deterministic = Determinism()
+    if deterministic is not None:
+        refuse_uncontrolled(transport_url, database_url, during)
+        return run_deterministic(deterministic, scenario.seed, lambda: _run_scenario(
+            scenario, timeout_s, progress, None, inspect, None, None, None))
+    return _run_scenario(scenario, timeout_s, progress, transport_url, inspect, database_url,
+                         per_cell_users, during)
+
+
+def _run_scenario(scenario: Scenario, timeout_s: float, progress: Progress | None,
+                  transport_url: str | None, inspect: Callable[[Any], None] | None,
+                  database_url: str | None, per_cell_users: bool | None,
+                  during: Callable[[Any], None] | None) -> RunResult:
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
@@ -176,11 +194,11 @@ def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s
     """Submit the workload and wait for it; returns (duration, every instance finished)."""
     progress.on_phase("running workload")
     progress.on_start(len(scenario.instance_names()))
-    started = time.time()
+    started = runtime.time()
     workload.run(started)
     completed = collector.wait_for(workload.uuids.values(), timeout_s, reconcile)
     if not completed:
-        return time.time() - started, False
+        return runtime.time() - started, False
     return max((t for _, t in collector.finished.values()), default=started) - started, True
 
 
