@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from altsim.db import cell_schema
+from altsim.objects import Flavor
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.manage.audit import audit_placement
 from altsim_lab.nova_api import NovaApi
@@ -108,7 +109,6 @@ class Cloud:
             self.spec.add_host(cell, host, resources)
             return
         self._embedded_only("start_compute of a new host")
-        self.spec.cells[cell] = self.spec.cells[cell]  # known cell, else KeyError below
         self.deployment.add_compute(cell, SimulatedHost(host, dict(resources or HOST_RESOURCES)))
         self.spec.add_host(cell, host, resources)
 
@@ -140,7 +140,8 @@ class Cloud:
     def fill(self, host: str) -> str:
         """Take everything still free on `host` in placement, now (another tenant's server
         landing there): an alternate filled this way between the schedule and a reschedule is
-        Nova bug 1837955's shape. Returns the filler's consumer id."""
+        the shape of a Nova bug (a reschedule claiming an alternate that filled up). Returns
+        the filler's consumer id."""
         self._started("fill")
         consumer = fill(self.deployment.placement, node_uuid_for(host))
         self._fillers.add(consumer)
@@ -161,7 +162,6 @@ class Cloud:
         if taken:
             raise CloudError(f"boot: server names already used in this cloud: {taken}")
         self.start()
-        from altsim.objects import Flavor
         uuids = self._nova().create_servers(
             names, Flavor(name=flavor, resources=dict(self.spec.flavors[flavor])),
             num_alternates)

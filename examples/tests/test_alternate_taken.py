@@ -1,4 +1,4 @@
-"""Nova bug 1837955's shape: while the first host's spawn fails, another server takes the
+"""A known Nova bug's shape: while the first host's spawn fails, another server takes the
 alternate's last slot. The reschedule's claim on that alternate fails, and the cell conductor
 moves on to the next alternate instead of building where nothing is left."""
 

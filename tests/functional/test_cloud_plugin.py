@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 from pathlib import Path
 
