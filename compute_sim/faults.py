@@ -16,6 +16,7 @@ import fnmatch
 import hashlib
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,22 +91,39 @@ def _unit(seed: int, *parts: object) -> float:
 class FaultInjector:
     def __init__(self, rules: list[FaultRule], seed: int) -> None:
         self._rules = list(rules)
+        # Per rule, each host's build count when the rule was added: a rule added at run
+        # time counts its `first` N builds from then on (a scenario's rules from zero).
+        self._counted_from: list[dict[str, int]] = [{} for _ in self._rules]
+        self._on_fire: list[Callable[[], None] | None] = [None for _ in self._rules]
         self._seed = seed
         self._builds_seen: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
+
+    def add_rule(self, rule: FaultRule, on_fire: Callable[[], None] | None = None) -> None:
+        """Add a rule at run time (a test's fault): it applies to builds that start after it,
+        its `first` N counted from now on each host. `on_fire`, if given, is called each time
+        the rule fires, in the compute's thread, before the spawn's outcome is written: a test
+        does something "meanwhile" (takes an alternate's last slot) at an exact moment."""
+        with self._lock:
+            self._rules = [*self._rules, rule]
+            self._counted_from = [*self._counted_from, dict(self._builds_seen)]
+            self._on_fire = [*self._on_fire, on_fire]
 
     def decide(self, host: str, instance_uuid: str, attempt: int) -> SpawnDecision:
         with self._lock:
             self._builds_seen[host] += 1
             build_number = self._builds_seen[host]
-        matching = [(index, rule) for index, rule in enumerate(self._rules)
-                    if rule.matches(host)]
+            rules, counted_from, on_fire = self._rules, self._counted_from, self._on_fire
+        matching = [(index, rule) for index, rule in enumerate(rules) if rule.matches(host)]
         # Latency applies whatever the outcome: a spawn can be slow and then fail.
         latency = next((self._latency(rule, index, host, instance_uuid, attempt)
                         for index, rule in matching if rule.latency_ms is not None), 0.0)
         for index, rule in matching:
+            number = build_number - counted_from[index].get(host, 0)
             if rule.action is not None and self._fires(rule, index, host, instance_uuid,
-                                                       attempt, build_number):
+                                                       attempt, number):
+                if on_fire[index] is not None:
+                    on_fire[index]()
                 return SpawnDecision(rule.action, rule.reason, latency)
         return SpawnDecision("succeed", "", latency)
 

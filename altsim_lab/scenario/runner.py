@@ -65,7 +65,7 @@ def check_database_url(database_url: str | None, transport_url: str | None) -> N
     parse_server_url(database_url)
 
 
-def _deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
+def make_deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
                 database_url: str | None, per_cell_users: bool | None) -> Any:
     if transport_url is None:
         return EmbeddedDeployment(scenario, run_id, workdir)
@@ -114,7 +114,7 @@ def _run_scenario(scenario: Scenario, timeout_s: float, progress: Progress | Non
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
-        deployment = _deployment(scenario, run_id, Path(workdir), transport_url, database_url,
+        deployment = make_deployment(scenario, run_id, Path(workdir), transport_url, database_url,
                                  per_cell_users)
         progress.on_phase("starting services")
         collector: Collector | None = None
