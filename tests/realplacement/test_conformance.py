@@ -100,6 +100,11 @@ def test_list_providers_shows_a_new_provider(apis: list[Api], version: str | Non
     agree(apis, check)
 
 
+def test_every_answer_names_its_request_id(apis: list[Api]) -> None:
+    agree(apis, lambda api: api.call("GET", "/resource_providers", version=CLIENT).headers[
+        "x-openstack-request-id"].startswith("req-"))
+
+
 def test_list_providers_without_a_token_is_401(apis: list[Api]) -> None:
     agree(apis, lambda api: api.call("GET", "/resource_providers", token=None).status)
 

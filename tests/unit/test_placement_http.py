@@ -106,7 +106,7 @@ def test_version_header_is_negotiated_and_echoed(api, header, expected):
     assert resp.status_code == 200
     assert resp.headers["OpenStack-API-Version"] == f"placement {expected}"
     assert resp.headers["Vary"] == "OpenStack-API-Version"
-    assert resp.headers["OpenStack-Request-Id"].startswith("req-")
+    assert resp.headers["X-OpenStack-Request-Id"].startswith("req-")
 
 
 @pytest.mark.parametrize("version", ["1.37", "1.99", "2.0", "0.9"])
