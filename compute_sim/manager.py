@@ -75,7 +75,7 @@ class ComputeManager:
                 self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, short,
                                          started)
                 return
-            decision = self._faults.decide(self.host.name, instance.uuid, attempt)
+            decision = self._faults.decide(self.host.name, instance.name, attempt)
             action = decision.action
             if decision.latency_s:
                 self._sleep(decision.latency_s)

@@ -21,6 +21,7 @@ from altsim_lab.cmd.run_output import print_header, print_story, print_written, 
 from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
 from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
+from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
 from altsim_lab.scenario.runner import RunResult, run_scenario
@@ -82,6 +83,18 @@ class RunScenario(Command):
         parser.add_argument("--schedule-seed", type=int, metavar="N",
                             help="with --deterministic: the seed of the interleaving (default: "
                                  "the scenario's seed, which keeps deciding the faults)")
+        parser.add_argument("--placement-url", metavar="URL",
+                            help="with --transport-url: schedule against this placement (a "
+                                 "real openstack-placement, e.g. http://127.0.0.1:8778) instead "
+                                 "of starting altsim-placement; the report, the audit and "
+                                 "`altsim host list` read from it. The run refuses to start "
+                                 "while it holds providers named like the scenario's hosts, "
+                                 "and at the end removes its own providers and allocations and "
+                                 "nothing else. It is asked once first: an unreachable one "
+                                 "exits 2 at once")
+        parser.add_argument("--placement-token", metavar="TOKEN",
+                            help="with --placement-url: the X-Auth-Token to send it (with "
+                                 "placement's auth_strategy = noauth2, `admin`)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -138,6 +151,8 @@ def _checked_inputs(args: argparse.Namespace) -> Scenario:
     cheap checks first, the servers last."""
     if args.per_cell_users is not None and not args.transport_url:
         raise InvalidInput("--per-cell-users is for launched runs: give --transport-url too")
+    inputs.check_placement_options(args.placement_url, args.placement_token,
+                                   args.transport_url)
     inputs.check_seconds("--timeout", args.timeout)
     if args.report:
         inputs.check_output_file("--report", args.report)
@@ -148,7 +163,14 @@ def _checked_inputs(args: argparse.Namespace) -> Scenario:
     inputs.check_database_url(args.database_url, args.transport_url)
     scenario = inputs.load_checked_scenario(args.scenario)
     inputs.check_servers(args.transport_url, args.database_url)
+    inputs.check_placement(_shared_placement(args))
     return scenario
+
+
+def _shared_placement(args: argparse.Namespace) -> SharedPlacement | None:
+    if args.placement_url is None:
+        return None
+    return SharedPlacement(args.placement_url, args.placement_token)
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:
@@ -183,6 +205,7 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
             extra["deterministic"] = Determinism(args.schedule_seed)
         result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
                               transport_url=args.transport_url,
-                              per_cell_users=args.per_cell_users, **extra)
+                              per_cell_users=args.per_cell_users,
+                              placement=_shared_placement(args), **extra)
         bar.update(task, description=f"{scenario.name}: finished")
         return result
