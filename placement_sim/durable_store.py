@@ -74,6 +74,7 @@ class JournaledStore(PlacementStore):
         # Orders journal records as the writes were applied; reads never take it.
         self._write_lock = threading.Lock()
         self._compacting = threading.Lock()
+        self._closed = False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             number = self._recover()
@@ -116,6 +117,8 @@ class JournaledStore(PlacementStore):
         if not self._compacting.acquire(blocking=wait):
             return False
         try:
+            if self._closed:
+                return False
             with self._write_lock:
                 self._journal.close()  # everything in it is durable before it is superseded
                 self._number += 1
@@ -127,7 +130,10 @@ class JournaledStore(PlacementStore):
             self._compacting.release()
 
     def close(self) -> None:
-        with self._write_lock:
+        """Close the journal, once a snapshot under way is written. Writes are refused
+        from then on (the journal is closed)."""
+        with self._compacting, self._write_lock:
+            self._closed = True
             self._journal.close()
 
     # -- internals --
