@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
 
+from placement_sim.durable_answers import DurableAnswers
 from placement_sim.durable_store import JournaledStore, StateError
 from placement_sim.exceptions import PlacementError
+from placement_sim.http_app import create_app
 from placement_sim.journal import Journal, frame, read_records
 from placement_sim.store import PlacementStore
 
+RP = "11111111-2222-3333-4444-555555555555"
 VCPU = {"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096, "allocation_ratio": 1.5}}
 
 
@@ -192,3 +196,30 @@ def test_group_commit_syncs_every_append(tmp_path: Path):
     journal.close()
     assert sorted(read_records(tmp_path / "j.log")) == sorted(
         f"{n}-{i}".encode() for n in range(4) for i in range(20))
+
+
+def test_writes_are_answered_only_once_durable(tmp_path: Path):
+    """DurableAnswers over the real app: a write's answer waits for sync(), with the write's
+    record appended before it; a read does not wait."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with")
+        from fastapi.testclient import TestClient
+
+    store = JournaledStore(tmp_path, sync_each_write=False)
+    synced_at: list[int] = []  # the journal's record count at each sync
+
+    def sync() -> None:
+        synced_at.append(len(list(read_records(next(tmp_path.glob("journal-*.log"))))))
+        store.sync()
+
+    app = create_app(store, None)
+    app.add_middleware(DurableAnswers, sync=sync)
+    with TestClient(app, headers={"OpenStack-API-Version": "placement 1.36"}) as http:
+        assert http.post("/resource_providers", json={
+            "uuid": RP, "name": "host"}).status_code == 200
+        assert synced_at == [1]
+        assert http.get(f"/resource_providers/{RP}").status_code == 200
+        assert http.get("/resource_providers").status_code == 200
+        assert synced_at == [1]
+        assert http.delete(f"/resource_providers/{RP}").status_code == 204
+        assert synced_at == [1, 2]
