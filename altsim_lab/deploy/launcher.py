@@ -169,7 +169,12 @@ class LaunchedDeployment(Deployment):
         if self._shared is None:
             self._launch("placement", "altsim-placement", {
                 "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
-                              "auth_token": self._token}}).wait_ready(START_TIMEOUT_S)
+                              "auth_token": self._token,
+                              # kept across a restart (kill -9 included) in the run's folder;
+                              # no fsync: a kill keeps what was written, and a machine crash
+                              # ends the whole run anyway (BENCHMARKS.md has the cost)
+                              "state_path": str(self.workdir / "placement-state"),
+                              "state_fsync": False}}).wait_ready(START_TIMEOUT_S)
         # Everything else starts at once (a Python process takes seconds to import its world);
         # the hosts are mapped to their cells once every compute has registered them.
         for cell in self.topology.cells:
