@@ -467,7 +467,7 @@ class PlacementStore:
         """Replace this store's contents with what export_state() gave, rebuilding usages.
         The store becomes a new incarnation: no candidates token of before still holds."""
         with self._lock:
-            self._epoch = uuidlib.uuid4().hex[:12]
+            self._epoch = runtime.uuid4().hex[:12]
             self._changes.clear()
             self._providers.clear()
             self._uuid_by_name.clear()
