@@ -19,7 +19,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import futurist
+
 from altsim import runtime
+from altsim.prompt_stop_pool import PromptStopThreadPool
 
 LOG = logging.getLogger(__name__)
 
@@ -75,7 +78,10 @@ class DeterministicExecutor:
 def use_for(server: Any) -> Any:
     """Give `server` (an oslo.messaging RPCServer or notification listener, not yet started)
     the deterministic executor when the calling thread belongs to a deterministic run;
-    otherwise leave it as it is. Returns the server."""
+    otherwise the threading executor's pool that stops at once (altsim.prompt_stop_pool).
+    Returns the server."""
     if runtime.is_deterministic():
         server._executor_cls = DeterministicExecutor
+    elif server._executor_cls is futurist.ThreadPoolExecutor:
+        server._executor_cls = PromptStopThreadPool
     return server
