@@ -44,7 +44,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -52,13 +51,13 @@ import oslo_messaging
 from oslo_messaging._drivers import base
 from oslo_serialization import jsonutils
 
+from altsim import runtime
+
 LOG = logging.getLogger(__name__)
 
 #: The vhost used when the URL names none (``memory://``), as in RabbitMQ.
 DEFAULT_VHOST = "/"
 
-# (reply, failure) as put on a call's reply queue; failure is an exc_info tuple or None.
-_Reply = tuple[Any, Any]
 _Callback = Callable[[list[base.IncomingMessage]], Any]
 
 
@@ -71,12 +70,12 @@ class _Envelope:
 
     __slots__ = ("payload", "reply_q", "expires_at", "msg_id")
 
-    def __init__(self, payload: str, reply_q: queue.Queue[_Reply] | None,
+    def __init__(self, payload: str, reply_q: runtime.Queue | None,
                  expires_at: float | None) -> None:
         self.payload = payload
         self.reply_q = reply_q
         self.expires_at = expires_at
-        self.msg_id = uuid.uuid4().hex
+        self.msg_id = runtime.uuid4().hex
 
 
 class _Queue:
@@ -162,7 +161,7 @@ class _Vhost:
 
     def declare_fanout(self, exchange: str, topic: str) -> _Queue:
         with self.lock:
-            q = _Queue(exchange, f"{topic}_fanout_{uuid.uuid4().hex}", auto_delete=True)
+            q = _Queue(exchange, f"{topic}_fanout_{runtime.uuid4().hex}", auto_delete=True)
             self.queues.setdefault(exchange, {})[q.name] = q
             self.fanout.setdefault(exchange, {}).setdefault(topic, []).append(q)
             return q
@@ -266,7 +265,7 @@ class _Vhost:
             q.draining = True
         while True:
             with self.lock:
-                now = time.monotonic()
+                now = runtime.monotonic()
                 # Calls whose caller has given up are dropped, like RabbitMQ's per-message TTL
                 # (the rabbit driver sets expiration=timeout), so a late server does no stale work.
                 while q.messages and q.messages[0].expires_at is not None \
@@ -631,18 +630,22 @@ class MemoryDriver(base.BaseDriver):
         """Requeueing is supported; nothing else is asked for."""
 
     @staticmethod
-    def _envelope(ctxt: Any, message: Any, reply_q: queue.Queue[_Reply] | None,
+    def _envelope(ctxt: Any, message: Any, reply_q: runtime.Queue | None,
                   timeout: float | None) -> _Envelope:
         # jsonutils is what the real drivers encode with, so the same payloads fail here.
         payload = jsonutils.dumps({"ctxt": ctxt, "message": message})
-        expires_at = time.monotonic() + timeout if timeout is not None else None
+        expires_at = runtime.monotonic() + timeout if timeout is not None else None
         return _Envelope(payload, reply_q, expires_at)
 
     def send(self, target: Any, ctxt: Any, message: Any, wait_for_reply: bool | None = None,
              timeout: float | None = None, call_monitor_timeout: float | None = None,
              retry: int | None = None, transport_options: Any = None) -> Any:
         # retry and transport_options are moot: an in-memory publish cannot fail transiently.
-        reply_q: queue.Queue[_Reply] | None = queue.Queue() if wait_for_reply else None
+        # A deterministic run may switch to another thread here, as a broker round trip could.
+        runtime.yield_point("send")
+        # A runtime Queue: a deterministic run waits for the reply (and its timeout) in its
+        # scheduler and in simulated time, any other run as queue.Queue does.
+        reply_q: runtime.Queue | None = runtime.Queue() if wait_for_reply else None
         envelope = self._envelope(ctxt, message, reply_q, timeout)
         vhost = self._vhost()
         vhost.count_sent("call" if wait_for_reply else "cast")
@@ -670,6 +673,7 @@ class MemoryDriver(base.BaseDriver):
                           retry: int | None = None) -> None:
         # The Notifier already built target.topic as "<topic>.<priority>"
         # (oslo_messaging/notify/messaging.py), which is exactly our queue / routing key.
+        runtime.yield_point("notify")
         envelope = self._envelope(ctxt, message, None, None)
         vhost = self._vhost()
         vhost.count_sent("notification")

@@ -27,6 +27,8 @@ from oslo_messaging._drivers import common as driver_common
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_messaging.rpc.server import RPCServer
 
+from altsim.sim import executor as sim_executor
+
 LOG = logging.getLogger(__name__)
 
 
@@ -72,6 +74,7 @@ class MultiServerRPCServer(RPCServer):
         super().__init__(transport, messaging.Target(topic=topic),
                          QueueDispatcher(topic, endpoints_by_server, serializer),
                          executor="threading")
+        sim_executor.use_for(self)
 
     def _create_listener(self) -> Any:
         return listen_servers(self.transport, self.topic, self.server_names)

@@ -10,8 +10,9 @@ a whole interval.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+
+from altsim import runtime
 
 LOG = logging.getLogger(__name__)
 
@@ -23,8 +24,9 @@ class PeriodicTask:
         self.name = name
         self._interval_s = interval_s
         self._task = task
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # Runtime primitives: a deterministic run's periodic task waits in simulated time.
+        self._stopped = runtime.Event()
+        self._thread = runtime.Thread(target=self._run, name=name)
 
     def start(self) -> None:
         self._thread.start()

@@ -9,18 +9,18 @@ on a request context.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import oslo_messaging as messaging
 from oslo_config import cfg
 
-from altsim import amqp_polling, durable_messaging
+from altsim import amqp_polling, durable_messaging, runtime
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
 from altsim.memory_driver import register_oslo_messaging_opts
 from altsim.objects import CELL0_UUID, PayloadSerializer
+from altsim.sim import executor as sim_executor
 
 CONTROL_EXCHANGE = "altsim"
 NOTIFICATION_TOPIC = "notifications"
@@ -56,8 +56,8 @@ def get_notification_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Tran
 def make_server(transport: messaging.Transport, topic: str, server: str,
                 endpoints: Sequence[Any]) -> messaging.RPCServer:
     target = messaging.Target(topic=topic, server=server)
-    return messaging.get_rpc_server(transport, target, list(endpoints),
-                                    serializer=SERIALIZER)
+    return sim_executor.use_for(messaging.get_rpc_server(transport, target, list(endpoints),
+                                                         serializer=SERIALIZER))
 
 
 def make_client(transport: messaging.Transport, topic: str, version: str) -> messaging.RPCClient:
@@ -73,7 +73,7 @@ def stop_servers(servers: Sequence[Any]) -> None:
     """
     for server in servers:
         server.stop()
-    waiters = [threading.Thread(target=server.wait, daemon=True) for server in servers]
+    waiters = [runtime.Thread(target=server.wait, name="stop-server") for server in servers]
     for waiter in waiters:
         waiter.start()
     for waiter in waiters:
@@ -82,7 +82,7 @@ def stop_servers(servers: Sequence[Any]) -> None:
 
 def new_context(request_id: str | None = None) -> dict[str, str]:
     """The request context that travels with every message: today just the request id."""
-    return {"request_id": request_id or f"req-{uuid.uuid4()}"}
+    return {"request_id": request_id or f"req-{runtime.uuid4()}"}
 
 
 class Notifier:

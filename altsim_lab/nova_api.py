@@ -15,9 +15,13 @@ PROJECT_ID = "altsim-project"
 USER_ID = "altsim-user"
 
 
-def instance_uuid_for(seed: int, scenario: str, name: str) -> str:
-    """Instance uuids are fixed by (seed, scenario, name), so fault decisions repeat run to run."""
-    return str(uuid.uuid5(_INSTANCE_NAMESPACE, f"{seed}:{scenario}:{name}"))
+def instance_uuid_for(seed: int, scenario: str, name: str, salt: str = "") -> str:
+    """Instance uuids are fixed by (seed, scenario, name), so runs compare uuid for uuid; a
+    run against a placement it shares (one it did not start) gives a `salt` of its own, so
+    that no two runs there ever share a consumer. Fault decisions are keyed by the instance
+    name, so they repeat either way."""
+    key = f"{seed}:{scenario}:{name}" + (f":{salt}" if salt else "")
+    return str(uuid.uuid5(_INSTANCE_NAMESPACE, key))
 
 
 class NovaApi:
@@ -25,14 +29,16 @@ class NovaApi:
     name), as `openstack server create` would through the compute API."""
 
     def __init__(self, api_db: ApiDatabase, conductor_api: ConductorAPI, seed: int,
-                 scenario: str) -> None:
+                 scenario: str, salt: str = "") -> None:
+        """`salt`: see instance_uuid_for ("" for none)."""
         self._api_db = api_db
+        self._salt = salt
         self._conductor_api = conductor_api
         self._seed = seed
         self._scenario = scenario
 
     def uuid_for(self, name: str) -> str:
-        return instance_uuid_for(self._seed, self._scenario, name)
+        return instance_uuid_for(self._seed, self._scenario, name, self._salt)
 
     def create_servers(self, names: list[str], flavor: Flavor,
                        num_alternates: int | None = None) -> dict[str, str]:

@@ -5,9 +5,10 @@ error (`reschedule`) or a terminal one (`abort`), or makes it hang (`hang`: the 
 answers, as a hypervisor that never comes back or a compute that dies mid-build, so the
 instance stays in BUILD until `[conductor] build_timeout` ends it), for the first N builds on
 the host and/or with a probability; a rule with `latency_ms` makes the spawn take that long
-(fixed or a range). The random parts are a pure function of (seed, host, instance, attempt),
-so a scenario gives the same outcome however threads interleave; only "the first N builds"
-depends on arrival order, by nature.
+(fixed or a range). The random parts are a pure function of (seed, host, instance name,
+attempt), so a scenario gives the same outcome however threads interleave and whatever uuids
+a run gives its instances (a run against a shared placement salts them, so that reruns never
+share a consumer); only "the first N builds" depends on arrival order, by nature.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import fnmatch
 import hashlib
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,7 +48,7 @@ class FaultRule(BaseModel):
     probability: float | None = Field(
         default=None, ge=0.0, le=1.0, examples=[0.1],
         description="Fire with this probability, a seeded draw for each (rule, host, "
-                    "instance, attempt). With `first`, both must hold. None: always.")
+                    "instance name, attempt). With `first`, both must hold. None: always.")
     reason: str = Field(
         default="simulated spawn failure", examples=["spawn failed: simulated libvirt error"],
         description="The failure's text: the attempt's reason in the report, and the "
@@ -90,39 +92,56 @@ def _unit(seed: int, *parts: object) -> float:
 class FaultInjector:
     def __init__(self, rules: list[FaultRule], seed: int) -> None:
         self._rules = list(rules)
+        # Per rule, each host's build count when the rule was added: a rule added at run
+        # time counts its `first` N builds from then on (a scenario's rules from zero).
+        self._counted_from: list[dict[str, int]] = [{} for _ in self._rules]
+        self._on_fire: list[Callable[[], None] | None] = [None for _ in self._rules]
         self._seed = seed
         self._builds_seen: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
 
-    def decide(self, host: str, instance_uuid: str, attempt: int) -> SpawnDecision:
+    def add_rule(self, rule: FaultRule, on_fire: Callable[[], None] | None = None) -> None:
+        """Add a rule at run time (a test's fault): it applies to builds that start after it,
+        its `first` N counted from now on each host. `on_fire`, if given, is called each time
+        the rule fires, in the compute's thread, before the spawn's outcome is written: a test
+        does something "meanwhile" (takes an alternate's last slot) at an exact moment."""
+        with self._lock:
+            self._rules = [*self._rules, rule]
+            self._counted_from = [*self._counted_from, dict(self._builds_seen)]
+            self._on_fire = [*self._on_fire, on_fire]
+
+    def decide(self, host: str, instance_name: str, attempt: int) -> SpawnDecision:
         with self._lock:
             self._builds_seen[host] += 1
             build_number = self._builds_seen[host]
-        matching = [(index, rule) for index, rule in enumerate(self._rules)
-                    if rule.matches(host)]
+            rules, counted_from, on_fire = self._rules, self._counted_from, self._on_fire
+        matching = [(index, rule) for index, rule in enumerate(rules) if rule.matches(host)]
         # Latency applies whatever the outcome: a spawn can be slow and then fail.
-        latency = next((self._latency(rule, index, host, instance_uuid, attempt)
+        latency = next((self._latency(rule, index, host, instance_name, attempt)
                         for index, rule in matching if rule.latency_ms is not None), 0.0)
         for index, rule in matching:
-            if rule.action is not None and self._fires(rule, index, host, instance_uuid,
-                                                       attempt, build_number):
+            number = build_number - counted_from[index].get(host, 0)
+            if rule.action is not None and self._fires(rule, index, host, instance_name,
+                                                       attempt, number):
+                if on_fire[index] is not None:
+                    on_fire[index]()
                 return SpawnDecision(rule.action, rule.reason, latency)
         return SpawnDecision("succeed", "", latency)
 
-    def _fires(self, rule: FaultRule, index: int, host: str, instance_uuid: str, attempt: int,
+    def _fires(self, rule: FaultRule, index: int, host: str, instance_name: str, attempt: int,
                build_number: int) -> bool:
         if rule.first is not None and build_number > rule.first:
             return False
         if rule.probability is not None:
-            draw = _unit(self._seed, "fault", index, host, instance_uuid, attempt)
+            draw = _unit(self._seed, "fault", index, host, instance_name, attempt)
             return draw < rule.probability
         return True
 
-    def _latency(self, rule: FaultRule, index: int, host: str, instance_uuid: str,
+    def _latency(self, rule: FaultRule, index: int, host: str, instance_name: str,
                  attempt: int) -> float:
         value = rule.latency_ms
         if isinstance(value, tuple):
             low, high = value
             value = low + (high - low) * _unit(self._seed, "latency", index, host,
-                                               instance_uuid, attempt)
+                                               instance_name, attempt)
         return float(value or 0.0) / 1000.0

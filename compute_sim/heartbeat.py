@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase
 
 LOG = logging.getLogger(__name__)
@@ -15,8 +15,9 @@ class Heartbeat:
         self._cell_db = cell_db
         self._node_uuids = list(node_uuids)
         self._interval_s = interval_s
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="compute-heartbeat", daemon=True)
+        # Runtime primitives: a deterministic run's heartbeat beats in simulated time.
+        self._stopped = runtime.Event()
+        self._thread = runtime.Thread(target=self._run, name="compute-heartbeat")
 
     def start(self) -> None:
         self._thread.start()

@@ -18,11 +18,11 @@ the instance as the sweep left it, recording the attempt as `timed_out`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import oslo_messaging as messaging
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase, UnexpectedVmStateError
 from altsim.events import (
     BUILD_EVENT,
@@ -51,7 +51,7 @@ class ComputeManager:
 
     def __init__(self, host: SimulatedHost, cell_db: CellDatabase, placement: PlacementClient,
                  conductor_api: ConductorAPI, notifier: Notifier, faults: FaultInjector,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] = runtime.sleep,
                  resources: BuildResources | None = None,
                  failed_builds: FailedBuilds | None = None) -> None:
         self.host = host
@@ -72,7 +72,7 @@ class ComputeManager:
                                retry: RetryInfo | None, host_list: list[Selection],
                                limits: dict) -> None:
         _check_args(instance, request_spec, retry, host_list, limits)
-        started = time.time()
+        started = runtime.time()
         attempt = retry.num_attempts if retry else 1
         short = self._resources.claim(instance)
         action = "reschedule"
@@ -81,7 +81,7 @@ class ComputeManager:
                 self._reschedule_or_fail(ctxt, instance, request_spec, retry, host_list, short,
                                          started)
                 return
-            decision = self._faults.decide(self.host.name, instance.uuid, attempt)
+            decision = self._faults.decide(self.host.name, instance.name, attempt)
             action = decision.action
             if decision.latency_s:
                 self._sleep(decision.latency_s)
@@ -137,7 +137,7 @@ class ComputeManager:
         with db.begin() as conn:
             db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
                                vm_state="active", task_state=None, host=self.host.name,
-                               node=self.host.name, launched_at=time.time())
+                               node=self.host.name, launched_at=runtime.time())
             self._failed_builds.with_outcome(False, conn)
             db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
                          start_time=started, conn=conn)

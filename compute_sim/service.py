@@ -16,14 +16,13 @@ failed-build counts kept since (`[compute_sim] failed_builds_flush = tracker`).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import oslo_messaging as messaging
 from oslo_config import cfg
 
-from altsim import rpc
+from altsim import rpc, runtime
 from altsim.db.cell import CellDatabase
 from altsim.multi_server import MultiServerRPCServer
 from altsim.periodic import PeriodicTask
@@ -105,10 +104,13 @@ def _register(hosts: list[SimulatedHost], cell_db: CellDatabase,
               placement: PlacementClient | None) -> None:
     """Every host's provider in placement (unless none is used), then every compute node row
     in one transaction. Logs how long it took: thousands of hosts take seconds."""
-    started = time.monotonic()
-    if placement is not None:
+    started = runtime.monotonic()
+    if placement is not None and runtime.is_deterministic():
+        for host in hosts:  # one at a time, in host order: a deterministic run's order
+            host.register_provider(placement)
+    elif placement is not None:
         with ThreadPoolExecutor(REGISTRATION_THREADS, thread_name_prefix="register") as pool:
             for _ in pool.map(lambda host: host.register_provider(placement), hosts):
                 pass  # iterating re-raises the first failure
     cell_db.register_compute_nodes([host.compute_node() for host in hosts])
-    LOG.info("Registered %d hosts in %.1f s", len(hosts), time.monotonic() - started)
+    LOG.info("Registered %d hosts in %.1f s", len(hosts), runtime.monotonic() - started)

@@ -24,8 +24,7 @@ Builds on one host run in parallel (the RPC server's workers), hence the lock.
 
 from __future__ import annotations
 
-import threading
-
+from altsim import runtime
 from altsim.db.cell import CellDatabase
 from compute_sim.host import SimulatedHost
 
@@ -44,7 +43,8 @@ class ResourceTracker:
         # What the compute node row holds as last written here (a registered node: nothing
         # used, no failed build), so the periodic task writes only what changed.
         self._written: tuple[dict[str, int], int] = (dict(self._used), 0)
-        self._lock = threading.Lock()
+        # A runtime Lock: it is held across a DB write, where a deterministic run may switch.
+        self._lock = runtime.Lock()
 
     def claim(self, instance_uuid: str, resources: dict[str, int]) -> str | None:
         """Take the resources for the instance; None if they fit (or placement already

@@ -15,11 +15,10 @@ generation conflict. Other methods let ``PlacementError``/``PlacementUnavailable
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from altsim import runtime
 from placement_sim.candidates import AllocationCandidates
 from placement_sim.candidates_cache import CandidatesCache
 from placement_sim.exceptions import (
@@ -38,7 +37,7 @@ CLAIM_ATTEMPTS = 4
 
 def nova_backoff(attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based), as Nova's @retries does."""
-    return random.uniform(0, attempt * 2)
+    return runtime.rng().uniform(0, attempt * 2)
 
 
 @runtime_checkable
@@ -111,6 +110,8 @@ class PlacementClient(Protocol):
 class InProcessPlacementClient:
     """``PlacementClient`` over a ``PlacementStore`` in the same process.
 
+    Each request is a yield point of a deterministic run (altsim.runtime): another thread may
+    run between two requests, as it could between two HTTP round trips, never inside one.
     ``sleep`` and ``backoff`` are injectable so tests of the retry loop run instantly; in
     process, provider generation conflicts cannot happen (the store's lock serialises
     writes) but the loop is kept so behaviour matches the HTTP client exactly.
@@ -120,7 +121,7 @@ class InProcessPlacementClient:
         self,
         store: PlacementStore,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = runtime.sleep,
         backoff: Callable[[int], float] = nova_backoff,
         max_attempts: int = CLAIM_ATTEMPTS,
     ) -> None:
@@ -140,6 +141,7 @@ class InProcessPlacementClient:
         }
         # Create first: a compute process registering thousands of new hosts then makes two
         # requests for each (POST, then PUT at the new provider's generation) instead of four.
+        runtime.yield_point("placement")
         try:
             created = self._store.create_resource_provider(uuid, name)
         except PlacementError as exc:
@@ -180,6 +182,7 @@ class InProcessPlacementClient:
         self, resources: dict[str, int], limit: int = 1000
     ) -> AllocationCandidates:
         # Kept current from deltas where placement gives them (placement_sim/candidates_cache)
+        runtime.yield_point("placement")
         return self._candidates.get(resources, limit, self._store.candidates_since)
 
     def claim_resources(
@@ -194,6 +197,7 @@ class InProcessPlacementClient:
         for attempt in range(self._max_attempts):
             if attempt:
                 self._sleep(self._backoff(attempt))
+            runtime.yield_point("placement")
             try:
                 self._store.put_allocations(
                     consumer_uuid, allocations, project_id, user_id, consumer_generation
@@ -230,6 +234,7 @@ class InProcessPlacementClient:
         return False
 
     def delete_allocation_for_instance(self, consumer_uuid: str) -> bool:
+        runtime.yield_point("placement")
         try:
             self._store.delete_allocations(consumer_uuid)
         except PlacementError as exc:
@@ -239,20 +244,25 @@ class InProcessPlacementClient:
         return True
 
     def get_allocations_for_consumer(self, consumer_uuid: str) -> dict[str, dict[str, int]]:
+        runtime.yield_point("placement")
         body = self._store.get_allocations(consumer_uuid)
         return {rp: entry["resources"] for rp, entry in body["allocations"].items()}
 
     def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
+        runtime.yield_point("placement")
         return self._store.get_provider_allocations(rp_uuid)
 
     def get_usages(self, rp_uuid: str) -> dict[str, int]:
+        runtime.yield_point("placement")
         return self._store.get_usages(rp_uuid)
 
     def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
         """The body of GET /resource_providers/{uuid}/inventories."""
+        runtime.yield_point("placement")
         return self._store.get_inventories(rp_uuid)
 
     def list_resource_providers(self) -> list[dict[str, Any]]:
+        runtime.yield_point("placement")
         return self._store.list_resource_providers()
 
     def _provider_exists(self, uuid: str) -> bool:

@@ -1,10 +1,12 @@
-"""altsim-placement: the placement simulator's HTTP API over an in-memory store."""
+"""altsim-placement: the placement simulator's HTTP API over an in-memory store, journaled to
+[placement] state_path when set (placement_sim/durable_store.py)."""
 
 from __future__ import annotations
 
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 from oslo_config import cfg
@@ -13,6 +15,8 @@ from oslo_log import log
 from altsim import gc_tuning, masking
 from altsim.config_files import ConfigFileError, parse_config
 from placement_sim import conf as placement_conf
+from placement_sim.durable_answers import DurableAnswers
+from placement_sim.durable_store import JournaledStore, StateError
 from placement_sim.http_app import create_app
 from placement_sim.store import PlacementStore
 
@@ -48,7 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("altsim-placement: [placement] auth_token is required unless noauth is true",
               file=sys.stderr, flush=True)
         return 2
-    app = create_app(PlacementStore(), None if group.noauth else group.auth_token)
+    try:
+        store = _open_store(group)
+    except StateError as exc:
+        print(f"altsim-placement: [placement] state_path: {exc}", file=sys.stderr, flush=True)
+        return 2
+    app = create_app(store, None if group.noauth else group.auth_token)
+    if isinstance(store, JournaledStore) and group.state_fsync:
+        app.add_middleware(DurableAnswers, sync=store.sync)
     # httptools and uvloop (installed with altsim; uvicorn's "auto" picks them) parse and
     # send a 1,000-provider candidates body several times faster than h11 and asyncio.
     server = _Server(uvicorn.Config(app, host=group.bind_host, port=group.bind_port,
@@ -60,6 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.run()
     LOG.info("altsim-placement stopped")
     return 0
+
+
+def _open_store(group: cfg.ConfigOpts.GroupAttr) -> PlacementStore:
+    """In memory, or kept in state_path; there the HTTP answers wait for durability
+    (DurableAnswers) rather than each write on the event loop."""
+    if not group.state_path:
+        return PlacementStore()
+    store = JournaledStore(Path(group.state_path), fsync=group.state_fsync,
+                           sync_each_write=False,
+                           snapshot_every=group.state_snapshot_every)
+    LOG.info("altsim-placement state in %s", group.state_path)
+    return store
 
 
 if __name__ == "__main__":

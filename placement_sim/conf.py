@@ -43,6 +43,24 @@ placement_opts = [
                             "protection and travels in clear over HTTP."),
     cfg.PortOpt("bind_port", default=8778,
                 help="Port altsim-placement listens on (8778 is Placement's usual port)."),
+    cfg.StrOpt("state_path", default="",
+               help="Folder where altsim-placement keeps its state (altsim-placement only): "
+                    "a journal of every write and periodic snapshots, so providers, "
+                    "inventories and allocations survive a restart, kill -9 included. "
+                    "Created if missing; one placement per folder. Empty keeps the state in "
+                    "memory only: a restarted placement starts empty. The launcher sets it "
+                    "to a folder of the run's own."),
+    cfg.BoolOpt("state_fsync", default=True,
+                help="With state_path: answer a write only once its journal record is on "
+                     "disk (fdatasync, shared by the writes that arrive meanwhile), so it "
+                     "survives a machine crash too. False answers once the record is handed "
+                     "to the operating system: it then survives altsim-placement being "
+                     "killed, not the machine going down, and a write costs a few "
+                     "microseconds less to a few milliseconds less (BENCHMARKS.md)."),
+    cfg.IntOpt("state_snapshot_every", default=10000, min=1,
+               help="With state_path: write a snapshot of the whole state, and start a new "
+                    "journal, after this many journaled writes. A restart replays at most "
+                    "this many records after loading the newest snapshot."),
     cfg.BoolOpt("noauth", default=False,
                 help="Serve without authentication (altsim-placement only). When false, "
                      "auth_token must be set and every request except GET / must send it."),

@@ -22,8 +22,8 @@ candidates as allocation requests and resource summaries only), so both clients 
 values for equal states.
 
 One urllib3 connection pool (safe to share between threads, keeping a connection per thread
-that uses it) serves all requests; it sends ``OpenStack-API-Version: placement 1.36`` (1.12
-for allocation candidates, see ``allocation_candidates``) and, when given, ``X-Auth-Token``.
+that uses it) serves all requests; it sends ``OpenStack-API-Version: placement 1.36`` (1.16
+for allocation candidates, see ``candidates_since``) and, when given, ``X-Auth-Token``.
 urllib3 and orjson rather than httpx and json: a scheduling request reads the candidates of up
 to 1,000 providers, and this pair fetches and parses that body in about half the time
 (BENCHMARKS.md).
@@ -56,7 +56,7 @@ MICROVERSION = "1.36"
 # Pauses between tries while placement is unavailable: 0.2 s, doubling, at most 2 s.
 FIRST_PAUSE_S = 0.2
 LONGEST_PAUSE_S = 2.0
-CANDIDATES_MICROVERSION = "1.12"
+CANDIDATES_MICROVERSION = "1.16"
 
 
 def _provider(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,10 +238,11 @@ class RemotePlacementStore:
             params["limit"] = limit
         if since is not None:
             params[SINCE_PARAMETER] = since
-        # Asked at 1.12, the first microversion with the allocation requests as a dict: for
-        # single-provider trees it holds everything the scheduler uses, already in the store's
-        # shape, and it is half the size to send and parse of the 1.36 answer (mappings,
-        # traits, parent and root uuids repeated for every one of up to 1,000 providers).
+        # Asked at 1.16, the first microversion that takes `limit` (placement refuses it below
+        # with a 400); its body is 1.12's, the first with the allocation requests as a dict:
+        # for single-provider trees it holds everything the scheduler uses, already in the
+        # store's shape, and it is half the size to send and parse of the 1.36 answer
+        # (mappings, traits, parent and root uuids repeated for each of up to 1,000 providers).
         body, headers = self._exchange("GET", "/allocation_candidates", params=params,
                                        version=CANDIDATES_MICROVERSION)
         answered_since = headers.get(SINCE_HEADER)

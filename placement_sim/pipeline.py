@@ -48,7 +48,7 @@ class PlacementPipeline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = {"OpenStack-Request-Id": f"req-{uuid.uuid4()}"}
+        request_id = {"X-OpenStack-Request-Id": f"req-{uuid.uuid4()}"}
         headers = Headers(scope=scope)
         if self._token is not None and scope["path"] not in self._open:
             given = headers.get("x-auth-token", "").encode()

@@ -30,11 +30,11 @@ from __future__ import annotations
 import collections
 import re
 import threading
-import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from altsim import runtime
 from placement_sim.candidates_delta import CandidatesToken
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
@@ -245,7 +245,7 @@ class PlacementStore:
         self._sequence = 0
         # Tokens name this store too: a placement that restarted numbers its changes afresh,
         # and a token of its previous life must not be read as one of this.
-        self._epoch = uuidlib.uuid4().hex[:12]
+        self._epoch = runtime.uuid4().hex[:12]
         self._changes: collections.deque[tuple[int, str]] = collections.deque(
             maxlen=CHANGE_LOG_LENGTH)
 
@@ -444,6 +444,53 @@ class PlacementStore:
             usages = dict.fromkeys(provider.inventories, 0)
             usages.update(provider.usages)
             return usages
+
+    # -- the whole state, for a durable store's snapshots --
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything a restarted store needs (JSON-ready): providers in creation order
+        with generations and inventories, consumers with generations and allocations.
+        Caches, usages and the change log are derived or per-incarnation and left out."""
+        with self._lock:
+            return {
+                "providers": [{**p.to_dict(), "inventories": {
+                    rc: inv.to_dict() for rc, inv in p.inventories.items()}}
+                    for p in self._providers.values()],
+                "consumers": [{"uuid": c.uuid, "project_id": c.project_id,
+                               "user_id": c.user_id, "generation": c.generation,
+                               "allocations": {rp: dict(res) for rp, res
+                                               in c.allocations.items()}}
+                              for c in self._consumers.values()],
+            }
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Replace this store's contents with what export_state() gave, rebuilding usages.
+        The store becomes a new incarnation: no candidates token of before still holds."""
+        with self._lock:
+            self._epoch = runtime.uuid4().hex[:12]
+            self._changes.clear()
+            self._providers.clear()
+            self._uuid_by_name.clear()
+            self._consumers.clear()
+            self._by_name = None
+            for record in state["providers"]:
+                provider = _Provider(uuid=record["uuid"], name=record["name"],
+                                     generation=record["generation"])
+                provider.inventories = {rc: build_inventory(provider.uuid, rc, inv)
+                                        for rc, inv in record["inventories"].items()}
+                self._providers[provider.uuid] = provider
+                self._uuid_by_name[provider.name] = provider.uuid
+                self._changed(provider.uuid)
+            for record in state["consumers"]:
+                allocations = {rp: dict(res) for rp, res in record["allocations"].items()}
+                self._consumers[record["uuid"]] = _Consumer(
+                    record["uuid"], record["project_id"], record["user_id"],
+                    record["generation"], allocations)
+                for rp_uuid, resources in allocations.items():
+                    provider = self._providers[rp_uuid]
+                    provider.allocations[record["uuid"]] = resources
+                    for rc, amount in resources.items():
+                        provider.usages[rc] = provider.usages.get(rc, 0) + amount
 
     # -- allocation candidates --
 

@@ -5,9 +5,9 @@ placement`, as placement's summaries have them; without placement, from the node
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 
+from altsim import runtime
 from altsim.db.cell import CellDatabase, ComputeNodeRow
 from placement_sim.candidates import AllocationCandidates
 from scheduler.host_state import HostState
@@ -44,7 +44,8 @@ class HostManager:
         self._states: dict[str, tuple[ComputeNodeRow, HostState]] = {}
         self._table: HostTable | None = None
         self._usage: NodeUsage | None = None
-        self._lock = threading.Lock()
+        # A runtime Lock: a deterministic run may switch threads at the DB reads it guards.
+        self._lock = runtime.Lock()
 
     def _cell_rows(self, cell_uuid: str) -> tuple[list[ComputeNodeRow], Changes | None]:
         """The cell's rows, and what changed since the last read (None: nothing). Lock

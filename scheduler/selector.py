@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 import numpy as np
 
+from altsim import runtime
 from altsim.exceptions import NoValidHost
 from altsim.objects import RequestSpec, Selection
 from placement_sim.client import PlacementClient
@@ -59,7 +59,7 @@ class Selector:
     def __init__(self, placement: PlacementClient, host_manager: HostManager,
                  filters: list[HostFilter], weighers: list[HostWeigher], subset_size: int,
                  seed: int, max_placement_results: int,
-                 clock: Callable[[], float] = time.time, claims: bool = True,
+                 clock: Callable[[], float] = runtime.time, claims: bool = True,
                  host_source: Callable[[], list[HostState]] | None = None) -> None:
         self._placement = placement
         self._host_manager = host_manager

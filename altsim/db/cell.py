@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from altsim import runtime
 from altsim.db import cell_schema as t
 from altsim.db.engine import Database, Transaction
 from altsim.objects import Fault, Instance
@@ -170,7 +170,7 @@ class CellDatabase(Database):
         """register_compute_node for many (uuid, host, capacity) in one transaction: a
         compute process starting thousands of hosts commits once."""
         with self.begin() as tx:
-            now = time.time()  # in the transaction: see compute_node_changes
+            now = runtime.time()  # in the transaction: see compute_node_changes
             for node_uuid, host, capacity in nodes:
                 capacity = capacity or {}
                 params = {"uuid": node_uuid, "host": host, "now": now,
@@ -214,7 +214,7 @@ class CellDatabase(Database):
         params = {"node": node_uuid, "used": json.dumps(used), "failed": failed_builds}
         with self.joined(conn) as tx:
             tx.execute(_REPORT_USAGE if failed_builds is None else _REPORT_USAGE_AND_FAILURES,
-                       {**params, "now": time.time()})
+                       {**params, "now": runtime.time()})
 
     def list_resource_claims(self) -> dict[str, tuple[str, dict[str, int]]]:
         """instance uuid -> (node uuid, resources) of every tracker claim in this cell."""
@@ -283,7 +283,7 @@ class CellDatabase(Database):
         """Every node of `node_uuids` reported now: one statement per chunk of nodes, so a
         process beating for thousands of hosts stays cheap."""
         with self.begin() as tx:
-            now = time.time()  # in the transaction: see compute_node_changes
+            now = runtime.time()  # in the transaction: see compute_node_changes
             for start in range(0, len(node_uuids), _HEARTBEAT_CHUNK):
                 chunk = node_uuids[start:start + _HEARTBEAT_CHUNK]
                 names = [f"n{i}" for i in range(len(chunk))]
@@ -299,7 +299,7 @@ class CellDatabase(Database):
         default the tracker flushes it, report_node_usage)."""
         with self.joined(conn) as tx:
             tx.execute(_COUNT_FAILED_BUILD if failed else _RESET_FAILED_BUILDS,
-                       {"node": node_uuid, "now": time.time()})
+                       {"node": node_uuid, "now": runtime.time()})
 
     # instances
     def create_instance(self, instance: Instance,
@@ -311,13 +311,13 @@ class CellDatabase(Database):
                 "host": instance.host, "node": instance.node,
                 "availability_zone": instance.availability_zone,
                 "vm_state": instance.vm_state.value, "task_state": instance.task_state,
-                "now": time.time()})
+                "now": runtime.time()})
 
     def update_instance(self, instance_uuid: str, conn: Transaction | None = None,
                         expected_vm_state: str | None = None, **values: Any) -> None:
         """Set columns of one instance; with `expected_vm_state`, only if it is still in that
         state (UnexpectedVmStateError otherwise, and nothing is written)."""
-        values["updated_at"] = time.time()
+        values["updated_at"] = runtime.time()
         unknown = set(values) - _INSTANCE_COLUMNS
         if unknown:
             raise ValueError(f"instances has no column(s) {sorted(unknown)}")
@@ -348,7 +348,7 @@ class CellDatabase(Database):
         """vm_state error, task_state None and a fault, in one transaction. With
         `expected_vm_state`, only if the instance is still in that state: False (and no
         fault written) when it is not, so that of two racing writers only one acts."""
-        now = time.time()
+        now = runtime.time()
         with self.joined(conn) as tx:
             if expected_vm_state is None:
                 tx.execute(_SET_ERROR, {"uuid": instance_uuid, "now": now})
@@ -380,13 +380,13 @@ class CellDatabase(Database):
                      conn: Transaction | None = None) -> None:
         with self.joined(conn) as tx:
             tx.execute(_INSERT_ACTION, {"uuid": instance_uuid, "action": action,
-                                        "request_id": request_id, "now": time.time()})
+                                        "request_id": request_id, "now": runtime.time()})
 
     def add_event(self, instance_uuid: str, event: str, result: str, host: str | None = None,
                   reason: str | None = None, details: Any = None,
                   start_time: float | None = None, action: str = CREATE_ACTION,
                   conn: Transaction | None = None) -> None:
-        now = time.time()
+        now = runtime.time()
         with self.joined(conn) as tx:
             inserted = tx.execute(_INSERT_EVENT, {
                 "uuid": instance_uuid, "action": action, "event": event, "host": host,

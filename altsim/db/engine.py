@@ -18,9 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from altsim import runtime
+
 READ_ONLY = "altsim_read_only"
 _engines: dict[str, sa.Engine] = {}
-_sqlite_locks: dict[str, threading.Lock] = {}
+_sqlite_locks: dict[str, runtime.Lock] = {}
 _lock = threading.Lock()
 
 
@@ -63,7 +65,9 @@ class Database:
             # SQLite's busy handler waits for a lock by sleeping in growing steps (up to 100 ms),
             # so threads of one process contending for the write lock lose most of their time
             # asleep. Queueing them on a Python lock instead hands the database over at once.
-            self._local_lock = (_sqlite_locks.setdefault(url, threading.Lock())
+            # A runtime Lock: a deterministic run may switch threads inside a transaction
+            # (a message sent before it commits), and whoever waits must wait in its scheduler.
+            self._local_lock = (_sqlite_locks.setdefault(url, runtime.Lock())
                                 if url.startswith("sqlite") else None)
         self._paramstyle = self.engine.dialect.paramstyle
 
@@ -74,6 +78,7 @@ class Database:
         Writes go straight to the driver with plain SQL (see Transaction): on the build path
         SQLAlchemy's per-statement machinery cost more than SQLite itself did.
         """
+        runtime.yield_point("db")
         if self._local_lock is None:
             with self._raw_transaction("") as tx:
                 yield tx
@@ -107,6 +112,7 @@ class Database:
     def read(self) -> Iterator[sa.Connection]:
         """A read-only transaction: with SQLite's WAL it needs neither the write lock nor the
         queue for it, so readers never wait behind writers."""
+        runtime.yield_point("db")
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{READ_ONLY: True})
             with conn.begin():
@@ -117,6 +123,7 @@ class Database:
         Connection layer, which costs more than the query itself for the scheduler's hottest,
         smallest reads. Each statement sees committed data; they are not one snapshot, and
         they take no write lock."""
+        runtime.yield_point("db")
         with self._raw_transaction("") as tx:
             return [tx.query(statement) for statement in statements]
 

@@ -24,6 +24,7 @@ from altsim import gc_tuning
 from altsim.masking import MaskingFormatter
 from altsim_lab.client.connection import CONFIG_ENV
 from altsim_lab.cmd.client_commands import COMMANDS
+from altsim_lab.cmd.explore import ExploreScenario
 from altsim_lab.cmd.run import RunScenario
 from altsim_lab.cmd.show_run import ShowRun
 from altsim_lab.cmd.sweep import SweepScenario
@@ -38,6 +39,7 @@ class AltsimApp(App):
         manager.add_command("run", RunScenario)
         manager.add_command("show-run", ShowRun)
         manager.add_command("sweep", SweepScenario)
+        manager.add_command("explore", ExploreScenario)
         for name, command in COMMANDS.items():
             manager.add_command(name, command)
         super().__init__(

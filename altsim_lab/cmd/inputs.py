@@ -24,6 +24,11 @@ from altsim_lab.deploy.probe import (
     probe_database_server,
 )
 from altsim_lab.deploy.provision import parse_server_url
+from altsim_lab.deploy.shared_placement import (
+    SharedPlacement,
+    SharedPlacementError,
+    probe_placement,
+)
 from altsim_lab.scenario.schema import Scenario, ScenarioError, load_scenario
 from altsim_lab.scenario.topology import check_config
 
@@ -135,3 +140,27 @@ def check_servers(transport_url: str | None, database_url: str | None) -> None:
     if shutil.which("rabbitmqctl") is None:
         raise InvalidInput("--transport-url: rabbitmqctl is not on PATH: a launched run makes "
                            "its vhosts with it (run where RabbitMQ is installed)")
+
+
+def check_placement_options(url: str | None, token: str | None,
+                            transport_url: str | None) -> None:
+    """--placement-url is for launched runs, an http(s) URL; --placement-token goes with it."""
+    if token is not None and url is None:
+        raise InvalidInput("--placement-token goes with --placement-url")
+    if url is None:
+        return
+    if transport_url is None:
+        raise InvalidInput("--placement-url is for launched runs: give --transport-url too")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"--placement-url: {url!r} is not an http:// or https:// URL")
+
+
+def check_placement(placement: SharedPlacement | None) -> None:
+    """Ask the placement the run is to use (if any) once, before anything is launched."""
+    if placement is None:
+        return
+    try:
+        probe_placement(placement)
+    except SharedPlacementError as exc:
+        raise InvalidInput(f"--placement-url: {exc}") from None

@@ -19,7 +19,9 @@ from altsim_lab.cmd import inputs
 from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
 from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
+from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
+from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
 from altsim_lab.scenario.runner import RunResult, run_scenario
@@ -73,6 +75,26 @@ class RunScenario(Command):
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
                                  "SQLite files in a temporary folder); its user needs "
                                  "CREATEDB")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="run embedded under a seeded scheduler in simulated time: the "
+                                 "same scenario and seeds give the same report (also "
+                                 "`deterministic: true` in the scenario); see "
+                                 "docs/simulation.md")
+        parser.add_argument("--schedule-seed", type=int, metavar="N",
+                            help="with --deterministic: the seed of the interleaving (default: "
+                                 "the scenario's seed, which keeps deciding the faults)")
+        parser.add_argument("--placement-url", metavar="URL",
+                            help="with --transport-url: schedule against this placement (a "
+                                 "real openstack-placement, e.g. http://127.0.0.1:8778) instead "
+                                 "of starting altsim-placement; the report, the audit and "
+                                 "`altsim host list` read from it. The run refuses to start "
+                                 "while it holds providers named like the scenario's hosts, "
+                                 "and at the end removes its own providers and allocations and "
+                                 "nothing else. It is asked once first: an unreachable one "
+                                 "exits 2 at once")
+        parser.add_argument("--placement-token", metavar="TOKEN",
+                            help="with --placement-url: the X-Auth-Token to send it (with "
+                                 "placement's auth_strategy = noauth2, `admin`)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -89,6 +111,10 @@ def _run(args: argparse.Namespace) -> int:
         scenario = _checked_inputs(args)
     except InvalidInput as exc:
         _error(err, str(exc))
+        return EXIT_INVALID
+    if args.schedule_seed is not None and not (args.deterministic or scenario.deterministic):
+        _error(err, f"--schedule-seed {args.schedule_seed}: only for a deterministic run "
+                    f"(add --deterministic)")
         return EXIT_INVALID
     console = story_console(args.quiet)
     try:
@@ -125,6 +151,8 @@ def _checked_inputs(args: argparse.Namespace) -> Scenario:
     cheap checks first, the servers last."""
     if args.per_cell_users is not None and not args.transport_url:
         raise InvalidInput("--per-cell-users is for launched runs: give --transport-url too")
+    inputs.check_placement_options(args.placement_url, args.placement_token,
+                                   args.transport_url)
     inputs.check_seconds("--timeout", args.timeout)
     if args.report:
         inputs.check_output_file("--report", args.report)
@@ -135,7 +163,14 @@ def _checked_inputs(args: argparse.Namespace) -> Scenario:
     inputs.check_database_url(args.database_url, args.transport_url)
     scenario = inputs.load_checked_scenario(args.scenario)
     inputs.check_servers(args.transport_url, args.database_url)
+    inputs.check_placement(_shared_placement(args))
     return scenario
+
+
+def _shared_placement(args: argparse.Namespace) -> SharedPlacement | None:
+    if args.placement_url is None:
+        return None
+    return SharedPlacement(args.placement_url, args.placement_token)
 
 
 def _error(console: Console, message: str, label: str = "error") -> None:
@@ -166,8 +201,11 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
                             on_phase=lambda phase: bar.update(
                                 task, description=f"{scenario.name}: {phase}"))
         extra = {"database_url": args.database_url} if args.database_url else {}
+        if args.deterministic or args.schedule_seed is not None:
+            extra["deterministic"] = Determinism(args.schedule_seed)
         result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
                               transport_url=args.transport_url,
-                              per_cell_users=args.per_cell_users, **extra)
+                              per_cell_users=args.per_cell_users,
+                              placement=_shared_placement(args), **extra)
         bar.update(task, description=f"{scenario.name}: finished")
         return result

@@ -23,6 +23,7 @@ from altsim.masking import mask_text
 from altsim_lab.cmd import inputs
 from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_MISSED, EXIT_OK
+from altsim_lab.deploy.deterministic import Determinism
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.scenario.runner import run_scenario
 from altsim_lab.scenario.schema import Scenario
@@ -74,6 +75,10 @@ class SweepScenario(Command):
                                  "`altsim run --database-url`), e.g. "
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/ (default: "
                                  "SQLite files in a temporary folder)")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="run each point embedded under the seeded scheduler in "
+                                 "simulated time, the run's seed as its schedule seed (as "
+                                 "`altsim run --deterministic`)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -143,7 +148,9 @@ def _run_all(runs: list[Run], axes: list[Axis], args: argparse.Namespace, writer
             try:
                 result = run_scenario(run.scenario, timeout_s=args.timeout,
                                       transport_url=args.transport_url,
-                                      database_url=args.database_url)
+                                      database_url=args.database_url,
+                                      deterministic=Determinism() if args.deterministic
+                                      else None)
             except KeyboardInterrupt:
                 failures.append("interrupted; every service was stopped")
                 return rows, failures, EXIT_INTERRUPTED

@@ -20,6 +20,9 @@ from altsim_lab.scenario.tracker_usage import TrackerUsage
 class Deployment:
     transport_name = ""
     placement: Any  # a placement_sim PlacementClient, set by the subclass
+    # Part of every instance uuid (altsim_lab.nova_api.instance_uuid_for): "" unless the run
+    # shares its placement with others.
+    instance_salt = ""
 
     def __init__(self, scenario: Scenario, topology: Topology) -> None:
         self.scenario = scenario

@@ -18,8 +18,9 @@ from altsim.db.discover import discover_hosts
 from altsim.periodic import PeriodicTask
 from altsim_lab.deploy.deployment import Deployment
 from altsim_lab.scenario.schema import Scenario
-from altsim_lab.scenario.topology import plan_topology, service_conf
+from altsim_lab.scenario.topology import Cell, plan_topology, service_conf
 from compute_sim.faults import FaultInjector
+from compute_sim.host import SimulatedHost
 from compute_sim.service import ComputeSimService
 from conductor.service import (
     build_cell_conductor_server,
@@ -43,6 +44,8 @@ class EmbeddedDeployment(Deployment):
         self._computes: list[ComputeSimService] = []
         self._sweepers: list[PeriodicTask] = []
         self._router: rpc.CellRouter | None = None
+        # Every compute's fault injector: a test adds rules to it at run time (add_rule).
+        self.faults = FaultInjector(scenario.faults, scenario.seed)
 
     # lifecycle
     def start(self) -> None:
@@ -82,8 +85,26 @@ class EmbeddedDeployment(Deployment):
         return total
 
     # building blocks
+    def add_compute(self, cell_name: str, host: SimulatedHost) -> None:
+        """Start one more simulated host in a running cell (Nova's functional tests'
+        `_start_compute`): its own compute service, registered in the cell DB and placement,
+        then mapped as `nova-manage cell_v2 discover_hosts` would."""
+        cell = next(c for c in self.topology.cells if c.mapping.name == cell_name)
+        cell.hosts.append(host)
+        self._start_compute(cell, [host])
+        discover_hosts(self.api_db)
+
+    def _start_compute(self, cell: Cell, hosts: list[SimulatedHost]) -> None:
+        url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
+        compute = ComputeSimService(
+            service_conf(self.scenario, f"compute-{cell.mapping.name}"),
+            self._transport("rpc", url, "compute"),
+            self._transport("notification", url, "compute"), cell_db, self.placement,
+            hosts, self.faults)
+        compute.start()
+        self._computes.append(compute)
+
     def _start_cells(self) -> None:
-        faults = FaultInjector(self.scenario.faults, self.scenario.seed)
         for cell in self.topology.cells:
             url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
             conductor_conf = service_conf(self.scenario, f"conductor-{cell.mapping.name}")
@@ -98,13 +119,7 @@ class EmbeddedDeployment(Deployment):
             if sweeper is not None:
                 sweeper.start()
                 self._sweepers.append(sweeper)
-            compute = ComputeSimService(
-                service_conf(self.scenario, f"compute-{cell.mapping.name}"),
-                self._transport("rpc", url, "compute"),
-                self._transport("notification", url, "compute"), cell_db, self.placement,
-                cell.hosts, faults)
-            compute.start()
-            self._computes.append(compute)
+            self._start_compute(cell, cell.hosts)
         discover_hosts(self.api_db)
 
     def _start_api_level(self) -> None:

@@ -8,7 +8,9 @@ credentials on the API vhost. Passwords and the placement token never show in wh
 launcher prints (altsim.masking). Databases are SQLite files in the run's folder (shared by the
 processes) or, given a database server URL, one PostgreSQL database per level created for the
 run and dropped at the end (altsim_lab.deploy.provision); placement is the `altsim-placement` HTTP
-service. Each service is started from a config file written here, as a ServiceProcess
+service, or a placement the run is given and does not start (altsim_lab.deploy.shared_placement:
+a real openstack-placement, say), of which it takes its own part out at the end. Each
+service is started from a config file written here, as a ServiceProcess
 (altsim_lab.deploy.process) waited for on its readiness line, never a sleep; every process is
 stopped at the end, and every vhost, user and database removed, also on an error or Ctrl-C.
 """
@@ -42,6 +44,13 @@ from altsim_lab.deploy.rabbit_users import (
     plan_users,
     topology_with_users,
 )
+from altsim_lab.deploy.shared_placement import (
+    SharedPlacement,
+    SharedPlacementError,
+    check_providers_free,
+    remove_run_state,
+)
+from altsim_lab.nova_api import instance_uuid_for
 from altsim_lab.scenario.schema import Scenario
 from altsim_lab.scenario.topology import plan_topology, service_conf
 from placement_sim.http_client import HttpPlacementClient
@@ -116,9 +125,12 @@ class LaunchedDeployment(Deployment):
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
                  placement_port: int, database_url: str | None = None,
-                 per_cell_users: bool = PER_CELL_USERS) -> None:
+                 per_cell_users: bool = PER_CELL_USERS,
+                 shared_placement: SharedPlacement | None = None) -> None:
         """`per_cell_users`: each level's vhost gets a user of its own (rabbit_users), and
-        each service its level's user; else every vhost is the base URL's user's."""
+        each service its level's user; else every vhost is the base URL's user's.
+        `shared_placement`: use that placement instead of starting altsim-placement
+        (`placement_port` is then unused); the run's instance uuids get the run id as salt."""
         template = vhost_url(base_url, "{run_id}-{name}")
         self.database_server = DatabaseServer(database_url) if database_url else None
         topology = plan_topology(scenario, run_id, workdir, template, self.database_server)
@@ -131,24 +143,38 @@ class LaunchedDeployment(Deployment):
         self.workdir = workdir
         self._base_url = base_url
         self._vhosts = [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
-        self._token = secrets.token_hex(16)
+        self._shared = shared_placement
+        self._providers_checked = False  # the shared placement's providers are the run's own
+        if shared_placement is not None:
+            self.instance_salt = run_id
+            self._token = shared_placement.token
+            self._placement_url = shared_placement.url.rstrip("/")
+        else:
+            self._token = secrets.token_hex(16)
+            self._placement_url = f"http://127.0.0.1:{placement_port}"
         # Never shown by this process either (a LaunchError, a daemon's output, a log line).
-        register_secret(self._token, *url_passwords(base_url),
+        register_secret(*([self._token] if self._token else []), *url_passwords(base_url),
                         *url_passwords(database_url or ""),
                         *(user.password for user in self._users.values()))
-        self._placement_url = f"http://127.0.0.1:{placement_port}"
         self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
         self._processes: list[ServiceProcess] = []
         self._placement_port = placement_port
 
     # lifecycle
     def start(self) -> None:
+        self._check_shared_placement()
         self._create_levels()
         self._provision_databases()
         self._create_databases()
-        self._launch("placement", "altsim-placement", {
-            "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
-                          "auth_token": self._token}}).wait_ready(START_TIMEOUT_S)
+        if self._shared is None:
+            self._launch("placement", "altsim-placement", {
+                "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
+                              "auth_token": self._token,
+                              # kept across a restart (kill -9 included) in the run's folder;
+                              # no fsync: a kill keeps what was written, and a machine crash
+                              # ends the whole run anyway (BENCHMARKS.md has the cost)
+                              "state_path": str(self.workdir / "placement-state"),
+                              "state_fsync": False}}).wait_ready(START_TIMEOUT_S)
         # Everything else starts at once (a Python process takes seconds to import its world);
         # the hosts are mapped to their cells once every compute has registered them.
         for cell in self.topology.cells:
@@ -177,6 +203,9 @@ class LaunchedDeployment(Deployment):
         rpc.stop_servers(list(also))
         for process in reversed(self._processes):
             process.stop()
+        if self._providers_checked:  # never another run's: only once they were found free
+            remove_run_state(self.placement, self._run_provider_uuids(),
+                             self._run_consumer_uuids())
         self.placement.close()
         self._release()
         self._drop_databases()
@@ -230,6 +259,27 @@ class LaunchedDeployment(Deployment):
         return dict(self._users)
 
     # building blocks
+    def _check_shared_placement(self) -> None:
+        """A shared placement must not already hold providers of this run's hosts."""
+        if self._shared is None:
+            return
+        try:
+            check_providers_free(self.placement, self._hosts())
+        except SharedPlacementError as exc:
+            raise LaunchError(str(exc)) from None
+        self._providers_checked = True
+
+    def _hosts(self) -> list[Any]:
+        return [host for cell in self.topology.cells for host in cell.hosts]
+
+    def _run_provider_uuids(self) -> list[str]:
+        return [host.node_uuid for host in self._hosts()]
+
+    def _run_consumer_uuids(self) -> list[str]:
+        return [instance_uuid_for(self.scenario.seed, self.scenario.name, name,
+                                  self.instance_salt)
+                for name in self.scenario.instance_names()]
+
     def _create_levels(self) -> None:
         """Every vhost of the run, its users and their permissions, in one rabbitmqctl call
         (each call starts an Erlang VM: about half a second)."""

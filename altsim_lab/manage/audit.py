@@ -59,7 +59,12 @@ def audit_placement(api_db: ApiDatabase, placement: PlacementClient,
     does)."""
     states = instance_states(api_db)
     report = AuditReport()
+    # The deployment's hosts' providers only: a placement it shares holds others' too, whose
+    # consumers are no instances of these cells and must never be called orphans (or deleted).
+    hosts = api_db.host_cells()
     for provider in placement.list_resource_providers():
+        if provider.get("name") not in hosts:
+            continue
         rp_uuid, rp_name = provider["uuid"], provider.get("name", provider["uuid"])
         allocations = placement.get_provider_allocations(rp_uuid)
         allocated: dict[str, int] = {}

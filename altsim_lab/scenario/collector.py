@@ -14,12 +14,11 @@ runner reads the cell DBs) which of those have ended anyway, and counts them, no
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable
 
 import oslo_messaging as messaging
 
+from altsim import runtime
 from altsim.events import (
     BUILD_INSTANCES_ERROR,
     INSTANCE_CREATE_END,
@@ -28,6 +27,7 @@ from altsim.events import (
     SELECT_DESTINATIONS_ERROR,
 )
 from altsim.rpc import NOTIFICATION_TOPIC
+from altsim.sim import executor as sim_executor
 
 # Seconds without any notification after which the unfinished instances are looked up.
 QUIET_S = 3.0
@@ -50,17 +50,17 @@ class _Endpoint:
 class Collector:
     def __init__(self, transports: Iterable[messaging.Transport],
                  on_finished: Callable[[str, str], None] | None = None) -> None:
-        self._condition = threading.Condition()
+        self._condition = runtime.Condition()
         self.finished: dict[str, tuple[str, float]] = {}
         self.scheduler_claim_failures: dict[str, list[str]] = {}
         self.scheduler_claim_failures_at: dict[str, float] = {}  # when the news came
         self.messages = 0
         self.unnotified: set[str] = set()  # finished, found by reconcile, never notified
-        self._last_heard = time.monotonic()
+        self._last_heard = runtime.monotonic()
         self._on_finished = on_finished
         targets = [messaging.Target(topic=NOTIFICATION_TOPIC)]
-        self._listeners = [messaging.get_notification_listener(
-            transport, targets, [_Endpoint(self)], pool="altsim-runner")
+        self._listeners = [sim_executor.use_for(messaging.get_notification_listener(
+            transport, targets, [_Endpoint(self)], pool="altsim-runner"))
             for transport in transports]
 
     def start(self) -> None:
@@ -72,7 +72,7 @@ class Collector:
         return list(self._listeners)
 
     def handle(self, event_type: str, payload: dict) -> None:
-        self._last_heard = time.monotonic()
+        self._last_heard = runtime.monotonic()
         if not isinstance(payload, dict):
             return
         if event_type in (SELECT_DESTINATIONS_END, SELECT_DESTINATIONS_ERROR):
@@ -81,7 +81,7 @@ class Collector:
                     # Added up: with legacy_retry a reschedule asks the scheduler again.
                     self.scheduler_claim_failures.setdefault(uuid, []).extend(
                         info.get("claim_failures", []))
-                    self.scheduler_claim_failures_at[uuid] = time.time()
+                    self.scheduler_claim_failures_at[uuid] = runtime.time()
             return
         status = TERMINAL_EVENTS.get(event_type)
         uuid = payload.get("instance_uuid")
@@ -93,7 +93,7 @@ class Collector:
         with self._condition:
             first = uuid not in self.finished
             if first:
-                self.finished[uuid] = (status, time.time())
+                self.finished[uuid] = (status, runtime.time())
                 if not notified:
                     self.unnotified.add(uuid)
             self._condition.notify_all()
@@ -106,21 +106,21 @@ class Collector:
         status (ACTIVE or ERROR) of those of `missing` that have ended, looked up after
         QUIET_S without a notification."""
         wanted = set(uuids)
-        deadline = time.monotonic() + timeout
+        deadline = runtime.monotonic() + timeout
         while True:
             with self._condition:
                 missing = wanted.difference(self.finished)
-                left = deadline - time.monotonic()
+                left = deadline - runtime.monotonic()
                 if not missing or left <= 0:
                     return not missing
                 if reconcile is None:
                     self._condition.wait(left)
                     continue
-                quiet_for = time.monotonic() - self._last_heard
+                quiet_for = runtime.monotonic() - self._last_heard
                 if quiet_for < QUIET_S:
                     self._condition.wait(min(left, QUIET_S - quiet_for))
                     continue
             # Quiet, and some still unfinished: outside the lock (it reads databases).
             for uuid, status in reconcile(missing).items():
                 self._finish(uuid, status, notified=False)
-            self._last_heard = time.monotonic()  # at most one look-up per quiet spell
+            self._last_heard = runtime.monotonic()  # at most one look-up per quiet spell

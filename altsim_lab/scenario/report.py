@@ -94,7 +94,9 @@ def failed_build_counts(instances: dict[str, dict[str, Any]]) -> dict[str, int]:
 def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
                  placement: PlacementClient,
                  failed_builds: dict[str, int]) -> dict[str, Any]:
-    providers = {p["name"]: p["uuid"] for p in placement.list_resource_providers()}
+    # The run's providers only: a placement shared with others holds theirs too.
+    providers = {p["name"]: p["uuid"] for p in placement.list_resource_providers()
+                 if p["name"] in facts.host_cells}
     host_by_provider = {uuid: name for name, uuid in providers.items()}
     active_uuids = {uuid for uuid, info in instances.items()
                     if info["row"]["vm_state"] == "active"}
@@ -108,7 +110,7 @@ def build_report(facts: RunFacts, instances: dict[str, dict[str, Any]],
     hosts = [{"name": host, "cell": facts.host_cells.get(host),
               "usage": placement.get_usages(providers[host]),
               "failed_builds": failed_builds.get(host, 0)}
-             for host in sorted(providers) if host in facts.host_cells]
+             for host in sorted(providers)]
     return {"scenario": facts.scenario, "description": facts.description,
             "seed": facts.seed, "transport": facts.transport,
             "config": facts.config, "build_path": facts.build_path,

@@ -6,17 +6,19 @@ from __future__ import annotations
 import socket
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from altsim import runtime
 from altsim.masking import mask_config, secret_options
 from altsim.objects import server_status
+from altsim_lab.deploy.deterministic import Determinism, refuse_uncontrolled, run_deterministic
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.deploy.provision import parse_server_url
+from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.nova_api import NovaApi
 from altsim_lab.scenario.collector import Collector
 from altsim_lab.scenario.expectations import check_expectations
@@ -70,14 +72,16 @@ def check_database_url(database_url: str | None, transport_url: str | None) -> N
     parse_server_url(database_url)
 
 
-def _deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
-                database_url: str | None, per_cell_users: bool | None) -> Any:
+def make_deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
+                    database_url: str | None, per_cell_users: bool | None,
+                    placement: SharedPlacement | None = None) -> Any:
     if transport_url is None:
         return EmbeddedDeployment(scenario, run_id, workdir)
     from altsim_lab.deploy.launcher import PER_CELL_USERS, LaunchedDeployment  # rabbit only
     return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port(),
                               database_url,
-                              PER_CELL_USERS if per_cell_users is None else per_cell_users)
+                              PER_CELL_USERS if per_cell_users is None else per_cell_users,
+                              shared_placement=placement)
 
 
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
@@ -86,7 +90,9 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  inspect: Callable[[Any], None] | None = None,
                  database_url: str | None = None,
                  per_cell_users: bool | None = None,
-                 during: Callable[[Any], None] | None = None) -> RunResult:
+                 during: Callable[[Any], None] | None = None,
+                 deterministic: Determinism | None = None,
+                 placement: SharedPlacement | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
     its own process over that broker; a launched run given a database server URL (e.g.
     postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
@@ -97,19 +103,41 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
     default, on). `during`, if given, is called with the deployment in a thread of its own
     as the workload starts, to do something to the deployment mid-run (the crash tests kill,
     restart and pause services); the run reports once both the workload and `during` are
-    done, and an exception from `during` is one of the run's errors."""
+    done, and an exception from `during` is one of the run's errors. `deterministic`: run
+    embedded under a seeded scheduler in simulated time (altsim_lab.deploy.deterministic);
+    NotDeterministic (a ValueError) for what that mode cannot control. `placement` (launched
+    runs): use that placement, which the run neither starts nor owns, instead of starting
+    altsim-placement (altsim_lab.deploy.shared_placement)."""
     check_database_url(database_url, transport_url)
+    if placement is not None and transport_url is None:
+        raise ValueError("a placement URL (--placement-url) is only for launched runs: give "
+                         "--transport-url too")
+    if deterministic is None and scenario.deterministic:
+        deterministic = Determinism()
+    if deterministic is not None:
+        refuse_uncontrolled(transport_url, database_url, during)
+        return run_deterministic(deterministic, scenario.seed, lambda: _run_scenario(
+            scenario, timeout_s, progress, None, inspect, None, None, None, None))
+    return _run_scenario(scenario, timeout_s, progress, transport_url, inspect, database_url,
+                         per_cell_users, during, placement)
+
+
+def _run_scenario(scenario: Scenario, timeout_s: float, progress: Progress | None,
+                  transport_url: str | None, inspect: Callable[[Any], None] | None,
+                  database_url: str | None, per_cell_users: bool | None,
+                  during: Callable[[Any], None] | None,
+                  placement: SharedPlacement | None) -> RunResult:
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
-        deployment = _deployment(scenario, run_id, Path(workdir), transport_url, database_url,
-                                 per_cell_users)
+        deployment = make_deployment(scenario, run_id, Path(workdir), transport_url,
+                                     database_url, per_cell_users, placement)
         progress.on_phase("starting services")
         collector: Collector | None = None
         try:
             deployment.start()
             nova_api = NovaApi(deployment.api_db, ConductorAPI(deployment.api_rpc_transport()),
-                               scenario.seed, scenario.name)
+                               scenario.seed, scenario.name, deployment.instance_salt)
             workload = Workload(scenario, nova_api)
 
             def finished(instance_uuid: str, status: str) -> None:
@@ -182,11 +210,11 @@ def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s
     """Submit the workload and wait for it; returns (duration, every instance finished)."""
     progress.on_phase("running workload")
     progress.on_start(len(scenario.instance_names()))
-    started = time.time()
+    started = runtime.time()
     workload.run(started)
     completed = collector.wait_for(workload.uuids.values(), timeout_s, reconcile)
     if not completed:
-        return time.time() - started, False
+        return runtime.time() - started, False
     return max((t for _, t in collector.finished.values()), default=started) - started, True
 
 

@@ -139,6 +139,11 @@ class Scenario(_Strict):
         default=0, examples=[42],
         description="Seeds every random choice: the fault draws, the instances' uuids, "
                     "the scheduler's pick among equal hosts (`host_subset_size` > 1).")
+    deterministic: bool = Field(
+        default=False, examples=[True],
+        description="Run embedded under the seeded scheduler in simulated time, as `altsim "
+                    "run --deterministic` does: the same scenario and seeds give the same "
+                    "report (docs/simulation.md).")
     config: dict[str, Any] = Field(
         default_factory=dict, examples=[{"scheduler.max_attempts": 3}],
         description="Options for every service, `group.option: value` (`[DEFAULT]` ones "

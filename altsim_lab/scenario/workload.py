@@ -4,9 +4,9 @@ unfinished at once, starting `start_ms` after the run begins."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
+from altsim import runtime
 from altsim.objects import Flavor
 from altsim_lab.nova_api import NovaApi
 from altsim_lab.scenario.schema import RequestEntry, Scenario
@@ -17,7 +17,7 @@ class Workload:
         self._scenario = scenario
         self._nova_api = nova_api
         self._lock = threading.Lock()
-        self._pending_by_uuid: dict[str, tuple[threading.Semaphore, set[str]]] = {}
+        self._pending_by_uuid: dict[str, tuple[runtime.Semaphore, set[str]]] = {}
         self.uuids: dict[str, str] = {}
         self.errors: list[BaseException] = []
         # When the run began and when each instance's request was sent (time.time()), for
@@ -40,8 +40,8 @@ class Workload:
     def run(self, started: float, on_submitted: Callable[[int], None] = lambda n: None) -> None:
         """Submit everything (returns when the last request is sent, not when it finishes)."""
         self.started = started
-        threads = [threading.Thread(target=self._run_entry, args=(entry, started, on_submitted),
-                                    name=f"workload-{entry.name}", daemon=True)
+        threads = [runtime.Thread(target=self._run_entry, args=(entry, started, on_submitted),
+                                  name=f"workload-{entry.name}")
                    for entry in self._scenario.requests]
         for thread in threads:
             thread.start()
@@ -51,11 +51,11 @@ class Workload:
     def _run_entry(self, entry: RequestEntry, started: float,
                    on_submitted: Callable[[int], None]) -> None:
         try:
-            delay = started + entry.start_ms / 1000.0 - time.time()
+            delay = started + entry.start_ms / 1000.0 - runtime.time()
             if delay > 0:
-                time.sleep(delay)
+                runtime.sleep(delay)
             flavor = Flavor(name=entry.flavor, resources=self._scenario.flavors[entry.flavor])
-            slots = threading.Semaphore(entry.concurrency)
+            slots = runtime.Semaphore(entry.concurrency)
             for index in range(entry.count):
                 slots.acquire()
                 first = index * entry.num_instances + 1
@@ -65,7 +65,7 @@ class Workload:
         except BaseException as exc:  # noqa: BLE001 - reported by the runner, never swallowed
             self.errors.append(exc)
 
-    def _submit(self, names: list[str], flavor: Flavor, slots: threading.Semaphore,
+    def _submit(self, names: list[str], flavor: Flavor, slots: runtime.Semaphore,
                 num_alternates: int | None) -> None:
         members: set[str] = set()
         with self._lock:
@@ -75,6 +75,6 @@ class Workload:
             for uuid in planned.values():
                 self._pending_by_uuid[uuid] = (slots, members)
             self.uuids.update(planned)
-            now = time.time()
+            now = runtime.time()
             self.submitted.update((uuid, now) for uuid in planned.values())
         self._nova_api.create_servers(names, flavor, num_alternates)

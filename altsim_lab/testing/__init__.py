@@ -1,5 +1,8 @@
 """What altsim's tests are built from, for this repository's tests and for a user's.
 
+    from altsim_lab.testing import Cloud     # a whole cloud driven from a test (or the
+                                             # `altsim_cloud` fixture of the pytest plugin)
+
     from altsim_lab.testing import Loopback, World, make_test_conf
 
 - conf: make_test_conf(), a private ConfigOpts with every option, overrides by "group.name";
@@ -18,6 +21,8 @@ handled), never with a sleep. Nothing here imports pytest: fixtures are built fr
 """
 
 from altsim_lab.deploy.process import LaunchError, ServiceProcess
+from altsim_lab.testing.cloud import Cloud
+from altsim_lab.testing.cloud_spec import CloudError
 from altsim_lab.testing.conf import SERVICE_OPTION_PACKAGES, make_test_conf
 from altsim_lab.testing.fakes import (
     BuildCast,
@@ -32,6 +37,7 @@ from altsim_lab.testing.fakes import (
 )
 from altsim_lab.testing.loopback import Loopback
 from altsim_lab.testing.process import ServiceProcesses
+from altsim_lab.testing.server import Attempt, Server
 from altsim_lab.testing.servers import (
     broker_problem,
     maintenance_connection,
@@ -50,6 +56,7 @@ from altsim_lab.testing.world import (
 
 __all__ = [
     "HOST_RESOURCES", "PROJECT", "SERVICE_OPTION_PACKAGES", "SMALL", "USER", "UUID_NAMESPACE",
+    "Attempt", "Cloud", "CloudError", "Server",
     "BuildCast", "FakeComputeAPI", "FakeConductorAPI", "FakeNotifier", "FakeSchedulerAPI",
     "LaunchError", "Loopback", "RescheduleCast", "ScriptedPlacement", "ServiceProcess",
     "TokenlessStore",

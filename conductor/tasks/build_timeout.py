@@ -19,12 +19,11 @@ host, without fault, cleanup or notification (docs/fidelity.md).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from oslo_context import context as oslo_context
 
-from altsim import rpc
+from altsim import rpc, runtime
 from altsim.db.cell import CellDatabase, StuckBuild
 from altsim.events import TIMEOUT_EVENT
 from altsim.exceptions import BuildTimedOut
@@ -47,7 +46,7 @@ class BuildTimeout:
 
     def __init__(self, cell_db: CellDatabase, placement: PlacementClient | None,
                  notifier: Notifier, timeout_s: float, cell_uuid: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = runtime.time) -> None:
         if timeout_s <= 0:
             raise ValueError("a build timeout must be positive (0 disables the sweep)")
         self._cell_db = cell_db

@@ -1,5 +1,8 @@
 """``GET /allocation_candidates?resources=VCPU:1,MEMORY_MB:512&limit=N``, from 1.10.
 
+``limit`` exists from 1.16: below it placement's query schema refuses it as an unexpected
+parameter (a 400), and so does this handler.
+
 Allocation requests take the list form before 1.12; summaries gain ``traits`` at 1.17 and
 parent/root uuids at 1.29, and requests their ``mappings`` at 1.34 (``candidates_body.py``).
 The body is joined from per-provider fragments the app's ``CandidatesBody`` keeps (encoding
@@ -20,12 +23,14 @@ from placement_sim.handlers.request import PlacementRequest
 from placement_sim.http_errors import bad_request
 
 _LIMIT_RE = re.compile(r"^[1-9][0-9]*$")
+_PARAMETERS = frozenset({"resources", SINCE_PARAMETER})
+_PARAMETERS_1_16 = _PARAMETERS | {"limit"}
 
 
 async def allocation_candidates(req: PlacementRequest) -> Response:
     if req.version < (1, 10):
         raise StarletteHTTPException(404)
-    check_query(req, frozenset({"resources", "limit", SINCE_PARAMETER}))
+    check_query(req, _PARAMETERS_1_16 if req.version >= (1, 16) else _PARAMETERS)
     resources = parse_resources(req.query_params.get("resources"))
     limit_value = req.query_params.get("limit")
     if limit_value is not None and not _LIMIT_RE.match(limit_value):

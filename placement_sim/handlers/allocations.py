@@ -4,7 +4,8 @@ provider's (``GET /resource_providers/{uuid}/allocations``).
 GET shows project and user from 1.12 and ``consumer_generation`` from 1.28. PUT takes the
 1.12+ dict form at every version, requires ``project_id``/``user_id`` from 1.8 and
 ``consumer_generation`` from 1.28 (before, it must be absent and is not checked), accepts
-``mappings`` from 1.34 and an empty ``allocations`` (removing them) from 1.28.
+``mappings`` from 1.34 and an empty ``allocations`` (removing them) from 1.28. A class that
+is neither standard nor custom is a 400 "No such resource class", as in placement.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from placement_sim.handlers.common import Body, is_uuid_like
 from placement_sim.handlers.request import PlacementRequest
 from placement_sim.http_errors import bad_request
 from placement_sim.microversion import Version
+from placement_sim.resource_classes import is_known
 
 # placement's [placement] incomplete_consumer_{project,user}_id default, used before 1.8.
 INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
@@ -96,7 +98,11 @@ def _check_for_version(body: AllocationsReplace, version: Version) -> None:
     for label in ("project_id", "user_id"):
         if getattr(body, label) is None and version >= (1, 8):
             raise bad_request(f"JSON does not validate: '{label}' is a required property")
-    for rp_uuid in body.allocations:
+    for rp_uuid, entry in body.allocations.items():
         if not is_uuid_like(rp_uuid):
             raise bad_request("JSON does not validate: Additional properties are not "
                               f"allowed ({rp_uuid!r} was unexpected)")
+        resources = entry.get("resources") if isinstance(entry, dict) else None
+        for rc in resources if isinstance(resources, dict) else ():
+            if isinstance(rc, str) and not is_known(rc):
+                raise bad_request(f"Unable to allocate inventory: No such resource class {rc}.")

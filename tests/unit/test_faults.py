@@ -175,3 +175,17 @@ def test_fault_rules_are_frozen():
     rule = FaultRule(hosts=["h1"], action="abort")
     with pytest.raises(pydantic.ValidationError):
         rule.action = "reschedule"  # type: ignore[misc]
+
+
+def test_a_rule_added_at_run_time_counts_its_first_builds_from_then() -> None:
+    from compute_sim.faults import FaultInjector, FaultRule
+
+    fired: list[str] = []
+    injector = FaultInjector([], seed=0)
+    assert injector.decide("host1", "a", 1).action == "succeed"
+    injector.add_rule(FaultRule(hosts=["host1"], action="abort", first=1),
+                      on_fire=lambda: fired.append("now"))
+
+    assert injector.decide("host1", "b", 1).action == "abort"
+    assert injector.decide("host1", "c", 1).action == "succeed"
+    assert fired == ["now"]

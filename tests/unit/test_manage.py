@@ -169,6 +169,8 @@ def audit_env(env):
     client = InProcessPlacementClient(store)
     client.ensure_resource_provider(RP1, "host-1", INV)
     client.ensure_resource_provider(RP2, "host-2", INV)
+    api_db.map_host("host-1", CELL1_UUID)
+    api_db.map_host("host-2", CELL1_UUID)
     for consumer, rp in (("ok", RP1), ("ok2", RP2), ("err", RP1), ("ghost", RP2),
                          ("building", RP1), ("pending", RP2)):
         assert client.claim_resources(consumer, {"allocations": {rp: {"resources": {
@@ -184,6 +186,20 @@ def test_audit_reports_orphans_per_provider(audit_env) -> None:
                      ("host-2", "ghost", "no instance in any cell")}
     assert report.mismatches == [] and report.deleted == [] and not report.clean
     assert client.get_allocations_for_consumer("ghost")  # nothing removed without delete
+
+
+def test_audit_leaves_providers_of_other_deployments_alone(audit_env) -> None:
+    # Given a placement shared with another deployment, whose host is mapped to no cell here
+    api_db, client = audit_env
+    other = "33333333-3333-3333-3333-333333333333"
+    client.ensure_resource_provider(other, "someone-elses-host", INV)
+    assert client.claim_resources("theirs", {"allocations": {other: {"resources": {
+        "VCPU": 1}}}}, "p", "u")
+    # When the audit deletes the orphans it finds
+    report = audit_placement(api_db, client, delete=True)
+    # Then the other deployment's consumer is neither reported nor removed
+    assert "theirs" not in {o.consumer_uuid for o in report.orphans}
+    assert client.get_allocations_for_consumer("theirs") == {other: {"VCPU": 1}}
 
 
 def test_audit_delete_removes_only_orphans(audit_env) -> None:

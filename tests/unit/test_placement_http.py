@@ -106,7 +106,7 @@ def test_version_header_is_negotiated_and_echoed(api, header, expected):
     assert resp.status_code == 200
     assert resp.headers["OpenStack-API-Version"] == f"placement {expected}"
     assert resp.headers["Vary"] == "OpenStack-API-Version"
-    assert resp.headers["OpenStack-Request-Id"].startswith("req-")
+    assert resp.headers["X-OpenStack-Request-Id"].startswith("req-")
 
 
 @pytest.mark.parametrize("version", ["1.37", "1.99", "2.0", "0.9"])
@@ -282,12 +282,19 @@ def test_allocation_candidates_limit_and_old_formats(api, rp1):
     assert [list(r["allocations"]) for r in body["allocation_requests"]] == [[RP2], [RP1]]
     limited = api.get("/allocation_candidates", params={"resources": "VCPU:1", "limit": "1"})
     assert list(limited.json()["provider_summaries"]) == [RP2]
-    old = api.get("/allocation_candidates", params={"resources": "VCPU:1", "limit": 1},
+    old = api.get("/allocation_candidates", params={"resources": "VCPU:1"},
                   headers={"OpenStack-API-Version": "placement 1.10"}).json()
-    assert old["allocation_requests"] == [{"allocations": [
-        {"resource_provider": {"uuid": RP2}, "resources": {"VCPU": 1}}]}]
-    assert old["provider_summaries"] == {RP2: {"resources": {"VCPU": {"capacity": 2,
-                                                                      "used": 0}}}}
+    assert old["allocation_requests"][0] == {"allocations": [
+        {"resource_provider": {"uuid": RP2}, "resources": {"VCPU": 1}}]}
+    assert old["provider_summaries"][RP2] == {"resources": {"VCPU": {"capacity": 2,
+                                                                     "used": 0}}}
+    # limit is 1.16's: placement refuses it below, as an unexpected query parameter
+    for version in ("1.10", "1.15"):
+        error(api.get("/allocation_candidates", params={"resources": "VCPU:1", "limit": 1},
+                      headers={"OpenStack-API-Version": f"placement {version}"}), 400)
+    at_1_16 = api.get("/allocation_candidates", params={"resources": "VCPU:1", "limit": 1},
+                      headers={"OpenStack-API-Version": "placement 1.16"})
+    assert list(at_1_16.json()["provider_summaries"]) == [RP2]
     error(api.get("/allocation_candidates", params={"resources": "VCPU:1"},
                   headers={"OpenStack-API-Version": "placement 1.9"}), 404)
 

@@ -77,6 +77,48 @@ def test_altsim_placement_refuses_to_start_without_a_token(start, options):
     assert "auth_token is required" in placement.output
 
 
+HEADERS = {"X-Auth-Token": TOKEN, "OpenStack-API-Version": "placement 1.36"}
+RP = "11111111-2222-3333-4444-555555555555"
+CONSUMER = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+
+@pytest.mark.parametrize("fsync", ["true", "false"])
+def test_a_killed_placement_restarts_with_its_allocations(start, tmp_path: Path, fsync: str):
+    # Given a placement keeping its state, with a provider and an allocation
+    placement = start(auth_token=TOKEN, state_path=tmp_path / "state", state_fsync=fsync)
+    url = placement.wait_ready(START_TIMEOUT_S)[1]
+    with httpx.Client(base_url=url, timeout=5.0, headers=HEADERS) as http:
+        assert http.post("/resource_providers", json={"uuid": RP, "name": "host1"}
+                         ).status_code == 200
+        assert http.put(f"/resource_providers/{RP}/inventories", json={
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": 8}}}).status_code == 200
+        assert http.put(f"/allocations/{CONSUMER}", json={
+            "allocations": {RP: {"resources": {"VCPU": 3}}}, "project_id": "p",
+            "user_id": "u", "consumer_generation": None}).status_code == 204
+        before = http.get(f"/allocations/{CONSUMER}").json()
+    # When it is killed (no shutdown at all) and started again on the same folder
+    placement.kill()
+    placement = start(auth_token=TOKEN, state_path=tmp_path / "state", state_fsync=fsync)
+    url = placement.wait_ready(START_TIMEOUT_S)[1]
+    # Then the allocation is there, with the same generations, and writes go on from them
+    with httpx.Client(base_url=url, timeout=5.0, headers=HEADERS) as http:
+        assert http.get(f"/allocations/{CONSUMER}").json() == before
+        assert http.get(f"/resource_providers/{RP}/usages").json()["usages"] == {"VCPU": 3}
+        assert http.put(f"/allocations/{CONSUMER}", json={
+            "allocations": {}, "project_id": "p", "user_id": "u",
+            "consumer_generation": before["consumer_generation"]}).status_code == 204
+    assert placement.stop(timeout=STOP_TIMEOUT_S) == 0
+
+
+def test_an_unusable_state_path_is_refused(start, tmp_path: Path):
+    (tmp_path / "not-a-folder").write_text("")
+    placement = start(noauth="true", state_path=tmp_path / "not-a-folder")
+    assert placement.wait(START_TIMEOUT_S) == 2
+    assert "[placement] state_path" in placement.output
+    assert "not-a-folder" in placement.output
+
+
 def test_placement_options_and_defaults():
     conf = cfg.ConfigOpts()
     placement_conf.register_opts(conf)
@@ -88,7 +130,9 @@ def test_placement_options_and_defaults():
     assert name == "placement"
     assert {o.name for o in opts} == {"endpoint_url", "auth_token", "timeout",
                                       "unavailable_patience", "bind_host", "bind_port",
-                                      "noauth"}
+                                      "noauth", "state_path", "state_fsync",
+                                      "state_snapshot_every"}
+    assert (group.state_path, group.state_fsync) == ("", True)
     assert group.unavailable_patience == 30.0
     assert next(o for o in opts if o.name == "auth_token").secret
     # Registered per ConfigOpts: an override on one does not leak into another.

@@ -7,7 +7,8 @@ the promise of docs/reliability.md on what happened:
 - every accepted request accounted for: one instance, in some cell, for each request sent, and
   no request refused;
 - nothing leaked: `altsim-manage placement audit` on the live deployment after the run finds
-  no allocation without a live instance (and the report's own count agrees).
+  no allocation without a live instance (and the report's own count agrees);
+- nothing lost: every ACTIVE instance still holds its allocation in placement.
 Each is bounded: the build-timeout sweep ends any build a crash lost within seconds, and the
 run itself times out. The broker restart stops and starts the machine's RabbitMQ, which others
 may be using: it runs only with ALTSIM_DISRUPTIVE_TESTS=1 (the other tests disrupt only the
@@ -27,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from altsim.objects import VmState
+from altsim_lab.manage.audit import instance_states
 from altsim_lab.scenario.runner import Progress, RunResult, run_scenario
 from altsim_lab.scenario.schema import Scenario, parse_scenario
 
@@ -72,6 +75,7 @@ class CrashRun:
     fault_ended_s: float = 0.0  # when it was over, in seconds since the run began (about)
     notes: dict[str, Any] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)  # service -> its log, at the end
+    unallocated: list[str] = field(default_factory=list)  # ACTIVE instances placement lost
 
     def services_logging(self, text: str) -> list[str]:
         return sorted(name for name, log in self.logs.items() if text in log)
@@ -105,10 +109,15 @@ def run_with_fault(scenario: Scenario, rabbit_url: str,
             marks["after"] = finished
 
     logs: dict[str, str] = {}
+    unallocated: list[str] = []
 
     def audit(deployment: Any) -> None:
         logs.update((path.stem, path.read_text(errors="replace"))
                     for path in Path(deployment.workdir).glob("*.log"))
+        unallocated.extend(
+            uuid for uuid, state in instance_states(deployment.api_db).items()
+            if state == VmState.ACTIVE.value
+            and not deployment.placement.get_allocations_for_consumer(uuid))
         config = deployment.write_client_config(deployment.workdir / "manage.conf")
         audits.append(subprocess.run(
             [str(Path(sys.executable).with_name("altsim-manage")), "--config-file",
@@ -119,7 +128,7 @@ def run_with_fault(scenario: Scenario, rabbit_url: str,
                           inspect=audit)
     assert audits, f"the run ended before the audit: {result.errors}"
     return CrashRun(result, audits[0], marks.get("before", -1), marks.get("after", -1),
-                    marks.get("ended_s", 0.0), marks.get("notes", {}), logs)
+                    marks.get("ended_s", 0.0), marks.get("notes", {}), logs, unallocated)
 
 
 def assert_nothing_lost(run: CrashRun, instances: int) -> dict[str, Any]:
@@ -138,6 +147,9 @@ def assert_nothing_lost(run: CrashRun, instances: int) -> dict[str, Any]:
     # No allocation that a live instance does not own.
     assert summary["leaked_allocations"] == 0
     assert run.audit.returncode == 0, run.audit.stdout + run.audit.stderr
+    # No ACTIVE instance whose allocation placement no longer has.
+    assert summary["active"] > 0
+    assert not run.unallocated, run.unallocated
     return summary
 
 
@@ -231,6 +243,24 @@ def test_placement_cut_off_for_seconds_loses_nothing(rabbit_url: str):
     assert run.services_logging("sending it again"), sorted(run.logs)
     # ... so nothing failed for it.
     assert summary["timed_out"] == 0, summary
+    assert summary["active"] > 0.8 * instances, summary
+
+
+def test_a_killed_placement_restarted_loses_nothing(rabbit_url: str):
+    instances = 160
+    scenario = crash_scenario("placement-killed", instances)
+
+    def kill_placement(deployment: Any) -> dict[str, Any]:
+        deployment.kill("placement")
+        time.sleep(2)  # a while dead: every request to it is refused meanwhile
+        deployment.restart("placement")
+        return {}
+
+    run = run_with_fault(scenario, rabbit_url, kill_placement, after_finished=40)
+    # Nothing lost includes the claims of before the kill: placement came back with them.
+    summary = assert_nothing_lost(run, instances)
+    assert run.services_logging("sending it again"), sorted(run.logs)
+    assert run.logs["placement"].count("altsim-placement state in") == 2
     assert summary["active"] > 0.8 * instances, summary
 
 

@@ -96,11 +96,12 @@ class Walkthrough:
             new = {"transport_url": self.transport_url, "connection": self.database_url,
                    "bind_port": lambda _: str(self.port),
                    "endpoint_url": lambda _: f"http://127.0.0.1:{self.port}",
-                   "scenario_file": lambda _: str(DEPLOY / "hosts.yaml")}[key](current)
+                   "scenario_file": lambda _: str(DEPLOY / "hosts.yaml"),
+                   "state_path": lambda _: str(self.workdir / "placement-state")}[key](current)
             return f"{key} = {new}"
 
         return re.sub(r"^(?P<key>transport_url|connection|bind_port|endpoint_url|"
-                      r"scenario_file) = (?P<value>.*)$", value, text, flags=re.M)
+                      r"scenario_file|state_path) = (?P<value>.*)$", value, text, flags=re.M)
 
     def write_configs(self) -> None:
         for path in DEPLOY.glob("*.conf"):

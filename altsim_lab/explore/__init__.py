@@ -1,0 +1,1 @@
+"""`altsim explore`: run a scenario under many schedule seeds, check invariants on each."""

@@ -1,0 +1,293 @@
+"""Every request altsim's clients send to placement, at each microversion they send it, asked of
+real openstack-placement and of altsim-placement alike: they must agree on the status, the
+error code and the fields the clients read.
+
+Who sends what: placement_sim/http_client.py (RemotePlacementStore: the scheduler, conductors,
+computes, the report, `altsim host list` and the audit all go through it) at 1.36, and
+allocation candidates at 1.16 with `limit`; altsim_lab/deploy/shared_placement.py's probe,
+with no version header (1.0): `GET /` and `GET /resource_providers`. Each test makes a
+provider and consumers of its own, with the same uuids on both placements, so that the
+answers can be compared whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from placement_sim.exceptions import CONSUMER_GENERATION_CONFLICT, DEFAULT
+from tests.realplacement.api import Answer, Api
+
+CLIENT = "1.36"  # http_client.MICROVERSION
+CANDIDATES = "1.16"  # http_client.CANDIDATES_MICROVERSION
+INVENTORY = {"total": 8, "reserved": 0, "min_unit": 1, "max_unit": 8, "step_size": 1,
+             "allocation_ratio": 1.0}
+
+
+@pytest.fixture
+def apis(real_placement, altsim_placement) -> list[Api]:  # type: ignore[no-untyped-def]
+    return [Api("real", real_placement.url), Api("altsim", altsim_placement.url)]
+
+
+def agree(apis: list[Api], check: Callable[[Api], Any]) -> Any:
+    """`check` on each placement; what it returns (the part of the answers that matters) must
+    be equal for both."""
+    real, altsim = (check(api) for api in apis)
+    assert altsim == real, f"altsim-placement answers {altsim!r}, real placement {real!r}"
+    return real
+
+
+def status_and_code(answer: Answer) -> tuple[int, str | None]:
+    """Status and error code as altsim's client reads them (PlacementError.from_body): a
+    placement error without a code (its query-string schema errors have none) reads as
+    placement.undefined_code."""
+    if answer.status < 400:
+        return answer.status, None
+    return answer.status, answer.code or DEFAULT
+
+
+def new_provider(api: Api, rp_uuid: str, vcpu: int = 8) -> None:
+    created = api.call("POST", "/resource_providers", version=CLIENT,
+                       json={"uuid": rp_uuid, "name": f"rp-{rp_uuid}"})
+    assert created.status == 200, created
+    inventory = {**INVENTORY, "total": vcpu, "max_unit": vcpu}
+    put = api.call("PUT", f"/resource_providers/{rp_uuid}/inventories", version=CLIENT,
+                   json={"resource_provider_generation": 0,
+                         "inventories": {"VCPU": inventory}})
+    assert put.status == 200, put
+
+
+def claim(api: Api, consumer: str, rp_uuid: str, vcpu: int = 1,
+          generation: int | None = None, rc: str = "VCPU") -> Answer:
+    return api.call("PUT", f"/allocations/{consumer}", version=CLIENT, json={
+        "allocations": {rp_uuid: {"resources": {rc: vcpu}}},
+        "project_id": "altsim-project", "user_id": "altsim-user",
+        "consumer_generation": generation})
+
+
+def fresh() -> str:
+    return str(uuid.uuid4())
+
+
+# -- the probe (no version header) --
+
+
+def test_root_version_document(apis: list[Api]) -> None:
+    def check(api: Api) -> Any:
+        answer = api.call("GET", "/", token=None)
+        version = answer.body["versions"][0]
+        # every microversion altsim sends is served
+        served = tuple(map(int, version["max_version"].split(".")))
+        return answer.status, version["id"], version["min_version"], served >= (1, 36)
+
+    agree(apis, check)
+
+
+@pytest.mark.parametrize("version", [None, CLIENT])
+def test_list_providers_shows_a_new_provider(apis: list[Api], version: str | None) -> None:
+    rp = fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        answer = api.call("GET", "/resource_providers", version=version)
+        mine = [{k: p[k] for k in ("uuid", "name", "generation")}
+                for p in answer.body["resource_providers"] if p["uuid"] == rp]
+        return answer.status, mine
+
+    agree(apis, check)
+
+
+def test_every_answer_names_its_request_id(apis: list[Api]) -> None:
+    agree(apis, lambda api: api.call("GET", "/resource_providers", version=CLIENT).headers[
+        "x-openstack-request-id"].startswith("req-"))
+
+
+def test_list_providers_without_a_token_is_401(apis: list[Api]) -> None:
+    agree(apis, lambda api: api.call("GET", "/resource_providers", token=None).status)
+
+
+# -- resource providers (ensure_resource_provider, the launcher's cleanup) --
+
+
+def test_create_and_show_provider(apis: list[Api]) -> None:
+    rp = fresh()
+
+    def check(api: Api) -> Any:
+        created = api.call("POST", "/resource_providers", version=CLIENT,
+                           json={"uuid": rp, "name": f"rp-{rp}"})
+        shown = api.call("GET", f"/resource_providers/{rp}", version=CLIENT)
+        fields = ("uuid", "name", "generation", "parent_provider_uuid", "root_provider_uuid")
+        return (created.status, {k: created.body[k] for k in fields},
+                shown.status, {k: shown.body[k] for k in fields})
+
+    agree(apis, check)
+
+
+def test_create_provider_conflicts(apis: list[Api]) -> None:
+    rp, other = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        api.call("POST", "/resource_providers", version=CLIENT,
+                 json={"uuid": rp, "name": f"rp-{rp}"})
+        same_name = api.call("POST", "/resource_providers", version=CLIENT,
+                             json={"uuid": other, "name": f"rp-{rp}"})
+        same_uuid = api.call("POST", "/resource_providers", version=CLIENT,
+                             json={"uuid": rp, "name": f"rp-{other}"})
+        return status_and_code(same_name), status_and_code(same_uuid)
+
+    assert agree(apis, check)[0] == (409, "placement.duplicate_name")
+
+
+def test_unknown_provider_is_404(apis: list[Api]) -> None:
+    rp = fresh()
+    for suffix in ("", "/inventories", "/usages", "/allocations"):
+        agree(apis, lambda api, s=suffix: status_and_code(
+            api.call("GET", f"/resource_providers/{rp}{s}", version=CLIENT)))
+    agree(apis, lambda api: status_and_code(
+        api.call("DELETE", f"/resource_providers/{rp}", version=CLIENT)))
+
+
+def test_delete_provider_in_use_then_free(apis: list[Api]) -> None:
+    rp, consumer = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        claim(api, consumer, rp)
+        in_use = api.call("DELETE", f"/resource_providers/{rp}", version=CLIENT)
+        api.call("DELETE", f"/allocations/{consumer}", version=CLIENT)
+        freed = api.call("DELETE", f"/resource_providers/{rp}", version=CLIENT)
+        gone = api.call("GET", f"/resource_providers/{rp}", version=CLIENT)
+        return status_and_code(in_use), freed.status, gone.status
+
+    assert agree(apis, check) == ((409, "placement.resource_provider.inuse"), 204, 404)
+
+
+# -- inventories --
+
+
+def test_set_and_show_inventories(apis: list[Api]) -> None:
+    rp = fresh()
+
+    def check(api: Api) -> Any:
+        api.call("POST", "/resource_providers", version=CLIENT,
+                 json={"uuid": rp, "name": f"rp-{rp}"})
+        inventories = {"VCPU": {**INVENTORY, "allocation_ratio": 4.0, "reserved": 1},
+                       "MEMORY_MB": {**INVENTORY, "total": 4096, "max_unit": 4096}}
+        put = api.call("PUT", f"/resource_providers/{rp}/inventories", version=CLIENT,
+                       json={"resource_provider_generation": 0, "inventories": inventories})
+        stale = api.call("PUT", f"/resource_providers/{rp}/inventories", version=CLIENT,
+                         json={"resource_provider_generation": 0, "inventories": inventories})
+        shown = api.call("GET", f"/resource_providers/{rp}/inventories", version=CLIENT)
+        return put.status, put.body, status_and_code(stale), shown.status, shown.body
+
+    answer = agree(apis, check)
+    assert answer[2] == (409, "placement.concurrent_update")
+
+
+def test_removing_an_inventory_in_use_is_409(apis: list[Api]) -> None:
+    rp, consumer = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        claim(api, consumer, rp)
+        generation = api.call("GET", f"/resource_providers/{rp}", version=CLIENT).body[
+            "generation"]
+        removed = api.call("PUT", f"/resource_providers/{rp}/inventories", version=CLIENT,
+                           json={"resource_provider_generation": generation,
+                                 "inventories": {}})
+        return status_and_code(removed)
+
+    assert agree(apis, check) == (409, "placement.inventory.inuse")
+
+
+# -- allocations (claim_resources, delete_allocation_for_instance, the report) --
+
+
+def test_claim_show_and_delete_allocations(apis: list[Api]) -> None:
+    rp, consumer = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        put = claim(api, consumer, rp, vcpu=2)
+        shown = api.call("GET", f"/allocations/{consumer}", version=CLIENT)
+        by_rp = api.call("GET", f"/resource_providers/{rp}/allocations", version=CLIENT)
+        usages = api.call("GET", f"/resource_providers/{rp}/usages", version=CLIENT)
+        deleted = api.call("DELETE", f"/allocations/{consumer}", version=CLIENT)
+        again = api.call("DELETE", f"/allocations/{consumer}", version=CLIENT)
+        after = api.call("GET", f"/allocations/{consumer}", version=CLIENT)
+        return (put.status,
+                shown.status, {k: shown.body[k] for k in ("allocations", "project_id",
+                                                          "user_id", "consumer_generation")},
+                # consumer_generation per consumer here is placement's only: not read
+                by_rp.status, {c: a["resources"] for c, a in by_rp.body["allocations"].items()},
+                by_rp.body["resource_provider_generation"],
+                usages.status, usages.body,
+                deleted.status, status_and_code(again), after.status,
+                after.body["allocations"])
+
+    agree(apis, check)
+
+
+def test_claim_conflicts(apis: list[Api]) -> None:
+    rp, first, second = fresh(), fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp, vcpu=2)
+        claim(api, first, rp, vcpu=2)
+        full = claim(api, second, rp)
+        # a consumer that exists, claimed again as new: the consumer generation check
+        stale = claim(api, first, rp, vcpu=1, generation=None)
+        return (status_and_code(full), status_and_code(stale),
+                CONSUMER_GENERATION_CONFLICT in stale.error["detail"])
+
+    assert agree(apis, check) == ((409, "placement.undefined_code"),
+                                  (409, "placement.concurrent_update"), True)
+
+
+def test_claim_on_an_unknown_provider_or_class_is_400(apis: list[Api]) -> None:
+    rp = fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        return (status_and_code(claim(api, fresh(), fresh())),
+                status_and_code(claim(api, fresh(), rp, rc="NOT_A_CLASS")),
+                # a class placement knows, of which the provider has no inventory
+                status_and_code(claim(api, fresh(), rp, rc="MEMORY_MB")))
+
+    assert agree(apis, check) == ((400, DEFAULT), (400, DEFAULT), (409, DEFAULT))
+
+
+# -- allocation candidates (the scheduler, at 1.16 with limit) --
+
+
+def test_allocation_candidates_with_limit(apis: list[Api]) -> None:
+    # An amount only this test's providers have, so other tests' providers are no candidates.
+    rps = sorted(fresh() for _ in range(3))
+    amount = 900_000 + uuid.UUID(rps[0]).int % 90_000
+
+    def check(api: Api) -> Any:
+        for rp in rps:
+            new_provider(api, rp, vcpu=amount)
+        params = {"resources": f"VCPU:{amount}", "limit": 1000}
+        every = api.call("GET", "/allocation_candidates", version=CANDIDATES, params=params)
+        one = api.call("GET", "/allocation_candidates", version=CANDIDATES,
+                       params={**params, "limit": 1})
+        before = api.call("GET", "/allocation_candidates", version="1.15", params=params)
+        requests = sorted((list(r["allocations"]), r["allocations"]) for r in
+                          every.body["allocation_requests"])
+        return (every.status, [r for r, _ in requests], [a for _, a in requests],
+                every.body["provider_summaries"], one.status,
+                len(one.body["allocation_requests"]), len(one.body["provider_summaries"]),
+                status_and_code(before))
+
+    answer = agree(apis, check)
+    assert answer[0] == 200 and len(answer[1]) == 3 and answer[-1][0] == 400
+
+
+def test_no_allocation_candidates(apis: list[Api]) -> None:
+    agree(apis, lambda api: (lambda a: (a.status, a.body))(api.call(
+        "GET", "/allocation_candidates", version=CANDIDATES,
+        params={"resources": "VCPU:2000000000", "limit": 1000})))
