@@ -3,6 +3,11 @@
 A study calls the sweep through altsim's own command line (in this process), so the page can
 print the exact command that reproduces each table, and reads the numbers from the sweep.csv it
 wrote: nothing reaches a page that the sweep did not measure.
+
+Every sweep runs in the deterministic mode (`altsim sweep --deterministic`): each run's seed is
+also its schedule seed, and times are simulated, so a rerun writes the same sweep.csv byte for
+byte but for its `builds_per_s` column (active instances per wall second: how fast the machine
+ran the simulator, not a property of the simulated cloud), and the same tables.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from altsim_lab.cmd.altsim import main as altsim_main
 from altsim_lab.sweep.rows import METRICS, read_rows
 from altsim_lab.sweep.summary import PointSummary, Spread, summarize
 
+# The one column of sweep.csv measured on the wall clock, even in a deterministic sweep.
+WALL_CLOCK_COLUMNS = ("builds_per_s",)
 # The counts of a run that add up over a point's runs.
 COUNTS = ("instances", "active", "error", "reschedules", "claim_failures", "messages")
 
@@ -41,7 +48,7 @@ class Sweep:
         args = ["sweep", str(self.scenario)]
         for axis in self.sets:
             args += ["--set", axis]
-        return [*args, "--repeat", str(self.repeat), "--out", str(self.out)]
+        return [*args, "--repeat", str(self.repeat), "--out", str(self.out), "--deterministic"]
 
     def command(self, root: Path) -> str:
         """The shell line that repeats this sweep from `root` (paths below it made relative)."""

@@ -1,10 +1,10 @@
 """The deterministic scheduler: real threads that run one at a time, in an order a seed decides.
 
 Each task is an ordinary OS thread, bound to the scheduler through altsim.runtime, that runs
-only while it holds the baton. It gives the baton back at a yield point (a message sent, a
+only while it holds the baton. It hands the baton on at a yield point (a message sent, a
 placement request, a DB transaction), when it waits (runtime Lock, Condition, Event, Queue,
-sleep) or when it ends; the scheduler's loop, on the thread that called `run`, then picks the
-next task among the runnable ones with a PRNG seeded by the schedule seed. When nothing can
+sleep) or when it ends, to the next task, which it picks among the runnable ones with a PRNG
+seeded by the schedule seed (the thread that called `run` only watches). When nothing can
 run it moves the simulated clock to the earliest timer (a sleep or a wait with a timeout) and
 wakes what was waiting for it. So one seed gives one interleaving, and the same code runs as in
 every other mode: only the points where threads give way are decided here.
@@ -82,7 +82,9 @@ class DeterministicScheduler:
         self._tasks: list[Task] = []
         self._seq = 0
         self._current: Task | None = None
-        self._back = threading.Event()
+        self._back = threading.Event()  # set when the watcher in run() has news
+        self._first: Task | None = None
+        self._failure: SchedulerError | None = None
         self._closing = False
         self.steps = 0
         self.switches: dict[str, int] = {}
@@ -140,7 +142,12 @@ class DeterministicScheduler:
                 task.notified = True
                 task.wake_at = None
 
-    # -- the loop --------------------------------------------------------------------------
+    # -- the baton ------------------------------------------------------------------------
+    # The task that gives the baton up picks the next one and hands it over itself: one OS
+    # thread switch per step rather than two through a scheduler thread (on a loaded machine
+    # each switch waits for a CPU, and that wait was most of a big run's wall time). The
+    # thread that called `run` only watches: for the first task to end, a failure, or a task
+    # that keeps the baton too long.
 
     def run(self, main: Callable[[], Any], name: str = "main") -> Any:
         """Run `main` as the first task and every task it starts until `main` returns; return
@@ -153,26 +160,49 @@ class DeterministicScheduler:
             except BaseException as exc:  # noqa: BLE001 - handed to run()'s caller
                 outcome["error"] = exc
 
-        first = self.spawn(body, name)
+        first = self._first = self.spawn(body, name)
         try:
-            while first.state != DONE:
-                self._step()
+            self._hand_on()
+            self._watch(first)
         finally:
             self._unwind()
+        if self._failure is not None:
+            raise self._failure
         if "error" in outcome:
             raise outcome["error"]
         return outcome.get("value")
 
-    def _step(self) -> None:
-        with self._mutex:
-            runnable = [t for t in self._tasks if t.state == RUNNABLE]
-            if not runnable:
-                self._advance_locked()
-                return
-            task = runnable[self._choices.randrange(len(runnable))] if len(runnable) > 1 \
-                else runnable[0]
-        self._hand(task)
-        self.steps += 1
+    def _watch(self, first: Task) -> None:
+        seen = -1
+        while first.state != DONE and self._failure is None:
+            if self._back.wait(self._watchdog_s):
+                self._back.clear()
+                continue
+            if self.steps == seen:
+                task = self._current
+                raise SchedulerError(
+                    f"task {task.name if task else None!r} kept running for "
+                    f"{self._watchdog_s:.0f} s of wall time without reaching a yield point "
+                    f"(blocked on a lock or wait the scheduler does not control?):\n"
+                    f"{_stack_of(task) if task else ''}")
+            seen = self.steps
+
+    def _hand_on(self) -> None:
+        """Pick the next task (the PRNG decides among the runnable ones; when none can run,
+        time jumps to the earliest timer) and give it the baton."""
+        try:
+            with self._mutex:
+                while not (runnable := [t for t in self._tasks if t.state == RUNNABLE]):
+                    self._advance_locked()
+                task = runnable[self._choices.randrange(len(runnable))] \
+                    if len(runnable) > 1 else runnable[0]
+                self.steps += 1
+        except SchedulerError as exc:
+            self._failure = exc  # run() raises it once every task is unwound
+            self._back.set()
+            return
+        self._current = task
+        task.go.set()
 
     def _advance_locked(self) -> None:
         timers = [t.wake_at for t in self._tasks if t.state == BLOCKED and t.wake_at is not None]
@@ -186,24 +216,12 @@ class DeterministicScheduler:
                 task.state = RUNNABLE
                 task.wake_at = None
 
-    def _hand(self, task: Task) -> None:
-        """Give `task` the baton and wait until it gives it back."""
-        self._current = task
-        self._back.clear()
-        task.go.set()
-        if not self._back.wait(self._watchdog_s):
-            raise SchedulerError(
-                f"task {task.name!r} kept running for {self._watchdog_s:.0f} s of wall time "
-                f"without reaching a yield point (blocked on a lock or wait the scheduler does "
-                f"not control?):\n{_stack_of(task)}")
-        self._current = None
-
     def _switch(self, task: Task) -> None:
-        """From the running task: give the baton back and wait to be picked again."""
+        """From the running task: hand the baton on and wait to be picked again."""
         if self._closing:
             raise _Abandoned()
         task.go.clear()
-        self._back.set()
+        self._hand_on()
         task.go.wait()
         if self._closing:
             raise _Abandoned()
@@ -223,7 +241,10 @@ class DeterministicScheduler:
             with self._mutex:
                 task.state = DONE
                 self._tasks.remove(task)
-            self._back.set()
+            if task is self._first or self._closing:
+                self._back.set()
+            else:
+                self._hand_on()
 
     def _unwind(self) -> None:
         """End the threads of tasks left parked (a server's idle wait, a stray timer)."""

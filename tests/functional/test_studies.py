@@ -4,6 +4,7 @@ and the numbers on it are the sweep's. The simulator's ERROR rate is checked aga
 
 from __future__ import annotations
 
+import csv
 import re
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from studies import alternates, claim_in
 from studies.__main__ import main as studies_main
+from studies.sweeps import WALL_CLOCK_COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # A smoke test must not fail one CI run in a hundred by chance: |z| <= 4.4 has a false alarm
@@ -102,3 +104,33 @@ def test_an_unknown_study_is_a_usage_error(capsys):
         studies_main(["bogus"])
     assert stopped.value.code == 2
     assert "invalid choice: 'bogus'" in capsys.readouterr().err
+
+
+def _csv_without_wall_clock(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(set(WALL_CLOCK_COLUMNS) <= set(row) for row in rows)
+    return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in rows]
+
+
+def _page_without_elapsed(root: Path, name: str) -> str:
+    """The page, its one wall-clock number (how long the study took) and the output folder
+    its commands name left out."""
+    text = (root / name).read_text().replace(str(root), "OUT")
+    return re.sub(r"it took \d+ (s|minutes)", "it took ...", text)
+
+
+def test_a_rerun_writes_the_same_csvs_and_page(out, claim_page, tmp_path):
+    # Given the quick claim-in study already run once (deterministic sweeps)
+    # When it runs again into another folder
+    assert claim_in.main(tmp_path, quick=True, started=time.monotonic())
+    # Then every sweep.csv is the same row for row, but for the wall-clock columns
+    first = sorted((out / claim_in.SLUG).rglob("sweep.csv"))
+    assert [p.relative_to(out) for p in first] == sorted(
+        p.relative_to(tmp_path) for p in (tmp_path / claim_in.SLUG).rglob("sweep.csv"))
+    for path in first:
+        again = tmp_path / path.relative_to(out)
+        assert _csv_without_wall_clock(path) == _csv_without_wall_clock(again), path.name
+    # and the page, tables and findings included, is the same but for how long it took
+    page = f"{claim_in.SLUG}.md"
+    assert _page_without_elapsed(out, page) == _page_without_elapsed(tmp_path, page)

@@ -109,7 +109,7 @@ def test_a_sweep_prints_as_the_command_that_repeats_it(tmp_path):
     assert sweep.keys == ["scheduler.claim_in", "filter_scheduler.static_host_weights"]
     assert sweep.command(tmp_path) == (
         "altsim sweep s.yaml --set scheduler.claim_in=scheduler,conductor --set "
-        "'filter_scheduler.static_host_weights={h: 1}' --repeat 5 --out out")
+        "'filter_scheduler.static_host_weights={h: 1}' --repeat 5 --out out --deterministic")
 
 
 def test_a_scenario_is_copied_only_when_its_count_changes(tmp_path):
