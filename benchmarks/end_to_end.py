@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.scenario.runner import Progress, run_scenario
 from altsim_lab.scenario.schema import Scenario, parse_scenario
 from benchmarks.cpu_split import CpuSplit
@@ -69,9 +70,11 @@ class EndToEnd:
 
 def measure(spec: Scenario, transport_url: str | None = None, timeout_s: float = 600.0,
             database_url: str | None = None,
-            inspect: Callable[[Any], None] | None = None) -> EndToEnd:
+            inspect: Callable[[Any], None] | None = None,
+            placement: SharedPlacement | None = None) -> EndToEnd:
     """One run; `inspect` sees the deployment once the workload is done (as run_scenario's).
-    Launched, the CPU each process spends per build is measured too."""
+    Launched, the CPU each process spends per build is measured too; given `placement`, the
+    run uses that one instead of starting its own (`altsim run --placement-url`)."""
     phases: dict[str, float] = {}
     hooks = Progress(on_phase=lambda phase: phases.setdefault(phase, time.perf_counter()))
     split = CpuSplit() if transport_url else None
@@ -85,7 +88,8 @@ def measure(spec: Scenario, transport_url: str | None = None, timeout_s: float =
     started = time.perf_counter()
     result = run_scenario(spec, timeout_s=timeout_s, progress=hooks,
                           transport_url=transport_url, database_url=database_url,
-                          inspect=at_the_end, during=split.start if split else None)
+                          inspect=at_the_end, during=split.start if split else None,
+                          placement=placement)
     wall = time.perf_counter() - started
     start_s = phases.get("running workload", started) - phases.get("starting services", started)
     problems = [*result.errors, *(f"{c['check']}: {c['detail']}"
