@@ -16,4 +16,4 @@ def test_the_hosts_file_run_embedded_meets_its_expectations():
     assert not result.errors, result.errors
     checked = result.report["expectations"]
     assert checked and all(c["ok"] for c in checked), [c for c in checked if not c["ok"]]
-    assert {c["check"] for c in checked} >= {"instances.web-1.attempts", "instances.app-1.cell"}
+    assert {c["check"] for c in checked} >= {"instances.web-1.attempts", "instances.app-1.host"}
