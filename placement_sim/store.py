@@ -640,7 +640,11 @@ class PlacementStore:
         with self._lock:
             provider = self._provider(rp_uuid)
             if generation is not None:
-                self._check_generation(provider, generation)
+                if generation != provider.generation:
+                    # Placement's aggregates conflict has no error code, unlike the others.
+                    raise PlacementError(409, DEFAULT, "Resource provider's generation "
+                                         "already changed. Please update the generation "
+                                         "and try again.")
                 provider.generation += 1
             provider.aggregates = frozenset(aggregates)
             self._changed(rp_uuid)

@@ -62,6 +62,10 @@ async def get_inventory(req: PlacementRequest, uuid: str, resource_class: str) -
 async def put_inventory(req: PlacementRequest, uuid: str, resource_class: str,
                         body: InventoryReplace) -> JSONResponse:
     current = req.store.get_inventories(uuid)["inventories"]
+    if resource_class not in current:  # PUT changes one; placement's POST would add it
+        raise PlacementError(400, DEFAULT, "No inventory record with resource class for "
+                                           f"resource provider {uuid}: No inventory of "
+                                           f"class {resource_class} found.")
     record = body.model_dump(exclude={"resource_provider_generation"})
     answer = req.store.set_inventories(uuid, body.resource_provider_generation,
                                        {**current, resource_class: record})
