@@ -93,7 +93,8 @@ class PlacementPipeline:
                 raise
             await self._error(PlacementError(
                 500, DEFAULT, "An unexpected error occurred in the placement simulator."),
-                {})(scope, receive, send_with_headers)
+                {**request_id, self._header_name: self._version_header(version),
+                 "Vary": self._header_name})(scope, receive, send)
 
     def _media_type_refusal(self, scope: Scope, headers: Headers) -> PlacementError | None:
         """Placement's 406 for an Accept without JSON, and 415 for a body taken as JSON

@@ -393,7 +393,8 @@ class PlacementStore:
         the consumer's allocations. Nothing is written unless every amount fits.
         ``consumer_type`` (1.38) None keeps the consumer's type ("unknown" for a new one).
         """
-        self.post_allocations({consumer_uuid: {
+        # Not self.post_allocations: a journaled store journals this write as a PUT.
+        self._post_allocations({consumer_uuid: {
             "allocations": allocations, "project_id": project_id, "user_id": user_id,
             "consumer_generation": consumer_generation, "consumer_type": consumer_type}})
 
@@ -402,6 +403,9 @@ class PlacementStore:
         nothing. ``writes`` is consumer uuid -> ``allocations``, ``project_id``, ``user_id``,
         ``consumer_generation`` and optionally ``consumer_type``, as put_allocations takes
         them; capacity is checked against what the whole batch leaves."""
+        self._post_allocations(writes)
+
+    def _post_allocations(self, writes: Mapping[str, Mapping[str, Any]]) -> None:
         parsed = {}
         for consumer_uuid, write in writes.items():
             new = self._parse_allocations(consumer_uuid, write["allocations"])
