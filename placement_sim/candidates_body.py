@@ -34,7 +34,9 @@ def _request(allocations: Mapping[str, Any], version: Version) -> dict[str, Any]
 def _summary(rp: str, summary: Mapping[str, Any], version: Version) -> dict[str, Any]:
     shown = dict(summary)
     if version >= (1, 17):
-        shown["traits"] = []
+        shown["traits"] = summary.get("traits", [])
+    else:
+        shown.pop("traits", None)
     if version >= (1, 29):
         shown["parent_provider_uuid"] = None
         shown["root_provider_uuid"] = rp

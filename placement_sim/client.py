@@ -27,6 +27,7 @@ from placement_sim.exceptions import (
     PlacementError,
     PlacementUnavailable,
 )
+from placement_sim.resource_classes import CUSTOM_PREFIX
 from placement_sim.store import PlacementStore, build_inventory
 
 LOG = logging.getLogger(__name__)
@@ -139,6 +140,10 @@ class InProcessPlacementClient:
         wanted = {
             rc: build_inventory(uuid, rc, record).to_dict() for rc, record in inventories.items()
         }
+        # Custom classes exist before an inventory names them, as Nova's report client
+        # makes sure (placement refuses an inventory of an unknown one).
+        for rc in sorted(rc for rc in wanted if rc.startswith(CUSTOM_PREFIX)):
+            self._store.create_resource_class(rc)
         # Create first: a compute process registering thousands of new hosts then makes two
         # requests for each (POST, then PUT at the new provider's generation) instead of four.
         runtime.yield_point("placement")

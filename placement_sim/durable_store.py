@@ -1,8 +1,9 @@
 """A PlacementStore whose state survives a restart, kill -9 included: a journal of its writes
 and periodic snapshots in a folder of its own.
 
-Reads stay in memory, as in PlacementStore; each successful write (create or delete a
-provider, replace its inventories, replace or delete a consumer's allocations) is applied in
+Reads stay in memory, as in PlacementStore; each successful write (create, rename or delete
+a provider, replace its inventories, traits or aggregates, create a custom resource class or
+trait, replace or delete consumers' allocations) is applied in
 memory and then appended to the journal as one record, its method's name and arguments as
 JSON, before the caller is answered. Writes that fail (a 4xx) change nothing and are not
 written. Reopening the folder loads the newest snapshot and replays, in order, the journals
@@ -44,6 +45,13 @@ _WRITES: dict[str, Callable[..., Any]] = {
     "set_inventories": PlacementStore.set_inventories,
     "put_allocations": PlacementStore.put_allocations,
     "delete_allocations": PlacementStore.delete_allocations,
+    "post_allocations": PlacementStore.post_allocations,
+    "create_resource_class": PlacementStore.create_resource_class,
+    "create_trait": PlacementStore.create_trait,
+    "set_provider_traits": PlacementStore.set_provider_traits,
+    "delete_provider_traits": PlacementStore.delete_provider_traits,
+    "set_aggregates": PlacementStore.set_aggregates,
+    "rename_resource_provider": PlacementStore.rename_resource_provider,
 }
 
 
@@ -97,9 +105,33 @@ class JournaledStore(PlacementStore):
         return self._write("set_inventories", rp_uuid, generation, inventories)
 
     def put_allocations(self, consumer_uuid: str, allocations: Mapping[str, Mapping[str, Any]],
-                        project_id: str, user_id: str, consumer_generation: int | None) -> None:
+                        project_id: str, user_id: str, consumer_generation: int | None,
+                        consumer_type: str | None = None) -> None:
         self._write("put_allocations", consumer_uuid, allocations, project_id, user_id,
-                    consumer_generation)
+                    consumer_generation, consumer_type)
+
+    def post_allocations(self, writes: Mapping[str, Mapping[str, Any]]) -> None:
+        self._write("post_allocations", writes)
+
+    def create_resource_class(self, name: str) -> bool:
+        return self._write("create_resource_class", name)
+
+    def create_trait(self, name: str) -> bool:
+        return self._write("create_trait", name)
+
+    def set_provider_traits(self, rp_uuid: str, generation: int,
+                            traits: list[str]) -> dict[str, Any]:
+        return self._write("set_provider_traits", rp_uuid, generation, list(traits))
+
+    def delete_provider_traits(self, rp_uuid: str) -> None:
+        self._write("delete_provider_traits", rp_uuid)
+
+    def set_aggregates(self, rp_uuid: str, aggregates: list[str],
+                       generation: int | None) -> dict[str, Any]:
+        return self._write("set_aggregates", rp_uuid, list(aggregates), generation)
+
+    def rename_resource_provider(self, rp_uuid: str, name: str) -> dict[str, Any]:
+        return self._write("rename_resource_provider", rp_uuid, name)
 
     def delete_allocations(self, consumer_uuid: str) -> None:
         self._write("delete_allocations", consumer_uuid)

@@ -29,11 +29,14 @@ CONSUMER_GENERATION_CONFLICT = "consumer generation conflict"
 class PlacementError(Exception):
     """A failed placement request: HTTP status, placement error code and human detail."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.code = code
         self.detail = detail
+        # More fields of the error, as placement's 406 has max_version and min_version.
+        self.extra = extra or {}
 
     @property
     def title(self) -> str:
@@ -43,18 +46,14 @@ class PlacementError(Exception):
         except ValueError:
             return "Unknown Error"
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON error body real placement returns for this error."""
-        return {
-            "errors": [
-                {
-                    "status": self.status,
-                    "code": self.code,
-                    "detail": self.detail,
-                    "title": self.title,
-                }
-            ]
-        }
+    def to_body(self, request_id: str | None = None) -> dict[str, Any]:
+        """The JSON error body real placement returns for this error (with the request's
+        id, as placement's)."""
+        error: dict[str, Any] = {"status": self.status, "code": self.code,
+                                 "detail": self.detail, "title": self.title, **self.extra}
+        if request_id is not None:
+            error["request_id"] = request_id
+        return {"errors": [error]}
 
     @classmethod
     def from_body(cls, status: int, body: dict[str, Any]) -> PlacementError:

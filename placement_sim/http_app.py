@@ -9,7 +9,7 @@ Paths, JSON bodies, status codes and error bodies (``{"errors": [{"status", "cod
 "detail", "title"}]}``, ``placement_sim/http_errors.py``) follow openstack/placement for
 non-nested providers; the OpenAPI document is at ``/openapi.json`` (unauthenticated).
 
-* Microversions 1.0 to 1.36 (``placement_sim/microversion.py``); every response past the
+* Microversions 1.0 to 1.39 (``placement_sim/microversion.py``); every response past the
   version check carries the version header. What each version changes is in the docstring
   of the handler module it concerns.
 * Unsupported query parameters (traits, aggregates, nested trees, ...) are a 400 rather than
@@ -26,6 +26,7 @@ lock-guarded dictionary update, cheaper than a hop to a worker thread.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,11 +34,14 @@ from fastapi import FastAPI
 
 from placement_sim.candidates_body import CandidatesBody
 from placement_sim.handlers import (
+    aggregates,
     allocation_candidates,
     allocations,
     inventories,
+    resource_classes,
     resource_providers,
     root,
+    traits,
     usages,
 )
 from placement_sim.handlers.request import PlacementRoute, Service
@@ -62,13 +66,37 @@ ROUTES: dict[str, dict[str, Handler]] = {
     },
     "/resource_providers/{uuid}": {
         "GET": resource_providers.get_resource_provider,
+        "PUT": resource_providers.update_resource_provider,
         "DELETE": resource_providers.delete_resource_provider,
     },
     "/resource_providers/{uuid}/inventories": {
         "GET": inventories.get_inventories,
         "PUT": inventories.set_inventories,
     },
+    "/resource_providers/{uuid}/inventories/{resource_class}": {
+        "GET": inventories.get_inventory,
+        "PUT": inventories.put_inventory,
+        "DELETE": inventories.delete_inventory,
+    },
+    "/resource_providers/{uuid}/traits": {
+        "GET": traits.get_provider_traits,
+        "PUT": traits.put_provider_traits,
+        "DELETE": traits.delete_provider_traits,
+    },
+    "/resource_providers/{uuid}/aggregates": {
+        "GET": aggregates.get_aggregates,
+        "PUT": aggregates.put_aggregates,
+    },
     "/resource_providers/{uuid}/usages": {"GET": usages.get_usages},
+    "/usages": {"GET": usages.get_project_usages},
+    "/resource_classes": {"GET": resource_classes.list_resource_classes},
+    "/resource_classes/{name}": {
+        "GET": resource_classes.get_resource_class,
+        "PUT": resource_classes.put_resource_class,
+    },
+    "/traits": {"GET": traits.list_traits},
+    "/traits/{name}": {"GET": traits.get_trait, "PUT": traits.put_trait},
+    "/allocations": {"POST": allocations.post_allocations},
     "/resource_providers/{uuid}/allocations": {"GET": allocations.get_provider_allocations},
     "/allocation_candidates": {"GET": allocation_candidates.allocation_candidates},
     "/allocations/{consumer_uuid}": {
@@ -83,9 +111,20 @@ NO_CONTENT = frozenset({
     resource_providers.delete_resource_provider,
     allocations.put_allocations,
     allocations.delete_allocations,
+    allocations.post_allocations,
+    inventories.delete_inventory,
+    traits.get_trait,
+    traits.delete_provider_traits,
 })
 
 UNAUTHENTICATED_PATHS = frozenset({"/", "/openapi.json"})
+# PUTs that take no body: creating a custom resource class (1.7) or trait.
+_BODILESS_PUT = re.compile(r"^/(resource_classes|traits)/[^/]+$")
+
+
+def takes_json(method: str, path: str) -> bool:
+    """Whether the request's body is JSON, so it needs that Content-Type (else a 415)."""
+    return method in ("POST", "PUT") and not (method == "PUT" and _BODILESS_PUT.match(path))
 
 
 def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
@@ -97,7 +136,8 @@ def create_app(store: PlacementStore, auth_token: str | None) -> FastAPI:
         PlacementPipeline,
         expected_token=auth_token.encode() if auth_token is not None else None,
         unauthenticated=UNAUTHENTICATED_PATHS, check_version=parse_version_header,
-        version_header=version_header_value, header_name=VERSION_HEADER, error=error_response)
+        version_header=version_header_value, header_name=VERSION_HEADER, error=error_response,
+        takes_json=takes_json)
     for path, methods in ROUTES.items():
         for method, handler in methods.items():
             app.router.add_api_route(path, handler, methods=[method],

@@ -170,6 +170,11 @@ class RemotePlacementStore:
 
     # -- inventories --
 
+    def create_resource_class(self, name: str) -> bool:
+        """PUT /resource_classes/{name}: whether it was created (a 201) rather than there."""
+        self._request("PUT", f"/resource_classes/{name}")
+        return True
+
     def get_inventories(self, rp_uuid: str) -> dict[str, Any]:
         return self._request("GET", self._rp(rp_uuid, "/inventories"))
 

@@ -2,7 +2,8 @@
 
 A request asks with ``OpenStack-API-Version: placement 1.N`` (or ``latest``); no header means
 1.0, as in placement. Like placement's microversion middleware, a malformed version is a 400
-and a well-formed but unsupported one a 406.
+and a well-formed but unsupported one a 406 whose error names ``max_version`` and
+``min_version``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from placement_sim.exceptions import DEFAULT, PlacementError
 
 Version = tuple[int, int]
 MIN_VERSION: Version = (1, 0)
-MAX_VERSION: Version = (1, 36)
+MAX_VERSION: Version = (1, 39)
 VERSION_HEADER = "OpenStack-API-Version"
 SERVICE_TYPE = "placement"
 
@@ -42,7 +43,8 @@ def parse_version_header(header: str | None) -> Version:
             ) from None
         if not MIN_VERSION <= (major, minor) <= MAX_VERSION:
             raise PlacementError(
-                406, DEFAULT, f"Invalid microversion: Unacceptable version header: {wanted}"
-            )
+                406, DEFAULT, f"Invalid microversion: Unacceptable version header: {wanted}",
+                {"max_version": version_string(MAX_VERSION),
+                 "min_version": version_string(MIN_VERSION)})
         return (major, minor)
     return MIN_VERSION

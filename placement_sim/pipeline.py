@@ -1,5 +1,7 @@
 """What every placement request goes through before its handler: a request id, the token
-check and the microversion, and the version headers on the way out.
+check, the microversion, the media types (an Accept that rules out JSON is a 406, a body
+that is not JSON where one is taken a 415, as placement's), and the version headers on the
+way out.
 
 A plain ASGI middleware rather than Starlette's @app.middleware("http"): that one runs each
 handler in a task of its own and streams the response body through a memory channel, which
@@ -35,7 +37,8 @@ class PlacementPipeline:
     def __init__(self, app: Callable[..., Awaitable[None]], expected_token: bytes | None,
                  unauthenticated: frozenset[str], check_version: Callable[[str | None], Any],
                  version_header: Callable[[Any], str], header_name: str,
-                 error: ErrorResponse) -> None:
+                 error: ErrorResponse,
+                 takes_json: Callable[[str, str], bool] = lambda method, path: False) -> None:
         self.app = app
         self._token = expected_token
         self._open = unauthenticated
@@ -43,12 +46,14 @@ class PlacementPipeline:
         self._version_header = version_header
         self._header_name = header_name
         self._error = error
+        self._takes_json = takes_json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = {"X-OpenStack-Request-Id": f"req-{uuid.uuid4()}"}
+        scope.setdefault("state", {})["request_id"] = request_id["X-OpenStack-Request-Id"]
         headers = Headers(scope=scope)
         if self._token is not None and scope["path"] not in self._open:
             given = headers.get("x-auth-token", "").encode()
@@ -63,7 +68,11 @@ class PlacementPipeline:
         except PlacementError as exc:
             await self._error(exc, request_id)(scope, receive, send)
             return
-        scope.setdefault("state", {})["version"] = version
+        scope["state"]["version"] = version
+        refusal = self._media_type_refusal(scope, headers)
+        if refusal is not None:
+            await self._error(refusal, request_id)(scope, receive, send)
+            return
         extra = [(name.lower().encode(), value.encode()) for name, value in (
             *request_id.items(), (self._header_name, self._version_header(version)),
             ("Vary", self._header_name))]
@@ -84,4 +93,21 @@ class PlacementPipeline:
                 raise
             await self._error(PlacementError(
                 500, DEFAULT, "An unexpected error occurred in the placement simulator."),
-                {})(scope, receive, send_with_headers)
+                {**request_id, self._header_name: self._version_header(version),
+                 "Vary": self._header_name})(scope, receive, send)
+
+    def _media_type_refusal(self, scope: Scope, headers: Headers) -> PlacementError | None:
+        """Placement's 406 for an Accept without JSON, and 415 for a body taken as JSON
+        that is not."""
+        accept = headers.get("accept")
+        if accept and not any(
+                kind.split(";")[0].strip() in ("application/json", "application/*", "*/*")
+                for kind in accept.split(",")):
+            return PlacementError(406, DEFAULT, "Only application/json is provided")
+        if self._takes_json(scope["method"], scope["path"]):
+            media = headers.get("content-type", "").split(";")[0].strip()
+            if media != "application/json":
+                return PlacementError(
+                    415, DEFAULT, f"The media type {media or 'None'} is not supported, use "
+                                  "application/json")
+        return None

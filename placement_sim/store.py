@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from altsim import runtime
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates_delta import CandidatesToken
 from placement_sim.exceptions import (
     CONCURRENT_UPDATE,
@@ -44,6 +45,8 @@ from placement_sim.exceptions import (
     PROVIDER_IN_USE,
     PlacementError,
 )
+from placement_sim.resource_classes import STANDARD, STANDARD_ORDER
+from placement_sim.standard_traits import STANDARD_TRAITS
 
 # Placement's resource class name pattern (schemas/common.py RC_PATTERN).
 _RC_RE = re.compile(r"^[A-Z0-9_]+$")
@@ -55,6 +58,12 @@ MAX_ALLOCATION_RATIO = 3.40282e38
 # Changes remembered for candidates_since(): a scheduler more than this many provider changes
 # behind gets a full answer.
 CHANGE_LOG_LENGTH = 100_000
+
+# How allocation candidates are ordered: by provider uuid (a fixed order that does not follow
+# the names: placement promises none) or by provider name.
+CANDIDATES_ORDERS = ("uuid", "name")
+# A consumer written without a type (before 1.38) has placement's default one.
+UNKNOWN_CONSUMER_TYPE = "unknown"
 
 _INVENTORY_INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size")
 _INVENTORY_FIELDS = frozenset((*_INVENTORY_INT_FIELDS, "allocation_ratio"))
@@ -106,6 +115,11 @@ class _Provider:
     name: str
     generation: int = 0
     inventories: dict[str, Inventory] = field(default_factory=dict)
+    traits: frozenset[str] = frozenset()
+    aggregates: frozenset[str] = frozenset()
+    # Moves with every change to the provider, generation or not (aggregates set before 1.19
+    # leave the generation alone): what the caches below are keyed on.
+    revision: int = 0
     # rc -> sum of all allocations; only classes with a non-zero total are present.
     usages: dict[str, int] = field(default_factory=dict)
     # consumer uuid -> rc -> amount: what GET /resource_providers/{uuid}/allocations shows,
@@ -114,21 +128,25 @@ class _Provider:
     # The provider summary of allocation candidates and the generation it was built at:
     # rebuilt only after the provider changed, since every scheduling request reads it.
     summary: dict[str, Any] | None = None
-    summary_generation: int = -1
-    # Requested resources -> (generation, this provider's allocation request or None when it
-    # cannot take them): the same flavors are asked for again and again, and a provider's
-    # answer only changes with its generation.
+    summary_revision: int = -1
+    # (Requested resources, filters) -> (revision, this provider's allocation request or None
+    # when it cannot take them): the same flavors are asked for again and again, and a
+    # provider's answer only changes with its revision.
     candidates: dict[tuple, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "name": self.name, "generation": self.generation}
 
     def current_summary(self) -> dict[str, Any]:
-        if self.summary is None or self.summary_generation != self.generation:
+        if self.summary is None or self.summary_revision != self.revision:
             self.summary = {"resources": {
                 rc: {"capacity": inv.capacity, "used": self.usages.get(rc, 0)}
                 for rc, inv in self.inventories.items()}}
-            self.summary_generation = self.generation
+            if self.traits:
+                # Only when there are some: the summary equals what a placement asked at
+                # 1.16 (no traits) answers for a provider without traits.
+                self.summary["traits"] = sorted(self.traits)
+            self.summary_revision = self.revision
         return self.summary
 
 
@@ -158,6 +176,7 @@ class _Consumer:
     generation: int
     # rp uuid -> rc -> amount
     allocations: dict[str, dict[str, int]]
+    consumer_type: str = UNKNOWN_CONSUMER_TYPE
 
 
 def build_inventory(rp_uuid: str, rc: str, record: Mapping[str, Any]) -> Inventory:
@@ -232,12 +251,19 @@ def build_inventory(rp_uuid: str, rc: str, record: Mapping[str, Any]) -> Invento
 class PlacementStore:
     """Thread-safe in-memory placement data with the real service's semantics."""
 
-    def __init__(self) -> None:
+    def __init__(self, candidates_order: str = "name") -> None:
+        if candidates_order not in CANDIDATES_ORDERS:
+            raise ValueError(f"candidates_order {candidates_order!r}: expected one of "
+                             f"{', '.join(CANDIDATES_ORDERS)}")
+        self._order_key = ((lambda p: p.uuid) if candidates_order == "uuid"
+                           else (lambda p: p.name))
+        self._custom_classes: set[str] = set()
+        self._custom_traits: set[str] = set()
         self._lock = threading.Lock()
         self._providers: dict[str, _Provider] = {}
         self._uuid_by_name: dict[str, str] = {}
         self._consumers: dict[str, _Consumer] = {}
-        # Providers sorted by name for allocation candidates; rebuilt lazily after a provider
+        # Providers in candidates order; rebuilt lazily after a provider
         # is created or deleted, so a burst of creations costs one sort, not one each.
         self._by_name: list[_Provider] | None = None
         # Every change to a provider (created, deleted, its generation moved), numbered: what
@@ -331,6 +357,11 @@ class PlacementStore:
                     409, CONCURRENT_UPDATE, "resource provider generation conflict"
                 )
             new = {rc: build_inventory(rp_uuid, rc, rec) for rc, rec in inventories.items()}
+            for rc in new:
+                if not self._class_exists(rc):
+                    raise _bad_request(
+                        f"Unknown resource class in inventory for resource provider "
+                        f"{rp_uuid}: No such resource class {rc}.")
             in_use = sorted(rc for rc in provider.usages if rc not in new)
             if in_use:
                 raise PlacementError(
@@ -353,51 +384,112 @@ class PlacementStore:
         project_id: str,
         user_id: str,
         consumer_generation: int | None,
+        consumer_type: str | None = None,
     ) -> None:
         """PUT /allocations/{consumer_uuid}: atomically replace the consumer's allocations.
 
         ``allocations`` is ``{rp_uuid: {"resources": {rc: amount}}}`` (a per-provider
         ``generation`` key, as GET returns it, is accepted and ignored). An empty dict removes
         the consumer's allocations. Nothing is written unless every amount fits.
+        ``consumer_type`` (1.38) None keeps the consumer's type ("unknown" for a new one).
         """
-        new = self._parse_allocations(consumer_uuid, allocations)
-        for label, value in (("project_id", project_id), ("user_id", user_id)):
-            if not isinstance(value, str) or not value:
-                raise _bad_request(f"{label} must be a non-empty string.")
-        if consumer_generation is not None and not _is_int(consumer_generation):
-            raise _bad_request("consumer_generation must be an integer or null.")
+        # Not self.post_allocations: a journaled store journals this write as a PUT.
+        self._post_allocations({consumer_uuid: {
+            "allocations": allocations, "project_id": project_id, "user_id": user_id,
+            "consumer_generation": consumer_generation, "consumer_type": consumer_type}})
+
+    def post_allocations(self, writes: Mapping[str, Mapping[str, Any]]) -> None:
+        """POST /allocations (1.13): several consumers' allocations replaced at once, all or
+        nothing. ``writes`` is consumer uuid -> ``allocations``, ``project_id``, ``user_id``,
+        ``consumer_generation`` and optionally ``consumer_type``, as put_allocations takes
+        them; capacity is checked against what the whole batch leaves."""
+        self._post_allocations(writes)
+
+    def _post_allocations(self, writes: Mapping[str, Mapping[str, Any]]) -> None:
+        parsed = {}
+        for consumer_uuid, write in writes.items():
+            new = self._parse_allocations(consumer_uuid, write["allocations"])
+            for label in ("project_id", "user_id"):
+                if not isinstance(write[label], str) or not write[label]:
+                    raise _bad_request(f"{label} must be a non-empty string.")
+            generation = write["consumer_generation"]
+            if generation is not None and not _is_int(generation):
+                raise _bad_request("consumer_generation must be an integer or null.")
+            parsed[consumer_uuid] = new
 
         with self._lock:
-            # Same order of checks as placement: unknown providers (400), then the consumer
-            # generation (409 concurrent_update), then inventory constraints and capacity.
-            for rp_uuid in new:
-                if rp_uuid not in self._providers:
-                    raise _bad_request(
-                        f"Allocation for resource provider '{rp_uuid}' that does not exist."
-                    )
-            consumer = self._consumers.get(consumer_uuid)
-            self._check_consumer_generation(consumer, consumer_generation)
-            old = consumer.allocations if consumer is not None else {}
-            for rp_uuid, resources in new.items():
-                self._check_fits(self._providers[rp_uuid], resources, old.get(rp_uuid, {}))
-
+            olds = {c: self._check_write(c, new, writes[c]["consumer_generation"])
+                    for c, new in parsed.items()}
+            self._check_batch_fits(parsed, olds)
             # Everything fits: from here on nothing can fail, which is what makes the write
             # all or nothing without an undo log.
-            self._apply(consumer_uuid, old, new)
-            if not new:
-                # Placement deletes a consumer that is left without allocations, so its next
-                # write must again claim to be new (generation None).
-                self._consumers.pop(consumer_uuid, None)
-            elif consumer is None:
-                # A new consumer record starts at generation 0 and the write bumps it to 1.
-                self._consumers[consumer_uuid] = _Consumer(
-                    consumer_uuid, project_id, user_id, 1, new
-                )
-            else:
-                consumer.allocations = new
-                consumer.project_id = project_id
-                consumer.user_id = user_id
-                consumer.generation += 1
+            for consumer_uuid, new in parsed.items():
+                self._apply(consumer_uuid, olds[consumer_uuid], new)
+                self._record_consumer(consumer_uuid, new, writes[consumer_uuid])
+
+    def _check_write(self, consumer_uuid: str, new: dict[str, dict[str, int]],
+                     generation: int | None) -> dict[str, dict[str, int]]:
+        """One consumer's write checked as placement does, in its order: unknown classes and
+        providers (400), then the consumer generation (409 concurrent_update). Returns what
+        the consumer holds now. Lock held."""
+        for resources in new.values():
+            for rc in resources:
+                if not self._class_exists(rc):
+                    raise _bad_request(f"Unable to allocate inventory for consumer "
+                                       f"{consumer_uuid}: No such resource class {rc}.")
+        for rp_uuid in new:
+            if rp_uuid not in self._providers:
+                raise _bad_request(
+                    f"Allocation for resource provider '{rp_uuid}' that does not exist.")
+        consumer = self._consumers.get(consumer_uuid)
+        self._check_consumer_generation(consumer, generation)
+        return consumer.allocations if consumer is not None else {}
+
+    def _check_batch_fits(self, news: Mapping[str, dict[str, dict[str, int]]],
+                          olds: Mapping[str, dict[str, dict[str, int]]]) -> None:
+        """The 409 placement returns if the writes do not fit: what the consumers hold now
+        does not count against capacity, as the writes replace it. Lock held."""
+        if len(news) == 1:
+            ((consumer_uuid, new),) = news.items()
+            old = olds[consumer_uuid]
+            for rp_uuid, resources in new.items():
+                self._check_fits(self._providers[rp_uuid], resources, old.get(rp_uuid, {}))
+            return
+        added: dict[str, dict[str, int]] = {}
+        freed: dict[str, dict[str, int]] = {}
+        for consumer_uuid, new in news.items():
+            for rp_uuid, resources in new.items():
+                self._check_fits(self._providers[rp_uuid], resources, {}, capacity=False)
+                for rc, amount in resources.items():
+                    added.setdefault(rp_uuid, {})[rc] = added.get(rp_uuid, {}).get(rc, 0) + amount
+            for rp_uuid, resources in olds[consumer_uuid].items():
+                for rc, amount in resources.items():
+                    freed.setdefault(rp_uuid, {})[rc] = freed.get(rp_uuid, {}).get(rc, 0) + amount
+        for rp_uuid, resources in added.items():
+            self._check_fits(self._providers[rp_uuid], resources, freed.get(rp_uuid, {}),
+                             units=False)
+
+    def _record_consumer(self, consumer_uuid: str, new: dict[str, dict[str, int]],
+                         write: Mapping[str, Any]) -> None:
+        """The consumer's record after its write. Lock held."""
+        consumer = self._consumers.get(consumer_uuid)
+        consumer_type = write.get("consumer_type")
+        if not new:
+            # Placement deletes a consumer that is left without allocations, so its next
+            # write must again claim to be new (generation None).
+            self._consumers.pop(consumer_uuid, None)
+        elif consumer is None:
+            # A new consumer record starts at generation 0 and the write bumps it to 1.
+            self._consumers[consumer_uuid] = _Consumer(
+                consumer_uuid, write["project_id"], write["user_id"], 1, new,
+                consumer_type or UNKNOWN_CONSUMER_TYPE)
+        else:
+            consumer.allocations = new
+            consumer.project_id = write["project_id"]
+            consumer.user_id = write["user_id"]
+            consumer.generation += 1
+            if consumer_type is not None:
+                consumer.consumer_type = consumer_type
 
     def delete_allocations(self, consumer_uuid: str) -> None:
         """DELETE /allocations/{consumer_uuid}. 404 if the consumer has no allocations."""
@@ -429,6 +521,7 @@ class PlacementStore:
                 "consumer_generation": consumer.generation,
                 "project_id": consumer.project_id,
                 "user_id": consumer.user_id,
+                "consumer_type": consumer.consumer_type,
             }
 
     def get_provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
@@ -445,6 +538,138 @@ class PlacementStore:
             usages.update(provider.usages)
             return usages
 
+    def get_project_usages(self, project_id: str, user_id: str | None = None,
+                           by_type: bool = False) -> dict[str, Any]:
+        """GET /usages?project_id=&user_id= (1.9): the consumers' allocations summed per
+        class; ``by_type`` (1.38) per consumer type, each with its ``consumer_count``."""
+        with self._lock:
+            totals: dict[str, dict[str, int]] = {}
+            for consumer in self._consumers.values():
+                if consumer.project_id != project_id or (
+                        user_id is not None and consumer.user_id != user_id):
+                    continue
+                group = totals.setdefault(consumer.consumer_type if by_type else "", {})
+                for resources in consumer.allocations.values():
+                    for rc, amount in resources.items():
+                        group[rc] = group.get(rc, 0) + amount
+                if by_type:
+                    group["consumer_count"] = group.get("consumer_count", 0) + 1
+            return totals if by_type else totals.get("", {})
+
+    # -- resource classes and traits --
+
+    def list_resource_classes(self) -> list[str]:
+        """GET /resource_classes: the standard ones, then the custom ones by name."""
+        with self._lock:
+            return [*STANDARD_ORDER, *sorted(self._custom_classes)]
+
+    def resource_class_exists(self, name: str) -> bool:
+        with self._lock:
+            return self._class_exists(name)
+
+    def create_resource_class(self, name: str) -> bool:
+        """PUT /resource_classes/{name} (1.7): False when it existed already. The name is
+        checked by the caller (a CUSTOM_ one)."""
+        with self._lock:
+            if self._class_exists(name):
+                return False
+            self._custom_classes.add(name)
+            return True
+
+    def list_traits(self) -> list[str]:
+        """GET /traits: standard and custom, by name."""
+        with self._lock:
+            return sorted(STANDARD_TRAITS | self._custom_traits)
+
+    def trait_exists(self, name: str) -> bool:
+        with self._lock:
+            return name in STANDARD_TRAITS or name in self._custom_traits
+
+    def create_trait(self, name: str) -> bool:
+        """PUT /traits/{name}: False when it existed already. The name is checked by the
+        caller (a CUSTOM_ one)."""
+        with self._lock:
+            if name in STANDARD_TRAITS or name in self._custom_traits:
+                return False
+            self._custom_traits.add(name)
+            return True
+
+    def associated_traits(self) -> set[str]:
+        """The traits some provider has (GET /traits?associated=true)."""
+        with self._lock:
+            return set().union(*(p.traits for p in self._providers.values()))
+
+    # -- a provider's traits, aggregates and name --
+
+    def get_provider_traits(self, rp_uuid: str) -> dict[str, Any]:
+        """GET /resource_providers/{uuid}/traits."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            return {"traits": sorted(provider.traits),
+                    "resource_provider_generation": provider.generation}
+
+    def set_provider_traits(self, rp_uuid: str, generation: int,
+                            traits: list[str]) -> dict[str, Any]:
+        """PUT /resource_providers/{uuid}/traits: replace them; 400 for a trait that does
+        not exist, 409 concurrent_update for a stale generation. The generation moves."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            self._check_traits_exist(frozenset(traits))
+            self._check_generation(provider, generation)
+            provider.traits = frozenset(traits)
+            provider.generation += 1
+            self._changed(rp_uuid)
+            return {"traits": sorted(provider.traits),
+                    "resource_provider_generation": provider.generation}
+
+    def delete_provider_traits(self, rp_uuid: str) -> None:
+        """DELETE /resource_providers/{uuid}/traits: no generation asked; it moves."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            provider.traits = frozenset()
+            provider.generation += 1
+            self._changed(rp_uuid)
+
+    def get_aggregates(self, rp_uuid: str) -> dict[str, Any]:
+        """GET /resource_providers/{uuid}/aggregates (the generation is shown from 1.19)."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            return {"aggregates": sorted(provider.aggregates),
+                    "resource_provider_generation": provider.generation}
+
+    def set_aggregates(self, rp_uuid: str, aggregates: list[str],
+                       generation: int | None) -> dict[str, Any]:
+        """PUT /resource_providers/{uuid}/aggregates. With a ``generation`` (1.19) it must be
+        current and it moves; without (before 1.19) neither, as in placement."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            if generation is not None:
+                if generation != provider.generation:
+                    # Placement's aggregates conflict has no error code, unlike the others.
+                    raise PlacementError(409, DEFAULT, "Resource provider's generation "
+                                         "already changed. Please update the generation "
+                                         "and try again.")
+                provider.generation += 1
+            provider.aggregates = frozenset(aggregates)
+            self._changed(rp_uuid)
+            return {"aggregates": sorted(provider.aggregates),
+                    "resource_provider_generation": provider.generation}
+
+    def rename_resource_provider(self, rp_uuid: str, name: str) -> dict[str, Any]:
+        """PUT /resource_providers/{uuid} with a name: 409 duplicate_name if another has it."""
+        with self._lock:
+            provider = self._provider(rp_uuid)
+            if name != provider.name:
+                if name in self._uuid_by_name:
+                    raise PlacementError(409, DUPLICATE_NAME, "Conflicting resource provider "
+                                         f"name: {name} already exists.")
+                del self._uuid_by_name[provider.name]
+                provider.name = name
+                self._uuid_by_name[name] = rp_uuid
+                self._by_name = None
+                self._changed(rp_uuid)
+            return provider.to_dict()
+
     # -- the whole state, for a durable store's snapshots --
 
     def export_state(self) -> dict[str, Any]:
@@ -453,11 +678,15 @@ class PlacementStore:
         Caches, usages and the change log are derived or per-incarnation and left out."""
         with self._lock:
             return {
+                "resource_classes": sorted(self._custom_classes),
+                "traits": sorted(self._custom_traits),
                 "providers": [{**p.to_dict(), "inventories": {
-                    rc: inv.to_dict() for rc, inv in p.inventories.items()}}
+                    rc: inv.to_dict() for rc, inv in p.inventories.items()},
+                    "traits": sorted(p.traits), "aggregates": sorted(p.aggregates)}
                     for p in self._providers.values()],
                 "consumers": [{"uuid": c.uuid, "project_id": c.project_id,
                                "user_id": c.user_id, "generation": c.generation,
+                               "consumer_type": c.consumer_type,
                                "allocations": {rp: dict(res) for rp, res
                                                in c.allocations.items()}}
                               for c in self._consumers.values()],
@@ -473,9 +702,14 @@ class PlacementStore:
             self._uuid_by_name.clear()
             self._consumers.clear()
             self._by_name = None
+            # Snapshots of before resource classes, traits and aggregates have none.
+            self._custom_classes = set(state.get("resource_classes", ()))
+            self._custom_traits = set(state.get("traits", ()))
             for record in state["providers"]:
                 provider = _Provider(uuid=record["uuid"], name=record["name"],
-                                     generation=record["generation"])
+                                     generation=record["generation"],
+                                     traits=frozenset(record.get("traits", ())),
+                                     aggregates=frozenset(record.get("aggregates", ())))
                 provider.inventories = {rc: build_inventory(provider.uuid, rc, inv)
                                         for rc, inv in record["inventories"].items()}
                 self._providers[provider.uuid] = provider
@@ -485,7 +719,8 @@ class PlacementStore:
                 allocations = {rp: dict(res) for rp, res in record["allocations"].items()}
                 self._consumers[record["uuid"]] = _Consumer(
                     record["uuid"], record["project_id"], record["user_id"],
-                    record["generation"], allocations)
+                    record["generation"], allocations,
+                    record.get("consumer_type", UNKNOWN_CONSUMER_TYPE))
                 for rp_uuid, resources in allocations.items():
                     provider = self._providers[rp_uuid]
                     provider.allocations[record["uuid"]] = resources
@@ -495,14 +730,16 @@ class PlacementStore:
     # -- allocation candidates --
 
     def allocation_candidates(
-        self, resources: Mapping[str, int], limit: int | None = None
+        self, resources: Mapping[str, int], limit: int | None = None,
+        filters: CandidateFilters = NO_FILTERS,
     ) -> dict[str, Any]:
         """GET /allocation_candidates?resources=...&limit=... for single-provider trees.
 
         A provider is a candidate when it has inventory of every requested class, every
         amount respects that inventory's min/max/step, and ``used + amount <= capacity``.
-        Candidates come in provider name order (placement's default order is random; a
-        deterministic one makes simulations reproducible); ``limit`` truncates, and the
+        Candidates come in the store's candidates order (provider uuid, or name; placement
+        promises none, and a deterministic one makes simulations reproducible); ``filters``
+        narrow them by traits and aggregates; ``limit`` truncates, and the
         provider summaries cover exactly the returned providers with every class of their
         inventory, as placement does.
         """
@@ -522,19 +759,20 @@ class PlacementStore:
             raise _bad_request(f"Invalid limit {limit!r}: must be a positive integer.")
 
         requested = list(resources.items())
-        key = tuple(sorted(requested))
+        key = (tuple(sorted(requested)), filters)
         with self._lock:
+            self._check_traits_exist(filters.traits_named)
             if self._by_name is None:
-                self._by_name = sorted(self._providers.values(), key=lambda p: p.name)
+                self._by_name = sorted(self._providers.values(), key=self._order_key)
             matches: list[_Provider] = []
             requests: list[dict[str, Any]] = []
             for provider in self._by_name:
-                request = self._cached_candidate(provider, key, requested)
+                request = self._cached_candidate(provider, key, requested, filters)
                 if request is not None:
                     matches.append(provider)
                     requests.append(request)
                     if limit is not None and len(matches) >= limit:
-                        # Name order is fixed, so stopping early returns the same first
+                        # The order is fixed, so stopping early returns the same first
                         # ``limit`` candidates a full scan would.
                         break
             return {
@@ -544,7 +782,8 @@ class PlacementStore:
             }
 
     def candidates_since(self, resources: Mapping[str, int], limit: int | None,
-                         since: str | None) -> CandidatesAnswer:
+                         since: str | None,
+                         filters: CandidateFilters = NO_FILTERS) -> CandidatesAnswer:
         """allocation_candidates, or only what changed after the answer whose token is
         `since`.
 
@@ -562,11 +801,13 @@ class PlacementStore:
             if changed is None or (limit is not None and len(self._providers) > limit):
                 changed = None
             else:
-                key = tuple(sorted(resources.items()))
+                self._check_traits_exist(filters.traits_named)
+                key = (tuple(sorted(resources.items())), filters)
                 requests, summaries, removed = [], {}, []
                 for rp_uuid in changed:
                     provider = self._providers.get(rp_uuid)
-                    request = (self._cached_candidate(provider, key, list(resources.items()))
+                    request = (self._cached_candidate(provider, key, list(resources.items()),
+                                                      filters)
                                if provider is not None else None)
                     if request is None:
                         removed.append(rp_uuid)
@@ -574,7 +815,7 @@ class PlacementStore:
                         requests.append(request)
                         summaries[rp_uuid] = provider.current_summary()  # type: ignore[union-attr]
                 return CandidatesAnswer(requests, summaries, removed, token, since)
-        full = self.allocation_candidates(resources, limit)
+        full = self.allocation_candidates(resources, limit, filters)
         return CandidatesAnswer(full["allocation_requests"], full["provider_summaries"], [],
                                 token, None)
 
@@ -600,26 +841,48 @@ class PlacementStore:
 
     @classmethod
     def _cached_candidate(cls, provider: _Provider, key: tuple,
-                          requested: list[tuple[str, int]]) -> dict[str, Any] | None:
-        """The provider's allocation request for `requested` (`key` its sorted form), from
-        the provider's cache while its generation has not moved. Lock held."""
+                          requested: list[tuple[str, int]],
+                          filters: CandidateFilters) -> dict[str, Any] | None:
+        """The provider's allocation request for `requested` (`key` its sorted form with the
+        filters), from the provider's cache while its revision has not moved. Lock held."""
         cached = provider.candidates.get(key)
-        if cached is not None and cached[0] == provider.generation:
+        if cached is not None and cached[0] == provider.revision:
             return cached[1]
-        request = cls._candidate(provider, requested)
-        provider.candidates[key] = (provider.generation, request)
+        request = cls._candidate(provider, requested, filters)
+        provider.candidates[key] = (provider.revision, request)
         return request
 
     @staticmethod
-    def _candidate(provider: _Provider,
-                   requested: list[tuple[str, int]]) -> dict[str, Any] | None:
+    def _candidate(provider: _Provider, requested: list[tuple[str, int]],
+                   filters: CandidateFilters) -> dict[str, Any] | None:
         """The provider's allocation request for `requested`, or None if it cannot take it."""
+        if filters is not NO_FILTERS and not filters.admits(provider.traits,
+                                                            provider.aggregates):
+            return None
         for rc, amount in requested:
             inv = provider.inventories.get(rc)
             if (inv is None or provider.usages.get(rc, 0) + amount > inv.capacity
                     or not inv.fits_units(amount)):
                 return None
         return {"allocations": {provider.uuid: {"resources": dict(requested)}}}
+
+    def _class_exists(self, name: str) -> bool:
+        """Lock held."""
+        return name in STANDARD or name in self._custom_classes
+
+    def _check_traits_exist(self, traits: frozenset[str]) -> None:
+        """A 400 naming the traits that do not exist, as placement's. Lock held."""
+        missing = sorted(t for t in traits
+                         if t not in STANDARD_TRAITS and t not in self._custom_traits)
+        if missing:
+            raise _bad_request(f"No such trait(s): {', '.join(missing)}.")
+
+    @staticmethod
+    def _check_generation(provider: _Provider, generation: int) -> None:
+        if generation != provider.generation:
+            raise PlacementError(
+                409, CONCURRENT_UPDATE, "Resource provider's generation already changed. "
+                "Please update the generation and try again.")
 
     def _provider(self, uuid: str) -> _Provider:
         provider = self._providers.get(uuid)
@@ -694,7 +957,8 @@ class PlacementStore:
             )
 
     @staticmethod
-    def _check_fits(provider: _Provider, resources: dict[str, int], old: dict[str, int]) -> None:
+    def _check_fits(provider: _Provider, resources: dict[str, int], old: dict[str, int],
+                    units: bool = True, capacity: bool = True) -> None:
         """Raise the 409 placement returns if ``resources`` cannot go on ``provider``.
 
         ``old`` is what this consumer holds there now; the write replaces it, so it does not
@@ -709,7 +973,7 @@ class PlacementStore:
                     f"Unable to allocate inventory: Inventory for '{rc}' on resource "
                     f"provider '{provider.uuid}' invalid.",
                 )
-            if not inv.fits_units(amount):
+            if units and not inv.fits_units(amount):
                 raise PlacementError(
                     409,
                     DEFAULT,
@@ -718,7 +982,7 @@ class PlacementStore:
                     "violate inventory constraints.",
                 )
             used = provider.usages.get(rc, 0) - old.get(rc, 0)
-            if used + amount > inv.capacity:
+            if capacity and used + amount > inv.capacity:
                 raise PlacementError(
                     409,
                     DEFAULT,
@@ -757,6 +1021,9 @@ class PlacementStore:
             self._changed(rp_uuid)
 
     def _changed(self, rp_uuid: str) -> None:
-        """Log a change to the provider. Lock held."""
+        """Log a change to the provider (and move its revision). Lock held."""
+        provider = self._providers.get(rp_uuid)
+        if provider is not None:
+            provider.revision += 1
         self._sequence += 1
         self._changes.append((self._sequence, rp_uuid))

@@ -5,6 +5,9 @@ parameter (a 400), and so does this handler.
 
 Allocation requests take the list form before 1.12; summaries gain ``traits`` at 1.17 and
 parent/root uuids at 1.29, and requests their ``mappings`` at 1.34 (``candidates_body.py``).
+``required=`` (1.17; ``!TRAIT`` from 1.22, ``in:A,B`` and repeating it from 1.39) and
+``member_of=`` (1.21; ``in:`` lists, repeating it from 1.24) narrow the candidates
+(``placement_sim/candidate_filters.py``); a trait that does not exist is a 400.
 The body is joined from per-provider fragments the app's ``CandidatesBody`` keeps (encoding
 it afresh was most of placement's work per request). ``altsim_since=<token>`` asks for only
 the providers changed since an earlier answer (``placement_sim/candidates_delta.py``).
@@ -17,20 +20,31 @@ import re
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates_delta import SINCE_HEADER, SINCE_PARAMETER, TOKEN_HEADER
-from placement_sim.handlers.common import check_query
+from placement_sim.handlers.common import check_query, is_uuid_like
 from placement_sim.handlers.request import PlacementRequest
 from placement_sim.http_errors import bad_request
 
 _LIMIT_RE = re.compile(r"^[1-9][0-9]*$")
 _PARAMETERS = frozenset({"resources", SINCE_PARAMETER})
 _PARAMETERS_1_16 = _PARAMETERS | {"limit"}
+_PARAMETERS_1_17 = _PARAMETERS_1_16 | {"required"}
+_PARAMETERS_1_21 = _PARAMETERS_1_17 | {"member_of"}
+
+
+def _allowed(version: tuple[int, int]) -> frozenset[str]:
+    if version >= (1, 21):
+        return _PARAMETERS_1_21
+    if version >= (1, 17):
+        return _PARAMETERS_1_17
+    return _PARAMETERS_1_16 if version >= (1, 16) else _PARAMETERS
 
 
 async def allocation_candidates(req: PlacementRequest) -> Response:
     if req.version < (1, 10):
         raise StarletteHTTPException(404)
-    check_query(req, _PARAMETERS_1_16 if req.version >= (1, 16) else _PARAMETERS)
+    check_query(req, _allowed(req.version))
     resources = parse_resources(req.query_params.get("resources"))
     limit_value = req.query_params.get("limit")
     if limit_value is not None and not _LIMIT_RE.match(limit_value):
@@ -39,7 +53,7 @@ async def allocation_candidates(req: PlacementRequest) -> Response:
             "'^[1-9][0-9]*$'")
     answer = req.store.candidates_since(
         resources, int(limit_value) if limit_value is not None else None,
-        req.query_params.get(SINCE_PARAMETER))
+        req.query_params.get(SINCE_PARAMETER), parse_filters(req))
     headers = {TOKEN_HEADER: answer.token or ""}
     if answer.delta:
         headers[SINCE_HEADER] = answer.since or ""
@@ -64,3 +78,50 @@ def parse_resources(value: str | None) -> dict[str, int]:
                 f"Requested resource {rc} expected positive integer amount. Got: {amount}."
             ) from None
     return resources
+
+
+def parse_filters(req: PlacementRequest) -> CandidateFilters:
+    """The traits and aggregates filters of the query, as placement reads them at this
+    microversion."""
+    required: set[str] = set()
+    forbidden: set[str] = set()
+    any_traits: list[frozenset[str]] = []
+    values = req.query_params.getlist("required")
+    if len(values) > 1 and req.version < (1, 39):
+        values = values[-1:]  # before 1.39 the last one counts, as placement's parser
+    for value in values:
+        if value.startswith("in:") and req.version >= (1, 39):
+            group = frozenset(t.strip() for t in value[3:].split(","))
+            if not all(group):
+                raise bad_request(f"Invalid query string parameters: Expected 'required' "
+                                  f"parameter value of the form: in:HW_CPU_X86_VMX,"
+                                  f"CUSTOM_MAGIC. Got: {value}")
+            any_traits.append(group)
+            continue
+        for trait in (t.strip() for t in value.split(",")):
+            if trait.startswith("!") and req.version >= (1, 22):
+                forbidden.add(trait[1:])
+            elif trait:
+                required.add(trait)
+            else:
+                raise bad_request("Invalid query string parameters: Expected 'required' "
+                                  f"parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. "
+                                  f"Got: {value}")
+    member_of = []
+    members = req.query_params.getlist("member_of")
+    if len(members) > 1 and req.version < (1, 24):
+        raise bad_request("Multiple member_of parameters are not supported before 1.24")
+    for value in members:
+        if value.startswith("!"):
+            raise bad_request("altsim-placement does not support forbidden aggregates "
+                              f"(member_of={value})")
+        listed = value[3:] if value.startswith("in:") else value
+        group = frozenset(a.strip() for a in listed.split(","))
+        if not all(is_uuid_like(a) for a in group):
+            raise bad_request("Invalid query string parameters: Expected 'member_of' "
+                              "parameter to contain valid UUID(s). Got: " + value)
+        member_of.append(group)
+    if not (required or forbidden or any_traits or member_of):
+        return NO_FILTERS
+    return CandidateFilters(frozenset(required), frozenset(forbidden), tuple(any_traits),
+                            tuple(member_of))

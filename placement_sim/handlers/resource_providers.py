@@ -1,4 +1,6 @@
-"""``/resource_providers`` and ``/resource_providers/{uuid}``: list, create, show, delete.
+"""``/resource_providers`` and ``/resource_providers/{uuid}``: list, create, show, rename
+(PUT with a name; a ``parent_provider_uuid`` other than none is refused: no nested trees),
+delete.
 
 POST answers 201 without a body before 1.20 and 200 with the provider since; a provider's
 representation gains its parent and root uuids at 1.14 (always none and itself: altsim has
@@ -20,6 +22,11 @@ from placement_sim.http_errors import bad_request
 from placement_sim.microversion import Version
 
 
+class ResourceProviderUpdate(Body):
+    name: StrictStr = Field(min_length=1, max_length=200)
+    parent_provider_uuid: StrictStr | None = Field(default=None, description="Since 1.14.")
+
+
 class ResourceProviderCreate(Body):
     name: StrictStr = Field(min_length=1, max_length=200)
     uuid: StrictStr | None = Field(default=None, description="Generated when omitted.")
@@ -30,6 +37,10 @@ def provider_body(provider: Mapping[str, Any], version: Version) -> dict[str, An
     links = [{"rel": "self", "href": base},
              {"rel": "inventories", "href": f"{base}/inventories"},
              {"rel": "usages", "href": f"{base}/usages"}]
+    if version >= (1, 1):
+        links.append({"rel": "aggregates", "href": f"{base}/aggregates"})
+    if version >= (1, 6):
+        links.append({"rel": "traits", "href": f"{base}/traits"})
     if version >= (1, 11):
         links.append({"rel": "allocations", "href": f"{base}/allocations"})
     body = {**provider, "links": links}
@@ -65,6 +76,16 @@ async def create_resource_provider(req: PlacementRequest,
 
 async def get_resource_provider(req: PlacementRequest, uuid: str) -> JSONResponse:
     return JSONResponse(provider_body(req.store.get_resource_provider(uuid), req.version))
+
+
+async def update_resource_provider(req: PlacementRequest, uuid: str,
+                                   body: ResourceProviderUpdate) -> JSONResponse:
+    if "parent_provider_uuid" in body.model_fields_set and (
+            req.version < (1, 14) or body.parent_provider_uuid is not None):
+        raise bad_request("altsim-placement has no nested providers: parent_provider_uuid "
+                          "must be null")
+    return JSONResponse(provider_body(req.store.rename_resource_provider(uuid, body.name),
+                                      req.version))
 
 
 async def delete_resource_provider(req: PlacementRequest, uuid: str) -> Response:

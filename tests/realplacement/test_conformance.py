@@ -291,3 +291,233 @@ def test_no_allocation_candidates(apis: list[Api]) -> None:
     agree(apis, lambda api: (lambda a: (a.status, a.body))(api.call(
         "GET", "/allocation_candidates", version=CANDIDATES,
         params={"resources": "VCPU:2000000000", "limit": 1000})))
+
+
+# -- microversions to 1.39, error bodies, media types --
+
+LATEST = "1.39"
+
+
+def test_unsupported_microversion_names_the_range(apis: list[Api]) -> None:
+    def check(api: Api) -> Any:
+        answer = api.call("GET", "/resource_providers", version="1.99")
+        error = answer.body["errors"][0]
+        return (answer.status, error["max_version"], error["min_version"],
+                error["request_id"] == answer.headers["x-openstack-request-id"])
+
+    assert agree(apis, check) == (406, LATEST, "1.0", True)
+
+
+def test_latest_is_1_39(apis: list[Api]) -> None:
+    agree(apis, lambda api: api.call("GET", "/resource_providers", version="latest").headers[
+        "openstack-api-version"])
+
+
+def test_an_error_body_names_its_request_id(apis: list[Api]) -> None:
+    agree(apis, lambda api: (lambda a: (a.status, a.error["request_id"] == a.headers[
+        "x-openstack-request-id"]))(api.call("GET", f"/resource_providers/{fresh()}",
+                                             version=LATEST)))
+
+
+def test_a_body_that_is_not_json_is_415(apis: list[Api]) -> None:
+    def check(api: Api) -> Any:
+        http = api._http  # a raw request: the Api always sends JSON
+        answer = http.request("POST", api.url + "/resource_providers", body=b"x",
+                              headers={"X-Auth-Token": "admin", "Content-Type": "text/plain"})
+        return answer.status
+
+    assert agree(apis, check) == 415
+
+
+def test_an_accept_without_json_is_406(apis: list[Api]) -> None:
+    agree(apis, lambda api: api._http.request(
+        "GET", api.url + "/resource_providers",
+        headers={"X-Auth-Token": "admin", "Accept": "text/plain"}).status)
+
+
+# -- resource classes --
+
+
+def test_resource_classes(apis: list[Api]) -> None:
+    custom = f"CUSTOM_C{uuid.uuid4().hex.upper()}"
+
+    def check(api: Api) -> Any:
+        listed = api.call("GET", "/resource_classes", version=LATEST)
+        standard = [c["name"] for c in listed.body["resource_classes"]
+                    if not c["name"].startswith("CUSTOM_")]
+        return (listed.status, standard,
+                status_and_code(api.call("GET", "/resource_classes/VCPU", version=LATEST)),
+                status_and_code(api.call("GET", f"/resource_classes/{custom}",
+                                         version=LATEST)),
+                api.call("PUT", f"/resource_classes/{custom}", version=LATEST).status,
+                api.call("PUT", f"/resource_classes/{custom}", version=LATEST).status,
+                api.call("GET", f"/resource_classes/{custom}", version=LATEST).body,
+                status_and_code(api.call("PUT", "/resource_classes/NOT_CUSTOM",
+                                         version=LATEST)))
+
+    answer = agree(apis, check)
+    assert answer[3][0] == 404 and answer[4:6] == (201, 204)
+
+
+def test_a_custom_class_must_exist_before_use(apis: list[Api]) -> None:
+    rp, missing = fresh(), f"CUSTOM_M{uuid.uuid4().hex.upper()}"
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        inventory = api.call("PUT", f"/resource_providers/{rp}/inventories", version=CLIENT,
+                             json={"resource_provider_generation": 1,
+                                   "inventories": {missing: INVENTORY}})
+        return status_and_code(inventory), status_and_code(claim(api, fresh(), rp, rc=missing))
+
+    assert agree(apis, check) == ((400, DEFAULT), (400, DEFAULT))
+
+
+# -- traits --
+
+
+def test_traits_and_provider_traits(apis: list[Api]) -> None:
+    rp, custom = fresh(), f"CUSTOM_T{uuid.uuid4().hex.upper()}"
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        unknown = api.call("PUT", f"/resource_providers/{rp}/traits", version=LATEST,
+                           json={"resource_provider_generation": 1, "traits": [custom]})
+        created = api.call("PUT", f"/traits/{custom}", version=LATEST).status
+        put = api.call("PUT", f"/resource_providers/{rp}/traits", version=LATEST,
+                       json={"resource_provider_generation": 1,
+                             "traits": [custom, "HW_CPU_X86_AVX2"]})
+        stale = api.call("PUT", f"/resource_providers/{rp}/traits", version=LATEST,
+                         json={"resource_provider_generation": 1, "traits": []})
+        shown = api.call("GET", f"/resource_providers/{rp}/traits", version=LATEST)
+        listed = api.call("GET", "/traits", version=LATEST,
+                          params={"name": f"in:{custom},HW_CPU_X86_AVX2,CUSTOM_NOT_THERE"})
+        prefix = api.call("GET", "/traits", version=LATEST,
+                          params={"name": "startswith:HW_CPU_X86_AVX5"})
+        deleted = api.call("DELETE", f"/resource_providers/{rp}/traits", version=LATEST)
+        after = api.call("GET", f"/resource_providers/{rp}", version=LATEST)
+        return (status_and_code(unknown), created, put.status, sorted(put.body["traits"]),
+                put.body["resource_provider_generation"], status_and_code(stale),
+                sorted(shown.body["traits"]), sorted(listed.body["traits"]),
+                sorted(prefix.body["traits"]), deleted.status, after.body["generation"],
+                status_and_code(api.call("GET", f"/traits/{custom}", version=LATEST)),
+                status_and_code(api.call("PUT", "/traits/HW_NOT_CUSTOM", version=LATEST)))
+
+    answer = agree(apis, check)
+    assert answer[0] == (400, DEFAULT) and answer[5] == (409, "placement.concurrent_update")
+
+
+def _candidates_world(api: Api, rps: list[str], amount: int, trait: str, agg: str) -> None:
+    for rp in rps:
+        new_provider(api, rp, vcpu=amount)
+    api.call("PUT", f"/traits/{trait}", version=LATEST)
+    assert api.call("PUT", f"/resource_providers/{rps[0]}/traits", version=LATEST,
+                    json={"resource_provider_generation": 1, "traits": [trait]}).status == 200
+    assert api.call("PUT", f"/resource_providers/{rps[1]}/aggregates", version=LATEST,
+                    json={"resource_provider_generation": 1, "aggregates": [agg]}).status == 200
+
+
+@pytest.mark.parametrize("version,params,expected", [
+    ("1.17", {"required": "TRAIT"}, {0}),
+    ("1.22", {"required": "!TRAIT"}, {1, 2}),
+    ("1.39", {"required": "in:TRAIT,HW_CPU_X86_AVX2"}, {0}),
+    ("1.21", {"member_of": "AGG"}, {1}),
+    ("1.24", {"member_of": "in:AGG,00000000-0000-0000-0000-00000000000a"}, {1}),
+])
+def test_candidates_filtered(apis: list[Api], version: str, params: dict[str, str],
+                             expected: set[int]) -> None:
+    rps = [fresh() for _ in range(3)]
+    amount = 800_000 + uuid.UUID(rps[0]).int % 90_000
+    trait, agg = f"CUSTOM_F{uuid.uuid4().hex.upper()}", fresh()
+    query = {k: v.replace("TRAIT", trait).replace("AGG", agg) for k, v in params.items()}
+
+    def check(api: Api) -> Any:
+        _candidates_world(api, rps, amount, trait, agg)
+        answer = api.call("GET", "/allocation_candidates", version=version,
+                          params={"resources": f"VCPU:{amount}", **query})
+        # Other tests' bigger providers fit too: only this test's are looked at.
+        return answer.status, sorted(rp for r in answer.body["allocation_requests"]
+                                     for rp in r["allocations"] if rp in rps)
+
+    assert agree(apis, check) == (200, sorted(rps[i] for i in expected))
+
+
+def test_candidates_with_an_unknown_trait_is_400(apis: list[Api]) -> None:
+    agree(apis, lambda api: status_and_code(api.call(
+        "GET", "/allocation_candidates", version=LATEST,
+        params={"resources": "VCPU:1", "required": "CUSTOM_NEVER_MADE"})))
+
+
+# -- aggregates, usages, POST /allocations, rename, single-class inventories --
+
+
+@pytest.mark.parametrize("version", ["1.18", "1.19"])
+def test_provider_aggregates(apis: list[Api], version: str) -> None:
+    rp, agg = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        body: Any = ([agg] if version == "1.18"
+                     else {"resource_provider_generation": 1, "aggregates": [agg]})
+        put = api.call("PUT", f"/resource_providers/{rp}/aggregates", version=version,
+                       json=body)
+        shown = api.call("GET", f"/resource_providers/{rp}/aggregates", version=version)
+        generation = api.call("GET", f"/resource_providers/{rp}", version=version).body[
+            "generation"]
+        stale = (status_and_code(api.call("PUT", f"/resource_providers/{rp}/aggregates",
+                                          version=version, json=body))
+                 if version == "1.19" else None)
+        return put.status, put.body, shown.body, generation, stale
+
+    agree(apis, check)
+
+
+def test_project_usages_and_post_allocations(apis: list[Api]) -> None:
+    rp, first, second, project = fresh(), fresh(), fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp, vcpu=4)
+        entry = {"project_id": project, "user_id": "u", "consumer_generation": None,
+                 "consumer_type": "INSTANCE"}
+        too_much = api.call("POST", "/allocations", version=LATEST, json={
+            first: {**entry, "allocations": {rp: {"resources": {"VCPU": 3}}}},
+            second: {**entry, "allocations": {rp: {"resources": {"VCPU": 2}}}}})
+        posted = api.call("POST", "/allocations", version=LATEST, json={
+            first: {**entry, "allocations": {rp: {"resources": {"VCPU": 2}}}},
+            second: {**entry, "allocations": {rp: {"resources": {"VCPU": 1}}}}})
+        shown = api.call("GET", f"/allocations/{first}", version=LATEST)
+        return (status_and_code(too_much), posted.status, shown.body["consumer_type"],
+                api.call("GET", "/usages", version="1.9", params={"project_id": project}).body,
+                api.call("GET", "/usages", version=LATEST,
+                         params={"project_id": project}).body,
+                status_and_code(api.call("PUT", f"/allocations/{fresh()}", version=LATEST,
+                                         json={k: v for k, v in entry.items()
+                                               if k != "consumer_type"}
+                                         | {"allocations": {}})))
+
+    agree(apis, check)
+
+
+def test_rename_provider_and_single_class_inventory(apis: list[Api]) -> None:
+    rp, other = fresh(), fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        api.call("POST", "/resource_providers", version=CLIENT,
+                 json={"uuid": other, "name": f"rp-{other}"})
+        renamed = api.call("PUT", f"/resource_providers/{rp}", version=LATEST,
+                           json={"name": f"new-{rp}"})
+        taken = api.call("PUT", f"/resource_providers/{rp}", version=LATEST,
+                         json={"name": f"rp-{other}"})
+        one = api.call("GET", f"/resource_providers/{rp}/inventories/VCPU", version=LATEST)
+        missing = api.call("GET", f"/resource_providers/{rp}/inventories/DISK_GB",
+                           version=LATEST)
+        put = api.call("PUT", f"/resource_providers/{rp}/inventories/DISK_GB",
+                       version=LATEST, json={"resource_provider_generation": 1, "total": 10})
+        deleted = api.call("DELETE", f"/resource_providers/{rp}/inventories/DISK_GB",
+                           version=LATEST)
+        after = api.call("GET", f"/resource_providers/{rp}/inventories", version=LATEST)
+        return (renamed.status, renamed.body["name"], renamed.body["generation"],
+                status_and_code(taken), one.status, one.body, status_and_code(missing),
+                status_and_code(put), status_and_code(deleted), after.body)
+
+    agree(apis, check)

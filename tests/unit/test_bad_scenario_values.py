@@ -124,6 +124,9 @@ def test_what_the_schema_accepts_placement_accepts(where: str, values: dict) -> 
         host = SimulatedHost(spec.name, dict(spec.resources), dict(spec.allocation_ratio),
                              dict(spec.reserved))
         store.create_resource_provider(host.node_uuid, host.name)
+        for rc in host.inventories():
+            if rc.startswith("CUSTOM_"):  # created first, as a compute's report client does
+                store.create_resource_class(rc)
         store.set_inventories(host.node_uuid, 0, host.inventories())
     for flavor in scenario.flavors.values():
         try:

@@ -48,7 +48,10 @@ def rp1(api) -> str:
 def error(resp, status: int, code: str = "placement.undefined_code") -> dict:
     assert resp.status_code == status, resp.text
     [err] = resp.json()["errors"]
-    assert set(err) == {"status", "code", "detail", "title"}
+    assert set(err) - {"max_version", "min_version"} == {"status", "code", "detail", "title",
+                                                          "request_id"}
+    # the body names the request as the header does, as placement's
+    assert err["request_id"] == resp.headers["X-OpenStack-Request-Id"]
     assert (err["status"], err["code"]) == (status, code)
     return err
 
@@ -66,7 +69,7 @@ def test_root_is_the_version_document_and_needs_no_token(store):
     resp = TestClient(create_app(store, TOKEN)).get("/")
     assert resp.status_code == 200
     assert resp.json() == {"versions": [{
-        "id": "v1.0", "max_version": "1.36", "min_version": "1.0", "status": "CURRENT",
+        "id": "v1.0", "max_version": "1.39", "min_version": "1.0", "status": "CURRENT",
         "links": [{"rel": "self", "href": ""}]}]}
     assert resp.headers["OpenStack-API-Version"] == "placement 1.0"
 
@@ -96,7 +99,7 @@ def test_noauth_app_needs_no_token(store):
 
 @pytest.mark.parametrize("header,expected", [
     (None, "1.0"), ("placement 1.36", "1.36"), ("placement 1.28", "1.28"),
-    ("placement latest", "1.36"), ("compute 2.90, placement 1.12", "1.12"),
+    ("placement latest", "1.39"), ("compute 2.90, placement 1.12", "1.12"),
     ("compute 2.90", "1.0"), ("PLACEMENT 1.5", "1.5"),
 ])
 def test_version_header_is_negotiated_and_echoed(api, header, expected):
@@ -109,7 +112,7 @@ def test_version_header_is_negotiated_and_echoed(api, header, expected):
     assert resp.headers["X-OpenStack-Request-Id"].startswith("req-")
 
 
-@pytest.mark.parametrize("version", ["1.37", "1.99", "2.0", "0.9"])
+@pytest.mark.parametrize("version", ["1.40", "1.99", "2.0", "0.9"])
 def test_unsupported_version_is_406(api, version):
     resp = api.get("/resource_providers",
                    headers={"OpenStack-API-Version": f"placement {version}"})
@@ -131,7 +134,7 @@ def test_parse_version_header_errors_are_placement_errors():
 
 
 def test_unknown_route_and_method_use_the_placement_error_body(api):
-    assert error(api.get("/traits"), 404)["detail"] == "The resource could not be found."
+    assert error(api.get("/no_such_thing"), 404)["detail"] == "The resource could not be found."
     resp = api.patch("/resource_providers")
     error(resp, 405)
     assert "GET" in resp.headers["Allow"]

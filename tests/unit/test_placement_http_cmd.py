@@ -52,7 +52,7 @@ def test_altsim_placement_serves_and_stops_on_sigterm(start):
     with httpx.Client(base_url=url, timeout=5.0) as http:
         root = http.get("/")
         assert root.status_code == 200
-        assert root.json()["versions"][0]["max_version"] == "1.36"
+        assert root.json()["versions"][0]["max_version"] == "1.39"
         assert http.get("/resource_providers").status_code == 401
         resp = http.get("/resource_providers", headers={
             "X-Auth-Token": TOKEN, "OpenStack-API-Version": "placement 1.36"})
