@@ -33,6 +33,9 @@ class Deployment:
                          for cell in topology.cells}
         self.cell0_db = CellDatabase(topology.cell0.database_connection)
         self._transports: list[messaging.Transport] = []
+        # One ConfigOpts per name a transport is made for ("compute", "collector"...): each
+        # costs milliseconds to build and parse, and a name's transports want the same values.
+        self._transport_confs: dict[str, Any] = {}
 
     # what the runner needs to reach
     def api_rpc_transport(self) -> messaging.Transport:
@@ -63,7 +66,9 @@ class Deployment:
                                      for cell in self.topology.cells)]))
 
     def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
-        conf = service_conf(self.scenario, host)
+        conf = self._transport_confs.get(host)
+        if conf is None:
+            conf = self._transport_confs[host] = service_conf(self.scenario, host)
         transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
                      else rpc.get_notification_transport(conf, url))
         self._transports.append(transport)
