@@ -11,6 +11,7 @@ from altsim import rpc
 from altsim.db.api import ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.db.engine import dispose_engine
+from altsim.db.schema_image import create_schema
 from altsim.objects import Flavor
 from altsim_lab.scenario.schema import Scenario
 from altsim_lab.scenario.topology import Topology, service_conf
@@ -74,11 +75,11 @@ class Deployment:
         return transport
 
     def _create_databases(self) -> None:
-        self.api_db.sync()
-        self.cell0_db.sync()
+        create_schema(self.api_db)
+        create_schema(self.cell0_db)
         self.api_db.create_cell(self.topology.cell0)
         for cell in self.topology.cells:
-            self.cell_dbs[cell.mapping.uuid].sync()
+            create_schema(self.cell_dbs[cell.mapping.uuid])
             self.api_db.create_cell(cell.mapping)
         for name, resources in self.scenario.flavors.items():
             self.api_db.create_flavor(Flavor(name=name, resources=dict(resources)))

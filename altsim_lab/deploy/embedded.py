@@ -72,6 +72,11 @@ class EmbeddedDeployment(Deployment):
         handlers sent meanwhile (altsim.memory_driver.join; JoinTimeout after `timeout` s)."""
         memory_driver.join(*self._vhosts(), timeout=timeout)
 
+    def run_periodics(self) -> int:
+        """Every compute's update_available_resource task, now, in this thread (Nova's
+        functional tests' `_run_periodics`); returns how many compute node rows it wrote."""
+        return sum(compute.update_available_resource() for compute in self._computes)
+
     def _vhosts(self) -> list[str]:
         return [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
 

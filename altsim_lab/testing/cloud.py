@@ -201,11 +201,29 @@ class Cloud:
         return dict(self._usage_source().get_usages(node_uuid_for(host)))
 
     def failed_builds(self, host: str) -> int:
-        """The host's count of consecutive failed builds, as its compute node row holds it
-        (what the BuildFailureWeigher reads)."""
+        """The host's consecutive failed builds as its compute node row holds them: what the
+        BuildFailureWeigher reads. As in Nova, a build's outcome reaches the row only at the
+        host's next claim or release or its update_available_resource periodic task
+        (`run_periodics`), so right after a failure this is still the former count; with
+        `[compute_sim] failed_builds_flush = immediate` each outcome writes it at once."""
         self._started("failed_builds")
         cell_db = self._cell_db(host)
         return next(n.failed_builds for n in cell_db.list_compute_nodes() if n.host == host)
+
+    def run_periodics(self) -> int:
+        """Nova's `_IntegratedTestBase._run_periodics`: every compute's
+        update_available_resource task runs now, so each host's compute node row gets what its
+        tracker holds (the failed builds counted since its last write). Returns how many rows
+        were written. Embedded only: launched computes run it in their own processes, every
+        `[DEFAULT] update_resources_interval` seconds."""
+        self._started("run_periodics")
+        if not self.embedded:
+            raise CloudError("run_periodics: only in an embedded cloud (launched computes "
+                             "run their periodic task in their own processes, every "
+                             "[DEFAULT] update_resources_interval seconds)")
+        written = self.deployment.run_periodics()
+        self._snapshot = None  # rows changed without a message on the buses
+        return written
 
     def audit(self) -> dict[str, Any]:
         """`nova-manage placement audit`: `leaked`, allocations no live server owns; `missing`,

@@ -134,3 +134,25 @@ def test_a_hung_spawn_times_out_the_wait_saying_where_it_is() -> None:
             cloud.boot("vm", "small", timeout=0.5)
         with pytest.raises(CloudError, match="ACTIVE or ERROR"):
             cloud.wait_for_state(cloud.servers[0], "BUILD")
+
+
+def test_run_periodics_writes_the_failed_builds_the_compute_counted() -> None:
+    with Cloud() as cloud:
+        cloud.fail_spawn("host1", times=None)
+        cloud.boot("vm", "small")
+        assert cloud.failed_builds("host1") == 0  # counted by the compute, not in the row
+        assert next(h for h in cloud.report()["hosts"]
+                    if h["name"] == "host1")["failed_builds"] == 0
+
+        assert cloud.run_periodics() == 1  # host1's row only: the others are as written
+        assert cloud.failed_builds("host1") == 1
+        assert next(h for h in cloud.report()["hosts"]
+                    if h["name"] == "host1")["failed_builds"] == 1
+        assert cloud.run_periodics() == 0
+
+
+def test_run_periodics_is_refused_over_a_broker() -> None:
+    cloud = Cloud(transport_url="rabbit://guest:guest@127.0.0.1:5672/")
+    cloud.deployment = object()  # as if started: refused before reaching the deployment
+    with pytest.raises(CloudError, match="run_periodics: only in an embedded cloud"):
+        cloud.run_periodics()
