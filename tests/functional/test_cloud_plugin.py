@@ -62,9 +62,11 @@ def test_without_a_broker_the_rabbit_mode_skips_saying_why(tmp_path: Path) -> No
     (tmp_path / "test_mine.py").write_text(USER_TEST)
     url = "rabbit://guest:guest@127.0.0.1:1/"  # nothing listens on port 1
 
-    skipped = _pytest(tmp_path, "--altsim-transport-url", url, "-rs")
-    os.environ["CI"], before = "true", os.environ.get("CI")
+    before = os.environ.get("CI")
     try:
+        os.environ.pop("CI", None)  # on a user's machine: a skip
+        skipped = _pytest(tmp_path, "--altsim-transport-url", url, "-rs")
+        os.environ["CI"] = "true"  # under CI: a failure
         failed = _pytest(tmp_path, "--altsim-transport-url", url)
     finally:
         os.environ.pop("CI") if before is None else os.environ.update(CI=before)
