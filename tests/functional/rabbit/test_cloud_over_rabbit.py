@@ -1,5 +1,6 @@
 """The same user test, every service launched over the real broker by
-`pytest --altsim-transport-url`; and run-time faults refused there, saying why."""
+`pytest --altsim-transport-url`; and what a test does to a running cloud (faults, the periodic
+task, a host filled or stopped) reaching the launched services."""
 
 from __future__ import annotations
 
@@ -28,8 +29,46 @@ def test_an_example_runs_launched_over_rabbit(rabbit_url: str, tmp_path: Path) -
     assert "1 passed" in result.stdout
 
 
-def test_run_time_faults_are_refused_once_launched(rabbit_url: str) -> None:
-    with Cloud(cells={"cell1": ["host1", "host2"]}, transport_url=rabbit_url) as cloud:
+# host1 is weighed first, then host2, then host3; no periodic task but the test's.
+CONFIG = {"filter_scheduler.static_host_weights": {"host1": 30, "host2": 20, "host3": 10},
+          "update_resources_interval": 0}
+
+
+def test_a_fault_given_once_launched_applies_to_the_builds_after_it(rabbit_url: str) -> None:
+    with Cloud(cells={"cell1": ["host1", "host2", "host3"]}, config=CONFIG,
+               transport_url=rabbit_url) as cloud:
+        # Given server A built on host1, every service its own process over RabbitMQ
+        a = cloud.boot("a", "small")
+        cloud.wait_for_state(a, "ACTIVE")
+        assert a.host == "host1" and [x.host for x in a.attempts] == ["host1"]
+
+        # When host1 is made to fail its next spawn, then server B is booted
+        cloud.fail_spawn("host1", reason="host1 broke after A")
+        b = cloud.boot("b", "small")
+
+        # Then B's first attempt failed on host1 and B went ACTIVE on its alternate
+        cloud.wait_for_state(b, "ACTIVE")
+        assert b.selection[:2] == ["host1", "host2"]
+        assert [(x.host, x.result, x.reason) for x in b.attempts] == [
+            ("host1", "rescheduled", "host1 broke after A"), ("host2", "active", None)]
+        assert cloud.usage("host1")["VCPU"] == 1  # A's only: B's claim there was removed
+
+        # and the compute's periodic task, run when asked, writes host1's failed build
+        assert cloud.failed_builds("host1") == 0
+        assert cloud.run_periodics() == 1
+        assert cloud.failed_builds("host1") == 1
+
+
+def test_a_host_stopped_or_filled_once_launched_is_not_chosen(rabbit_url: str) -> None:
+    with Cloud(cells={"cell1": ["host1", "host2", "host3"]}, config=CONFIG,
+               transport_url=rabbit_url) as cloud:
         cloud.start()
-        with pytest.raises(CloudError, match="faults live in the compute daemons"):
-            cloud.fail_spawn("host1")
+        cloud.stop_compute("host1")
+        cloud.fill("host2")
+
+        server = cloud.boot("vm", "small")
+
+        cloud.wait_for_state(server, "ACTIVE")
+        assert server.selection == ["host3"]
+        with pytest.raises(CloudError, match="`meanwhile` only in an embedded cloud"):
+            cloud.fail_spawn("host3", meanwhile=lambda: None)
