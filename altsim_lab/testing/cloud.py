@@ -306,12 +306,13 @@ class Cloud:
             raise CloudError("fail_spawn: `meanwhile` only in an embedded cloud (launched, the "
                              "spawn fails in a compute process, which cannot call the test's "
                              "Python function)")
-        if self.deployment is None:  # launched: written into the computes' hosts file
+        if self.deployment is None:  # given as it starts (launched: in the hosts file)
             self._rules.append((rule, meanwhile))
         elif self.embedded:
             self.deployment.faults.add_rule(rule, meanwhile)
         else:  # installed in the compute process before this returns
-            self._simulation("fail_spawn/slow_spawn", rule.hosts[0], "add_fault_rule", rule)
+            self._simulation("fail_spawn" if rule.action else "slow_spawn", rule.hosts[0],
+                             "add_fault_rule", rule)
 
     def _simulation(self, what: str, host: str, method: str, *args: Any) -> Any:
         """Call a launched compute's simulation control (compute_sim.rpcapi.SimulationAPI)
@@ -323,8 +324,9 @@ class Cloud:
             raise CloudError(f"{what}: the compute process serving {host} did not answer "
                              f"within {SIMULATION_TIMEOUT_S:g} s") from None
         except messaging.MessagingException as exc:
+            problem = getattr(exc, "value", None) or exc  # a RemoteError: without its trace
             raise CloudError(f"{what}: the compute process serving {host} refused: "
-                             f"{exc}") from None
+                             f"{problem}") from None
 
     def _nova(self) -> NovaApi:
         if self._nova_api is None:
