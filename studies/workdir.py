@@ -1,5 +1,6 @@
 """The scenario a study runs: its file in docs/studies/<slug>/, or, when the run asks for
-another instance count (--quick), a copy in the study's output folder that says so."""
+another instance count (--quick) or other seeds (a follow-up on fresh seeds), a copy in the
+study's output folder that says so."""
 
 from __future__ import annotations
 
@@ -20,5 +21,17 @@ def scenario_with_count(source: Path, folder: Path, count: int) -> Path:
                            f"with count {count} per request entry.)")
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / f"scenario-count-{count}.yaml"
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+    return copy
+
+
+def scenario_with_seed(source: Path, folder: Path, seed: int) -> Path:
+    """A copy of `source` whose runs start at `seed`, written into `folder`."""
+    data = yaml.safe_load(source.read_text())
+    data["seed"] = seed
+    data["description"] = (f"{data.get('description', '').strip()} (A copy of {source.name} "
+                           f"with seed {seed}.)")
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"scenario-seed-{seed}.yaml"
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
     return copy

@@ -28,8 +28,13 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def alternates_checks(out: Path) -> list[alternates.Check]:
+def alternates_findings(out: Path) -> alternates.Findings:
     return alternates.run_study(out, quick=True, started=time.monotonic())
+
+
+@pytest.fixture(scope="module")
+def alternates_checks(alternates_findings: alternates.Findings) -> list[alternates.Check]:
+    return alternates_findings.checks
 
 
 @pytest.fixture(scope="module")

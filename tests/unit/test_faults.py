@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 
 import pydantic
@@ -68,6 +69,54 @@ def test_probability_is_roughly_the_failure_rate(probability):
     decisions = decide_all(injector, ["h1", "h2", "h3"], UUIDS)
     rate = sum(d.action == "reschedule" for d in decisions.values()) / len(decisions)
     assert abs(rate - probability) < 0.05, rate
+
+
+# The study "How many alternates" (docs/studies/) names its hosts and servers this way; its
+# sweeps run the seeds from 3000 on.
+STUDY_HOSTS = [f"cell1-host-{n:03d}" for n in range(1, 101)]
+STUDY_SEEDS = range(3000, 3010)
+# |z| <= 4.4: about one false alarm in 1e5 per bound, while a rate off by a tenth of p (0.36
+# for 0.4) is 14 standard errors out over the pooled 30,000 draws, 8 over 10,000 servers.
+TOLERANCE_SE = 4.4
+
+
+def test_the_draw_is_uniform_over_the_study_names_hosts_and_seeds():
+    # Given the study's hosts, 30 servers and ten seeds
+    p, draws = 0.4, 0
+    failed = 0
+    for seed in STUDY_SEEDS:
+        injector = FaultInjector([FaultRule(hosts=["*"], action="reschedule",
+                                            probability=p)], seed=seed)
+        decisions = decide_all(injector, STUDY_HOSTS, [f"vm-{n}" for n in range(1, 31)])
+        mine = sum(d.action == "reschedule" for d in decisions.values())
+        # Then each seed fails about p of its spawns
+        se = (p * (1 - p) / len(decisions)) ** 0.5
+        assert abs(mine / len(decisions) - p) <= TOLERANCE_SE * se, (seed, mine)
+        failed, draws = failed + mine, draws + len(decisions)
+    # and so do all of them together, within the standard error of 30,000 draws
+    assert abs(failed / draws - p) <= TOLERANCE_SE * (p * (1 - p) / draws) ** 0.5, failed
+
+
+def test_hosts_steered_by_earlier_failures_still_fail_a_fraction_p():
+    """The BuildFailureWeigher sends the next server to the host with the fewest failed
+    builds, counted late (a host's failure is seen after its next build), as the study runs
+    it with max_attempts 1. However earlier failures steer the choice, each server's draw is
+    made after its host is chosen, so its ERROR rate is still p."""
+    p, servers, errors = 0.4, 1000, 0
+    for seed in STUDY_SEEDS:
+        injector = FaultInjector([FaultRule(hosts=["*"], action="reschedule",
+                                            probability=p)], seed=seed)
+        ranked = [(0, host) for host in STUDY_HOSTS]   # (failures seen, host): best first
+        pending = dict.fromkeys(STUDY_HOSTS, 0)        # failures not yet written
+        for n in range(1, servers + 1):
+            seen, host = heapq.heappop(ranked)
+            seen, pending[host] = seen + pending[host], 0  # this build's claim writes the row
+            if injector.decide(host, f"vm-{n}", 1).action == "reschedule":
+                errors += 1
+                pending[host] += 1
+            heapq.heappush(ranked, (seen, host))
+    total = servers * len(STUDY_SEEDS)
+    assert abs(errors / total - p) <= TOLERANCE_SE * (p * (1 - p) / total) ** 0.5, errors
 
 
 @pytest.mark.parametrize(("probability", "expected"), [(0.0, {"succeed"}), (1.0, {"abort"})])

@@ -12,7 +12,15 @@ import yaml
 
 from altsim_lab.sweep.rows import columns
 from studies import page
-from studies.alternates import Check, attempts_needed, needed_table
+from studies.alternates import (
+    Check,
+    Findings,
+    FollowUp,
+    attempts_needed,
+    false_alarm,
+    follow_up_table,
+    needed_table,
+)
 from studies.sweeps import Sweep, points
 from studies.workdir import scenario_with_count
 
@@ -37,6 +45,40 @@ def test_the_analytic_rate_is_p_to_the_k_with_its_binomial_standard_error():
 def test_a_point_agrees_within_three_standard_errors_and_not_beyond(errors, agrees):
     # 3 SE of p^k = 0.125 over 1000 instances is 31.4 instances either side of 125
     assert check(errors=errors).agrees is agrees
+
+
+def follow_up(first: Check, fresh_errors: int) -> FollowUp:
+    fresh = check(p=first.p, attempts=first.attempts, instances=8000, errors=fresh_errors)
+    return FollowUp(first, fresh, (3002, 3009), "altsim sweep ...")
+
+
+def test_a_point_outside_holds_only_if_its_fresh_seeds_agree():
+    # Given one point that agrees and one 3.8 standard errors low (716 of 2000 at p = 0.4)
+    good, low = check(p=0.4, attempts=2, instances=2000, errors=320), check(
+        p=0.4, attempts=1, instances=2000, errors=716)
+    assert good.agrees and not low.agrees
+    # Then the study holds if the low point's fresh seeds agree (3,254 of 8,000: z +1.2)
+    assert Findings([good, low], [follow_up(low, 3254)]).holds
+    # and not if they are low again (2,900 of 8,000: z -6.9), nor without a follow-up
+    assert not Findings([good, low], [follow_up(low, 2900)]).holds
+    assert not Findings([good, low], []).holds
+    # and a follow-up never rescues another point
+    other = check(p=0.6, attempts=1, instances=2000, errors=1000)
+    assert not Findings([good, low, other], [follow_up(low, 3254)]).holds
+
+
+def test_the_follow_up_table_shows_both_seeds_z_and_the_fresh_verdict():
+    low = check(p=0.4, attempts=1, instances=2000, errors=716)
+    table = follow_up_table([follow_up(low, 3254), follow_up(low, 2900)])
+    rows = table.splitlines()[2:]
+    assert rows[0] == ("| 0.4 | 1 | -3.83 | 3002-3009 | 8000 | 3200.0 | 3254 | 40.67% | "
+                       "40.00% | +1.23 | yes |")
+    assert rows[1].endswith("| -6.85 | **no** |")
+
+
+def test_fifteen_points_at_three_standard_errors_alarm_in_about_four_runs_in_a_hundred():
+    assert false_alarm(1) == pytest.approx(0.0027, abs=1e-4)
+    assert false_alarm(15) == pytest.approx(0.0397, abs=1e-3)
 
 
 def test_a_rate_of_zero_or_one_agrees_only_when_met_exactly():
