@@ -28,6 +28,25 @@ NOTIFICATION_TOPIC = "notifications"
 SERIALIZER = PayloadSerializer()
 
 
+# Set in a ConfigOpts' own __dict__ (not an option: ConfigOpts is unhashable, so no set of
+# them) once prepare_conf has run on it, so that each further transport of that conf skips it.
+_PREPARED = "_altsim_messaging_prepared"
+
+
+def prepare_conf(conf: cfg.ConfigOpts) -> None:
+    """Register on `conf` what a transport of it reads, with altsim's messaging defaults
+    (every get_*_transport does it first; done once a conf)."""
+    if not conf.__dict__.get(_PREPARED):
+        _prepare_conf(conf)
+        mark_prepared(conf)
+
+
+def mark_prepared(conf: cfg.ConfigOpts) -> None:
+    """`conf` is a copy of one prepare_conf prepared (altsim.conf.template): nothing to
+    register again."""
+    conf.__dict__[_PREPARED] = True
+
+
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:
     # oslo.messaging registers some groups its clients read on the global CONF only.
     register_oslo_messaging_opts(conf)
@@ -41,14 +60,14 @@ def _prepare_conf(conf: cfg.ConfigOpts) -> None:
 
 
 def get_rpc_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
-    _prepare_conf(conf)
+    prepare_conf(conf)
     amqp_polling.apply()
     return messaging.get_rpc_transport(conf, url=url,
                                        allowed_remote_exmods=REMOTE_EXCEPTION_MODULES)
 
 
 def get_notification_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
-    _prepare_conf(conf)
+    prepare_conf(conf)
     amqp_polling.apply()
     return messaging.get_notification_transport(conf, url=url)
 
