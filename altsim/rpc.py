@@ -18,7 +18,7 @@ from oslo_config import cfg
 from altsim import amqp_polling, durable_messaging, runtime
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
-from altsim.memory_driver import register_oslo_messaging_opts
+from altsim.memory_driver import mark_oslo_messaging_opts, register_oslo_messaging_opts
 from altsim.objects import CELL0_UUID, PayloadSerializer
 from altsim.sim import executor as sim_executor
 
@@ -45,6 +45,7 @@ def mark_prepared(conf: cfg.ConfigOpts) -> None:
     """`conf` is a copy of one prepare_conf prepared (altsim.conf.template): nothing to
     register again."""
     conf.__dict__[_PREPARED] = True
+    mark_oslo_messaging_opts(conf)
 
 
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:

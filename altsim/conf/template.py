@@ -59,22 +59,33 @@ def _own_copy(state: dict[str, Any]) -> dict[str, Any]:
         "deprecated_opts": {group: {dest: dict(info) for dest, info in entries.items()}
                             for group, entries in state["deprecated_opts"].items()},
         "args": None if state["args"] is None else list(state["args"]),
-        "namespace": copy.deepcopy(state["namespace"]),
-        "mutable_ns": copy.deepcopy(state["mutable_ns"]),
+        "namespace": _values(state["namespace"]),
+        "mutable_ns": _values(state["mutable_ns"]),
         "config_opts": list(state["config_opts"]),
         "cli_opts": list(state["cli_opts"]),
-        "setup_attrs": copy.deepcopy(state["setup_attrs"]),
+        "setup_attrs": _values(state["setup_attrs"]),
     }
 
 
 def _infos(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each option's entry copied; an override or default that is a list or dict too (set on
-    the template, it must not be one object in every copy)."""
-    copied = {}
-    for name, info in infos.items():
-        entry = dict(info)
-        for field in ("override", "default"):
-            if isinstance(entry.get(field), (list, dict, set)):
-                entry[field] = copy.deepcopy(entry[field])
-        copied[name] = entry
+    """Each option's entry copied, with its override or default when that is a container
+    (set on the template, it must not be one object in every copy)."""
+    copied = {name: dict(info) for name, info in infos.items()}
+    for entry in copied.values():
+        if len(entry) > 2:  # beyond "opt" and "cli": a location, override or default
+            for field in ("override", "default"):
+                if isinstance(entry.get(field), _CONTAINERS):
+                    entry[field] = copy.deepcopy(entry[field])
     return copied
+
+
+def _values(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A dict of values (a parsed namespace, setup attributes) with its containers copied:
+    an empty one made anew (the usual case, and much cheaper than deepcopy)."""
+    if values is None:
+        return None
+    return {key: (copy.deepcopy(value) if value else type(value)())
+            if isinstance(value, _CONTAINERS) else value for key, value in values.items()}
+
+
+_CONTAINERS = (list, dict, set)
