@@ -123,10 +123,16 @@ class Database:
         `read` gives one statement, without SQLAlchemy's compile of it, which is cached per
         engine and so paid again by every new deployment's databases. Values come back as
         the driver gives them (a boolean as 0/1 and JSON as text on SQLite): the caller
-        converts."""
+        converts. A driver's error is raised as SQLAlchemy raises it from a Connection (e.g.
+        sqlalchemy.exc.OperationalError), which is what callers catch."""
         runtime.yield_point("db")
-        with self._raw_transaction("") as tx:
-            return tx.query(sql, params)
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self._raw_transaction("") as tx:
+                return tx.query(sql, params)
+        except driver_error as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, driver_error,
+                                             dialect=self.engine.dialect) from exc
 
     def raw_queries(self, *statements: str) -> list[list[tuple]]:
         """Run plain parameterless SELECTs on a pooled DBAPI connection, bypassing SQLAlchemy's
