@@ -600,12 +600,25 @@ def register_oslo_messaging_opts(conf: Any) -> None:
     The memory driver calls this on its own conf; call it yourself before using another driver
     (rabbit://, fake://) with a private ConfigOpts.
     """
+    if conf.__dict__.get(_REGISTERED):  # every transport of a conf calls this again
+        return
     for module_name, attribute, group in _GLOBAL_ONLY_OPTS:
         try:
             opts = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError):
             continue
         conf.register_opts(opts, group=group)
+    mark_oslo_messaging_opts(conf)
+
+
+def mark_oslo_messaging_opts(conf: Any) -> None:
+    """`conf` has what register_oslo_messaging_opts registers (e.g. a copy of one that had):
+    later calls on it return at once. Kept in the conf's own __dict__ (a ConfigOpts is
+    unhashable: no set of them), so a copy of a conf made otherwise has no mark."""
+    conf.__dict__[_REGISTERED] = True
+
+
+_REGISTERED = "_altsim_oslo_messaging_opts"
 
 
 class MemoryDriver(base.BaseDriver):

@@ -18,7 +18,7 @@ from oslo_config import cfg
 from altsim import amqp_polling, durable_messaging, runtime
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
-from altsim.memory_driver import register_oslo_messaging_opts
+from altsim.memory_driver import mark_oslo_messaging_opts, register_oslo_messaging_opts
 from altsim.objects import CELL0_UUID, PayloadSerializer
 from altsim.sim import executor as sim_executor
 
@@ -26,6 +26,26 @@ CONTROL_EXCHANGE = "altsim"
 NOTIFICATION_TOPIC = "notifications"
 
 SERIALIZER = PayloadSerializer()
+
+
+# Set in a ConfigOpts' own __dict__ (not an option: ConfigOpts is unhashable, so no set of
+# them) once prepare_conf has run on it, so that each further transport of that conf skips it.
+_PREPARED = "_altsim_messaging_prepared"
+
+
+def prepare_conf(conf: cfg.ConfigOpts) -> None:
+    """Register on `conf` what a transport of it reads, with altsim's messaging defaults
+    (every get_*_transport does it first; done once a conf)."""
+    if not conf.__dict__.get(_PREPARED):
+        _prepare_conf(conf)
+        mark_prepared(conf)
+
+
+def mark_prepared(conf: cfg.ConfigOpts) -> None:
+    """`conf` is a copy of one prepare_conf prepared (altsim.conf.template): nothing to
+    register again."""
+    conf.__dict__[_PREPARED] = True
+    mark_oslo_messaging_opts(conf)
 
 
 def _prepare_conf(conf: cfg.ConfigOpts) -> None:
@@ -41,14 +61,14 @@ def _prepare_conf(conf: cfg.ConfigOpts) -> None:
 
 
 def get_rpc_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
-    _prepare_conf(conf)
+    prepare_conf(conf)
     amqp_polling.apply()
     return messaging.get_rpc_transport(conf, url=url,
                                        allowed_remote_exmods=REMOTE_EXCEPTION_MODULES)
 
 
 def get_notification_transport(conf: cfg.ConfigOpts, url: str) -> messaging.Transport:
-    _prepare_conf(conf)
+    prepare_conf(conf)
     amqp_polling.apply()
     return messaging.get_notification_transport(conf, url=url)
 

@@ -109,8 +109,11 @@ def _register(hosts: list[SimulatedHost], cell_db: CellDatabase,
     """Every host's provider in placement (unless none is used), then every compute node row
     in one transaction. Logs how long it took: thousands of hosts take seconds."""
     started = runtime.monotonic()
-    if placement is not None and runtime.is_deterministic():
-        for host in hosts:  # one at a time, in host order: a deterministic run's order
+    if placement is not None and (runtime.is_deterministic()
+                                  or len(hosts) <= REGISTRATION_THREADS // 2):
+        # One at a time, in host order: a deterministic run's order; and for a few hosts,
+        # whose round trips a pool would hide less than its threads cost to start.
+        for host in hosts:
             host.register_provider(placement)
     elif placement is not None:
         with ThreadPoolExecutor(REGISTRATION_THREADS, thread_name_prefix="register") as pool:

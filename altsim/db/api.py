@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from altsim.db import api_schema as t
 from altsim.db.engine import Database
 from altsim.masking import mask_url
@@ -34,9 +32,11 @@ class HostMappingNotFound(LookupError):
     pass
 
 
-_CELL_FOR_HOST = (sa.select(*(t.cell_mappings.c[f] for f in CellMapping.__dataclass_fields__))
-                  .join(t.host_mappings, t.host_mappings.c.cell_uuid == t.cell_mappings.c.uuid)
-                  .where(t.host_mappings.c.host == sa.bindparam("b_host")))
+# Reads are plain SQL too (Database.select), the columns in CellMapping's order.
+_CELL_COLUMNS = ", ".join(f"c.{name}" for name in CellMapping.__dataclass_fields__)
+_LIST_CELLS = f"SELECT {_CELL_COLUMNS} FROM cell_mappings c ORDER BY c.name"
+_CELL_FOR_HOST = (f"SELECT {_CELL_COLUMNS} FROM cell_mappings c JOIN host_mappings h "
+                  "ON h.cell_uuid = c.uuid WHERE h.host = :host")
 _DELETE_BUILD_REQUEST = "DELETE FROM build_requests WHERE instance_uuid = :uuid"
 
 
@@ -46,6 +46,12 @@ class FlavorNotFound(LookupError):
 
 class FlavorExists(ValueError):
     pass
+
+
+def _cell(row: tuple) -> CellMapping:
+    """A cell_mappings row in CellMapping's order (SQLite gives the boolean as 0/1)."""
+    uuid, name, transport_url, database_connection, disabled = row
+    return CellMapping(uuid, name, transport_url, database_connection, bool(disabled))
 
 
 def _json(value: Any) -> Any:
@@ -70,9 +76,7 @@ class ApiDatabase(Database):
                         "disabled": cell.disabled})
 
     def list_cells(self) -> list[CellMapping]:
-        with self.read() as conn:
-            rows = conn.execute(sa.select(t.cell_mappings).order_by(t.cell_mappings.c.name))
-            return [CellMapping(**row._mapping) for row in rows]
+        return [_cell(row) for row in self.select(_LIST_CELLS)]
 
     def map_host(self, host: str, cell_uuid: str) -> None:
         with self.begin() as tx:
@@ -82,16 +86,13 @@ class ApiDatabase(Database):
 
     def host_cells(self) -> dict[str, str]:
         """host -> cell uuid for every mapped host."""
-        with self.read() as conn:
-            return dict(conn.execute(sa.select(t.host_mappings.c.host,
-                                               t.host_mappings.c.cell_uuid)).all())
+        return dict(self.select("SELECT host, cell_uuid FROM host_mappings"))
 
     def get_cell_for_host(self, host: str) -> CellMapping:
-        with self.read() as conn:
-            row = conn.execute(_CELL_FOR_HOST, {"b_host": host}).first()
-        if row is None:
+        rows = self.select(_CELL_FOR_HOST, {"host": host})
+        if not rows:
             raise HostMappingNotFound(f"host {host!r} is not mapped to any cell")
-        return CellMapping(*row)
+        return _cell(rows[0])
 
     # what nova-api writes for a new server
     def create_build_request(self, build_request: BuildRequest, spec: RequestSpec) -> None:
@@ -108,9 +109,8 @@ class ApiDatabase(Database):
                        {"uuid": uuid, "project_id": project_id})
 
     def build_request_exists(self, instance_uuid: str) -> bool:
-        with self.read() as conn:
-            return conn.execute(sa.select(t.build_requests.c.instance_uuid).where(
-                t.build_requests.c.instance_uuid == instance_uuid)).first() is not None
+        return bool(self.select("SELECT instance_uuid FROM build_requests "
+                                "WHERE instance_uuid = :uuid", {"uuid": instance_uuid}))
 
     def map_instance(self, instance_uuid: str, cell_uuid: str,
                      delete_build_request: bool = False) -> None:
@@ -123,9 +123,8 @@ class ApiDatabase(Database):
 
     def list_build_requests(self) -> list[BuildRequest]:
         """The servers that are not (yet) in a cell."""
-        with self.read() as conn:
-            rows = conn.execute(sa.select(t.build_requests.c.data))
-            return [BuildRequest.model_validate(_json(row.data)) for row in rows]
+        return [BuildRequest.model_validate(_json(data))
+                for (data,) in self.select("SELECT data FROM build_requests")]
 
     # flavors
     def create_flavor(self, flavor: Flavor) -> None:
@@ -137,19 +136,16 @@ class ApiDatabase(Database):
                        {"name": flavor.name, "resources": json.dumps(flavor.resources)})
 
     def list_flavors(self) -> list[Flavor]:
-        with self.read() as conn:
-            rows = conn.execute(sa.select(t.flavors).order_by(t.flavors.c.name))
-            return [Flavor(name=row.name, resources=_json(row.resources)) for row in rows]
+        return [Flavor(name=name, resources=_json(resources)) for name, resources
+                in self.select("SELECT name, resources FROM flavors ORDER BY name")]
 
     def get_flavor(self, name: str) -> Flavor:
-        with self.read() as conn:
-            row = conn.execute(sa.select(t.flavors).where(t.flavors.c.name == name)).first()
-        if row is None:
+        rows = self.select("SELECT name, resources FROM flavors WHERE name = :name",
+                           {"name": name})
+        if not rows:
             raise FlavorNotFound(f"no flavor named {name!r}")
-        return Flavor(name=row.name, resources=_json(row.resources))
+        return Flavor(name=rows[0][0], resources=_json(rows[0][1]))
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""
-        with self.read() as conn:
-            return dict(conn.execute(sa.select(t.instance_mappings.c.instance_uuid,
-                                               t.instance_mappings.c.cell_uuid)).all())
+        return dict(self.select("SELECT instance_uuid, cell_uuid FROM instance_mappings"))

@@ -71,9 +71,17 @@ class StuckBuild:
     request_id: str | None
 
 
-_LIST_COMPUTE_NODES = sa.select(
-    *(t.compute_nodes.c[name] for name in ComputeNode.__dataclass_fields__)
-).order_by(t.compute_nodes.c.host)
+# Reads are plain SQL too (Database.select); values converted where drivers differ (SQLite
+# gives booleans as 0/1 and JSON as text).
+_LIST_COMPUTE_NODES = (f"SELECT {', '.join(ComputeNode.__dataclass_fields__)} "
+                       "FROM compute_nodes ORDER BY host")
+_INSTANCE_ROW_COLUMNS = tuple(c.name for c in t.instances.columns)
+_LIST_INSTANCE_ROWS = f"SELECT {', '.join(_INSTANCE_ROW_COLUMNS)} FROM instances"
+_LIST_FAULTS = ("SELECT instance_uuid, code, message, details FROM instance_faults "
+                "ORDER BY id")
+_LIST_EVENTS = ("SELECT a.instance_uuid, e.event, e.host, e.result, e.reason, e.details, "
+                "e.start_time, e.finish_time FROM instance_actions_events e "
+                "JOIN instance_actions a ON a.id = e.action_id")
 # The columns in ComputeNodeRow's order: the row is made from them by position.
 _COMPUTE_NODE_ROWS_SQL = (f"SELECT {', '.join(ComputeNodeRow._fields)} FROM compute_nodes "
                           "ORDER BY host")
@@ -127,6 +135,11 @@ _INSERT_EVENT = (
 # Nodes per heartbeat statement: far below any driver's limit on bound parameters.
 _HEARTBEAT_CHUNK = 500
 _INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
+
+
+def _json(value: Any) -> Any:
+    """A JSON column: text on SQLite (None stays None), already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _stamp(rows: list[tuple]) -> tuple[int, int]:
@@ -223,9 +236,9 @@ class CellDatabase(Database):
         return {instance: (node, json.loads(resources)) for instance, node, resources in rows}
 
     def list_compute_nodes(self) -> list[ComputeNode]:
-        # The scheduler reads this on every request: a prebuilt statement and positional rows.
-        with self.read() as conn:
-            return [ComputeNode(*row) for row in conn.execute(_LIST_COMPUTE_NODES)]
+        return [ComputeNode(uuid, host, node, bool(disabled), failed, updated)
+                for uuid, host, node, disabled, failed, updated
+                in self.select(_LIST_COMPUTE_NODES)]
 
     def compute_node_rows(self, unless_stamp: tuple[int, int] | None = None,
                           ) -> tuple[tuple[int, int], list[ComputeNodeRow] | None]:
@@ -339,8 +352,13 @@ class CellDatabase(Database):
             return tx.query(sql, params)
 
     def list_instance_rows(self) -> list[dict[str, Any]]:
-        with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.select(t.instances))]
+        flavor = _INSTANCE_ROW_COLUMNS.index("flavor")
+        rows = []
+        for values in self.select(_LIST_INSTANCE_ROWS):
+            row = dict(zip(_INSTANCE_ROW_COLUMNS, values, strict=True))
+            row["flavor"] = _json(values[flavor])
+            rows.append(row)
+        return rows
 
     def set_error(self, instance_uuid: str, fault: Fault,
                   conn: Transaction | None = None,
@@ -369,10 +387,8 @@ class CellDatabase(Database):
 
     def list_faults(self) -> dict[str, Fault]:
         """The latest fault of each instance that has one."""
-        with self.read() as conn:
-            rows = conn.execute(sa.select(t.instance_faults).order_by(t.instance_faults.c.id))
-            return {row.instance_uuid: Fault(code=row.code, message=row.message,
-                                             details=row.details or "") for row in rows}
+        return {uuid: Fault(code=code, message=message, details=details or "")
+                for uuid, code, message, details in self.select(_LIST_FAULTS)}
 
     # instance actions and their events
     def start_action(self, instance_uuid: str, request_id: str | None,
@@ -398,15 +414,13 @@ class CellDatabase(Database):
 
     def list_events(self, instance_uuid: str | None = None) -> dict[str, list[ActionEvent]]:
         """instance uuid -> its events (of one instance when given), in the order recorded."""
-        a, e = t.instance_actions, t.instance_action_events
-        query = (sa.select(a.c.instance_uuid, e.c.event, e.c.host, e.c.result, e.c.reason,
-                           e.c.details, e.c.start_time, e.c.finish_time)
-                 .join(a, a.c.id == e.c.action_id).order_by(e.c.id))
-        if instance_uuid is not None:
-            query = query.where(a.c.instance_uuid == instance_uuid)
+        if instance_uuid is None:
+            rows = self.select(_LIST_EVENTS + " ORDER BY e.id")
+        else:
+            rows = self.select(_LIST_EVENTS + " WHERE a.instance_uuid = :uuid ORDER BY e.id",
+                               {"uuid": instance_uuid})
         events: dict[str, list[ActionEvent]] = {}
-        with self.read() as conn:
-            for row in conn.execute(query):
-                values = dict(row._mapping)
-                events.setdefault(values.pop("instance_uuid"), []).append(ActionEvent(**values))
+        for uuid, event, host, result, reason, details, start_time, finish_time in rows:
+            events.setdefault(uuid, []).append(ActionEvent(
+                event, host, result, reason, _json(details), start_time, finish_time))
         return events

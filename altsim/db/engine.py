@@ -118,6 +118,22 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def select(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        """One SELECT (plain SQL, `:name` parameters) on a pooled DBAPI connection: what
+        `read` gives one statement, without SQLAlchemy's compile of it, which is cached per
+        engine and so paid again by every new deployment's databases. Values come back as
+        the driver gives them (a boolean as 0/1 and JSON as text on SQLite): the caller
+        converts. A driver's error is raised as SQLAlchemy raises it from a Connection (e.g.
+        sqlalchemy.exc.OperationalError), which is what callers catch."""
+        runtime.yield_point("db")
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self._raw_transaction("") as tx:
+                return tx.query(sql, params)
+        except driver_error as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, driver_error,
+                                             dialect=self.engine.dialect) from exc
+
     def raw_queries(self, *statements: str) -> list[list[tuple]]:
         """Run plain parameterless SELECTs on a pooled DBAPI connection, bypassing SQLAlchemy's
         Connection layer, which costs more than the query itself for the scheduler's hottest,

@@ -78,7 +78,8 @@ class Deployment:
     def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
         conf = self._transport_confs.get(host)
         if conf is None:
-            conf = self._transport_confs[host] = service_conf(self.scenario, host)
+            conf = self._transport_confs[host] = service_conf(self.scenario, host,
+                                                                messaging=True)
         transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
                      else rpc.get_notification_transport(conf, url))
         self._transports.append(transport)

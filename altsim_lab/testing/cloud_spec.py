@@ -12,7 +12,7 @@ from typing import Any
 
 from altsim_lab.config_overrides import apply_overrides
 from altsim_lab.scenario.schema import RequestEntry, Scenario, parse_scenario
-from altsim_lab.scenario.topology import SERVICE_OPTION_PACKAGES
+from altsim_lab.scenario.topology import blank_service_conf
 from altsim_lab.testing.world import HOST_RESOURCES
 from compute_sim.faults import FaultRule
 from compute_sim.hosts_file import CellSpec, HostSpec
@@ -78,10 +78,7 @@ class CloudSpec:
 
     def set_config(self, key: str, value: Any) -> None:
         """Checked now against every service's options, so a typo fails at its line."""
-        from altsim.conf import make_conf  # one conf, thrown away: only the check
-
-        conf = make_conf(SERVICE_OPTION_PACKAGES)
-        conf([], project="altsim", default_config_files=[], default_config_dirs=[])
+        conf = blank_service_conf()  # one conf, thrown away: only the check
         try:
             apply_overrides(conf, {key: value})
         except ValueError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from altsim_lab.testing import Cloud, CloudError
+from altsim_lab.testing import cloud as cloud_module
 
 USER_TEST = """\
 def test_first_spawn_fails(altsim_cloud):
@@ -80,14 +81,16 @@ def test_teardown_leaves_no_thread_file_or_bus_behind(tmp_path: Path,
     from altsim import memory_driver
 
     # A temporary folder of this test's own: other runs on the machine make altsim-* too.
+    # Both where the cloud's folder goes (/dev/shm by default) and any other temporary file.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(cloud_module, "WORKDIR_ROOT", str(tmp_path))
     threads_before = set(threading.enumerate())
     cloud = Cloud(cells={"cell1": ["host1", "host2"]})
     cloud.fail_spawn("host1")
     server = cloud.boot("vm", "small")
     workdir = Path(cloud._workdir.name)  # type: ignore[union-attr]
     vhosts = cloud.deployment._vhosts()
-    assert server.status == "ACTIVE" and workdir.exists()
+    assert server.status == "ACTIVE" and workdir.exists() and workdir.parent == tmp_path
 
     cloud.close()
 
@@ -158,3 +161,13 @@ def test_meanwhile_is_refused_over_a_broker_before_anything_starts() -> None:
     with pytest.raises(CloudError, match="`meanwhile` only in an embedded cloud"):
         cloud.fail_spawn("host1", meanwhile=lambda: None)
     assert cloud.deployment is None  # refused before reaching a broker
+
+
+def test_an_embedded_clouds_folder_is_in_memory_unless_tmpdir_names_a_place(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)
+    shm_usable = os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
+    assert cloud_module._ram_folder() == ("/dev/shm" if shm_usable else None)
+
+    monkeypatch.setenv("TMPDIR", "/var/tmp")
+    assert cloud_module._ram_folder() is None
