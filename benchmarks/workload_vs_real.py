@@ -118,13 +118,17 @@ def one_run(kind: str, instances: int, args: argparse.Namespace, workdir: Path,
     seen: dict[str, Any] = {}
 
     def inspect(deployment: Any) -> None:
-        # Before the run takes its providers and allocations out of the placement.
-        audit = audit_placement(deployment.api_db, deployment.placement)
-        seen["audit"] = {"orphan_allocations": len(audit.orphans),
-                         "orphans": sorted({f"{o.consumer_uuid} ({o.reason})"
-                                            for o in audit.orphans})[:20],
-                         "usage_mismatches": len(audit.mismatches)}
         seen["select_s"] = select_times(deployment.workdir)
+        # Before the run takes its providers and allocations out of the placement.
+        try:
+            audit = audit_placement(deployment.api_db, deployment.placement)
+        except Exception as exc:  # noqa: BLE001 - recorded with the run, which goes on
+            seen["audit"] = {"failed": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            seen["audit"] = {"orphan_allocations": len(audit.orphans),
+                             "orphans": sorted({f"{o.consumer_uuid} ({o.reason})"
+                                                for o in audit.orphans})[:20],
+                             "usage_mismatches": len(audit.mismatches)}
         if args.keep_logs:
             target = args.keep_logs / f"{kind}-{instances}"
             target.mkdir(parents=True, exist_ok=True)
@@ -142,8 +146,14 @@ def one_run(kind: str, instances: int, args: argparse.Namespace, workdir: Path,
         say(f"    did not start: {problem}")
         return {"instances": instances, "ok": False, "problems": [problem],
                 "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    except Exception as exc:  # noqa: BLE001 - one run's failure is recorded, the others run
+        say(f"    failed: {type(exc).__name__}: {exc}"[:400])
+        return {"instances": instances, "ok": False,
+                "problems": [f"{type(exc).__name__}: {exc}"[:400]],
+                "load_average_before": load_before, "load_average_after": os.getloadavg()}
     finally:
         if args.keep_logs and (workdir / "real-placement.log").exists():
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
             shutil.copy(workdir / "real-placement.log",
                         args.keep_logs / f"{kind}-{instances}-real-placement.log")
     select = seen.get("select_s", [])

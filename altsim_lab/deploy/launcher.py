@@ -165,7 +165,12 @@ class LaunchedDeployment(Deployment):
         register_secret(*([self._token] if self._token else []), *url_passwords(base_url),
                         *url_passwords(database_url or ""),
                         *(user.password for user in self._users.values()))
-        self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
+        # A placement the run is given may be a real one, slower than ours under the
+        # workload: the report's and the audit's reads wait for its answers (as Nova's report
+        # client does) rather than failing the run after 10 s.
+        self.placement = HttpPlacementClient(
+            self._placement_url, auth_token=self._token,
+            timeout=None if shared_placement is not None else 10.0)
         self._processes: list[ServiceProcess] = []
         self._placement_port = placement_port
 
