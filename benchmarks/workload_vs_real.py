@@ -40,6 +40,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from altsim import gc_tuning
 from altsim_lab.deploy.launcher import LaunchError
 from altsim_lab.deploy.provision import DatabaseServer
@@ -85,7 +87,9 @@ def placement(kind: str, workdir: Path, real_database: str,
     name = f"altsim_bench_placement_{uuid.uuid4().hex[:10]}"
     databases.create(name)
     try:
-        server = RealPlacement.start(venv(), folder, databases.url_for(name))
+        # Placement's own driver is psycopg2 (the pins hold it): it reads cursor.lastrowid.
+        url = make_url(databases.url_for(name)).set(drivername="postgresql+psycopg2")
+        server = RealPlacement.start(venv(), folder, url.render_as_string(hide_password=False))
         try:
             yield server.url
         finally:

@@ -82,7 +82,8 @@ class RealPlacement:
     def start(cls, venv: Path, workdir: Path,
               database_url: str | None = None) -> RealPlacement:
         """`database_url`: an empty database to keep placement's tables in (e.g.
-        postgresql+psycopg://postgres@127.0.0.1:5432/name), as operators serve it; by
+        postgresql+psycopg2://postgres@127.0.0.1:5432/name: placement needs psycopg2, whose
+        cursors have lastrowid), as operators serve it; by
         default a SQLite file, on which its two workers' writes lock each other out (a 500
         "database is locked" now and then under concurrent writes)."""
         workdir.mkdir(parents=True, exist_ok=True)
