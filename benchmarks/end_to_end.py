@@ -71,10 +71,13 @@ class EndToEnd:
 def measure(spec: Scenario, transport_url: str | None = None, timeout_s: float = 600.0,
             database_url: str | None = None,
             inspect: Callable[[Any], None] | None = None,
-            placement: SharedPlacement | None = None) -> EndToEnd:
+            placement: SharedPlacement | None = None,
+            start_timeout_s: float | None = None) -> EndToEnd:
     """One run; `inspect` sees the deployment once the workload is done (as run_scenario's).
     Launched, the CPU each process spends per build is measured too; given `placement`, the
-    run uses that one instead of starting its own (`altsim run --placement-url`)."""
+    run uses that one instead of starting its own (`altsim run --placement-url`);
+    `start_timeout_s`: how long each service may take to be ready (`altsim run
+    --start-timeout`)."""
     phases: dict[str, float] = {}
     hooks = Progress(on_phase=lambda phase: phases.setdefault(phase, time.perf_counter()))
     split = CpuSplit() if transport_url else None
@@ -89,7 +92,7 @@ def measure(spec: Scenario, transport_url: str | None = None, timeout_s: float =
     result = run_scenario(spec, timeout_s=timeout_s, progress=hooks,
                           transport_url=transport_url, database_url=database_url,
                           inspect=at_the_end, during=split.start if split else None,
-                          placement=placement)
+                          placement=placement, start_timeout_s=start_timeout_s)
     wall = time.perf_counter() - started
     start_s = phases.get("running workload", started) - phases.get("starting services", started)
     problems = [*result.errors, *(f"{c['check']}: {c['detail']}"

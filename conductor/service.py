@@ -49,7 +49,9 @@ def build_super_conductor_server(conf: cfg.ConfigOpts, transport: messaging.Tran
             compute_apis[cell_uuid] = ComputeAPI(router.transport(cell_uuid))
         return compute_apis[cell_uuid]
 
-    scheduler_api = SchedulerAPI(transport)
+    # Nova's scheduler client: long_rpc_timeout, with rpc_response_timeout as the call
+    # monitor's (nova/scheduler/rpcapi.py, select_destinations).
+    scheduler_api = SchedulerAPI(transport, conf.long_rpc_timeout, conf.rpc_response_timeout)
     task = wiring.schedule_and_build(conf, api_db, cell_dbs, scheduler_api, compute_api_for,
                                      BuryInCell0(api_db, cell0_db, notifier), placement)
     endpoints: list[object] = [SuperConductorManager(task)]

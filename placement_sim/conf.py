@@ -26,10 +26,16 @@ placement_opts = [
                help="Token sent as X-Auth-Token with every placement request. On "
                     "altsim-placement, the token every request but GET / must carry; the "
                     "server refuses to start without one unless noauth is true."),
-    cfg.FloatOpt("timeout", default=10.0, min=0.001,
-                 help="Seconds to wait for placement to connect and to answer a request. A "
+    cfg.FloatOpt("timeout", min=0.001,
+                 help="Seconds to wait for placement to connect and to answer a request; a "
                       "timeout counts as placement being unavailable (see "
-                      "unavailable_patience)."),
+                      "unavailable_patience). Unset (the default): connecting may take "
+                      "10 s, the answer as long as placement needs, as with Nova's report "
+                      "client (keystoneauth sets no timeout unless given one). A request "
+                      "that timed out waiting for its answer was delivered: a placement that "
+                      "is slow, not gone, still carries it out, after the service has counted "
+                      "it failed (a claim then moves on to the next host, and the first "
+                      "host's allocation appears later, leaked)."),
     cfg.FloatOpt("unavailable_patience", default=30.0, min=0.0,
                  help="Seconds a request keeps being sent again (pauses from 0.2 s doubling "
                       "to 2 s) while placement cannot be reached, times out or answers 5xx, "

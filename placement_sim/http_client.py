@@ -55,6 +55,9 @@ LOG = logging.getLogger(__name__)
 MICROVERSION = "1.36"
 # Pauses between tries while placement is unavailable: 0.2 s, doubling, at most 2 s.
 FIRST_PAUSE_S = 0.2
+# Connecting, when no timeout is given: a connection that cannot be made carried nothing, so
+# giving up on it (and sending the request again) is always safe; an answer is waited for.
+CONNECT_TIMEOUT_S = 10.0
 LONGEST_PAUSE_S = 2.0
 CANDIDATES_MICROVERSION = "1.16"
 
@@ -67,10 +70,12 @@ class RemotePlacementStore:
     """The ``PlacementStore`` interface implemented by requests to a Placement endpoint."""
 
     def __init__(self, endpoint_url: str, auth_token: str | None = None,
-                 timeout: float = 10.0, pool_size: int = 16, patience_s: float = 0.0,
+                 timeout: float | None = 10.0, pool_size: int = 16, patience_s: float = 0.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        """`patience_s`: how long to keep sending a request again while placement is
-        unavailable before raising PlacementUnavailable (0: raise at once)."""
+        """`timeout`: seconds to connect and to wait for an answer; None: CONNECT_TIMEOUT_S
+        to connect, and the answer waited for as long as it takes (Nova's report client sets
+        no timeout). `patience_s`: how long to keep sending a request again while placement
+        is unavailable before raising PlacementUnavailable (0: raise at once)."""
         headers = {"OpenStack-API-Version": f"placement {MICROVERSION}",
                    "Accept": "application/json", "Content-Type": "application/json"}
         if auth_token:
@@ -82,7 +87,8 @@ class RemotePlacementStore:
         # urllib3 retries nothing: _exchange decides, with patience_s, what is sent again.
         self._http = urllib3.connection_from_url(
             self.endpoint_url, maxsize=pool_size, headers=headers, retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout))
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S if timeout is None else timeout,
+                                    read=timeout))
 
     def close(self) -> None:
         self._http.close()
@@ -266,7 +272,7 @@ class HttpPlacementClient(InProcessPlacementClient):
         self,
         endpoint_url: str,
         auth_token: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | None = 10.0,
         *,
         sleep: Callable[[float], None] = time.sleep,
         backoff: Callable[[int], float] = nova_backoff,

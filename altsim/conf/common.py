@@ -12,6 +12,13 @@ default_opts = [
     cfg.IntOpt("seed", default=0,
                help="Seed from which every random choice of the simulation derives, so that a "
                     "run is reproducible however threads interleave."),
+    cfg.IntOpt("long_rpc_timeout", default=1800, min=1,
+               help="Seconds the super conductor waits for the scheduler's answer to "
+                    "select_destinations, as long as the scheduler keeps saying it is working "
+                    "on it (oslo.messaging's call monitor: a heartbeat at least every "
+                    "rpc_response_timeout, whose absence ends the wait sooner). Nova's option "
+                    "and default: a scheduler slowed by its placement is waited for, a dead "
+                    "one is not."),
 ]
 
 api_database_group = cfg.OptGroup("api_database", help="The API database (API-level services "

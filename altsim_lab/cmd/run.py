@@ -20,7 +20,7 @@ from altsim_lab.cmd.inputs import InvalidInput
 from altsim_lab.cmd.run_output import print_header, print_story, print_written, story_console
 from altsim_lab.cmd.service_logs import names_by_uuid, service_logs
 from altsim_lab.deploy.deterministic import Determinism
-from altsim_lab.deploy.launcher import LaunchError
+from altsim_lab.deploy.launcher import START_TIMEOUT_S, LaunchError
 from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.scenario.report import report_json
 from altsim_lab.scenario.runner import Progress as RunProgress
@@ -62,6 +62,12 @@ class RunScenario(Command):
                                  "the run makes one per level with rabbitmqctl. The broker "
                                  "is logged in to first: an unreachable one or a refused "
                                  "login exits 2 at once")
+        parser.add_argument("--start-timeout", type=float, metavar="SECONDS",
+                            help="with --transport-url: how long each service may take to "
+                                 "say it is ready before the run gives up, naming it (above "
+                                 f"0; default {START_TIMEOUT_S:g}). A compute registers its "
+                                 "hosts in placement first: 500 hosts in a real Placement "
+                                 "can take longer than the default")
         parser.add_argument("--per-cell-users", action=argparse.BooleanOptionalAction,
                             default=None,
                             help="with --transport-url: give each level (the API, each cell) "
@@ -154,6 +160,10 @@ def _checked_inputs(args: argparse.Namespace) -> Scenario:
     inputs.check_placement_options(args.placement_url, args.placement_token,
                                    args.transport_url)
     inputs.check_seconds("--timeout", args.timeout)
+    if args.start_timeout is not None:
+        if not args.transport_url:
+            raise InvalidInput("--start-timeout is for launched runs: give --transport-url too")
+        inputs.check_seconds("--start-timeout", args.start_timeout)
     if args.report:
         inputs.check_output_file("--report", args.report)
     if args.report_dir:
@@ -206,6 +216,7 @@ def _run_with_progress(scenario, args, console: Console) -> RunResult:  # type: 
         result = run_scenario(scenario, timeout_s=args.timeout, progress=hooks,
                               transport_url=args.transport_url,
                               per_cell_users=args.per_cell_users,
-                              placement=_shared_placement(args), **extra)
+                              placement=_shared_placement(args),
+                              start_timeout_s=args.start_timeout, **extra)
         bar.update(task, description=f"{scenario.name}: finished")
         return result

@@ -56,6 +56,9 @@ from altsim_lab.scenario.topology import plan_topology, service_conf
 from placement_sim.http_client import HttpPlacementClient
 
 LOG = logging.getLogger(__name__)
+# How long each service may take to be ready, by default (`altsim run --start-timeout`): a
+# compute registers its hosts in placement before it says so, a few seconds for 500 hosts in
+# altsim-placement, a minute or more in a real Placement on a loaded machine.
 START_TIMEOUT_S = 60.0
 # One RabbitMQ user per level unless asked otherwise: made with the vhosts in their one
 # rabbitmqctl call, they cost a launched run a few tenths of a second (README, "Over RabbitMQ").
@@ -126,11 +129,17 @@ class LaunchedDeployment(Deployment):
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path, base_url: str,
                  placement_port: int, database_url: str | None = None,
                  per_cell_users: bool = PER_CELL_USERS,
-                 shared_placement: SharedPlacement | None = None) -> None:
+                 shared_placement: SharedPlacement | None = None,
+                 start_timeout_s: float = START_TIMEOUT_S) -> None:
         """`per_cell_users`: each level's vhost gets a user of its own (rabbit_users), and
         each service its level's user; else every vhost is the base URL's user's.
         `shared_placement`: use that placement instead of starting altsim-placement
-        (`placement_port` is then unused); the run's instance uuids get the run id as salt."""
+        (`placement_port` is then unused); the run's instance uuids get the run id as salt.
+        `start_timeout_s`: how long each service may take to say it is ready (on start and
+        restart) before the launch fails with a LaunchError naming it."""
+        if not start_timeout_s > 0:
+            raise ValueError(f"start timeout: must be above 0 seconds, got {start_timeout_s}")
+        self.start_timeout_s = start_timeout_s
         template = vhost_url(base_url, "{run_id}-{name}")
         self.database_server = DatabaseServer(database_url) if database_url else None
         topology = plan_topology(scenario, run_id, workdir, template, self.database_server)
@@ -156,7 +165,12 @@ class LaunchedDeployment(Deployment):
         register_secret(*([self._token] if self._token else []), *url_passwords(base_url),
                         *url_passwords(database_url or ""),
                         *(user.password for user in self._users.values()))
-        self.placement = HttpPlacementClient(self._placement_url, auth_token=self._token)
+        # A placement the run is given may be a real one, slower than ours under the
+        # workload: the report's and the audit's reads wait for its answers (as Nova's report
+        # client does) rather than failing the run after 10 s.
+        self.placement = HttpPlacementClient(
+            self._placement_url, auth_token=self._token,
+            timeout=None if shared_placement is not None else 10.0)
         self._processes: list[ServiceProcess] = []
         self._placement_port = placement_port
 
@@ -167,14 +181,14 @@ class LaunchedDeployment(Deployment):
         self._provision_databases()
         self._create_databases()
         if self._shared is None:
-            self._launch("placement", "altsim-placement", {
+            self._wait_ready(self._launch("placement", "altsim-placement", {
                 "placement": {"bind_host": "127.0.0.1", "bind_port": self._placement_port,
                               "auth_token": self._token,
                               # kept across a restart (kill -9 included) in the run's folder;
                               # no fsync: a kill keeps what was written, and a machine crash
                               # ends the whole run anyway (BENCHMARKS.md has the cost)
                               "state_path": str(self.workdir / "placement-state"),
-                              "state_fsync": False}}).wait_ready(START_TIMEOUT_S)
+                              "state_fsync": False}}))
         # Everything else starts at once (a Python process takes seconds to import its world);
         # the hosts are mapped to their cells once every compute has registered them.
         for cell in self.topology.cells:
@@ -194,7 +208,7 @@ class LaunchedDeployment(Deployment):
         self._launch("conductor-super", "altsim-conductor",
                      {**api_sections, "conductor": {"role": "super"}})
         for process in self._processes:
-            process.wait_ready(START_TIMEOUT_S)
+            self._wait_ready(process)
         discover_hosts(self.api_db)
 
     def stop(self, also: Sequence[Any] = ()) -> None:
@@ -237,7 +251,7 @@ class LaunchedDeployment(Deployment):
         old = self._process(name)
         process = old.restarted()
         self._processes[self._processes.index(old)] = process
-        process.wait_ready(START_TIMEOUT_S)
+        self._wait_ready(process)
 
     def pause(self, name: str) -> None:
         """SIGSTOP service `name`: it holds its connections and answers nothing, as a host
@@ -246,6 +260,10 @@ class LaunchedDeployment(Deployment):
 
     def resume(self, name: str) -> None:
         self._process(name).signal_group(signal.SIGCONT)
+
+    def _wait_ready(self, process: ServiceProcess) -> None:
+        process.wait_ready(self.start_timeout_s,
+                           " (give the services longer with altsim run --start-timeout)")
 
     def _process(self, name: str) -> ServiceProcess:
         for process in self._processes:

@@ -104,9 +104,10 @@ class ServiceProcess:
         return self.popen.poll() is None
 
     # waiting
-    def wait_ready(self, timeout: float) -> re.Match[str]:
+    def wait_ready(self, timeout: float, slow_hint: str = "") -> re.Match[str]:
         """Wait for the first line matching `ready` and return its match; LaunchError, with
-        the last lines of output, if the process exits first or `timeout` seconds pass."""
+        the last lines of output, if the process exits first or `timeout` seconds pass (its
+        first line then ends with `slow_hint`: how to give it longer)."""
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.1):
             if self.popen.poll() is not None or time.monotonic() > deadline:
@@ -114,7 +115,7 @@ class ServiceProcess:
                 if exited:  # its last lines (often the reason) may still be in the pipe
                     self._pumping.join(5)
                 state = (f"exited with {self.popen.returncode}" if exited
-                         else f"not ready after {timeout:.0f} s")
+                         else f"not ready after {timeout:g} s{slow_hint}")
                 where = f" ({self.log_path})" if self.log_path is not None else ""
                 with self._lines_lock:
                     quoted = "".join(list(self._lines)[-QUOTED_LINES:])

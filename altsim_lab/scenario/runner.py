@@ -74,14 +74,23 @@ def check_database_url(database_url: str | None, transport_url: str | None) -> N
 
 def make_deployment(scenario: Scenario, run_id: str, workdir: Path, transport_url: str | None,
                     database_url: str | None, per_cell_users: bool | None,
-                    placement: SharedPlacement | None = None) -> Any:
+                    placement: SharedPlacement | None = None,
+                    start_timeout_s: float | None = None) -> Any:
+    """`start_timeout_s` (launched runs): how long each service may take to be ready (None:
+    the launcher's default)."""
     if transport_url is None:
         return EmbeddedDeployment(scenario, run_id, workdir)
-    from altsim_lab.deploy.launcher import PER_CELL_USERS, LaunchedDeployment  # rabbit only
+    from altsim_lab.deploy.launcher import (  # rabbit only
+        PER_CELL_USERS,
+        START_TIMEOUT_S,
+        LaunchedDeployment,
+    )
     return LaunchedDeployment(scenario, run_id, workdir, transport_url, _free_port(),
                               database_url,
                               PER_CELL_USERS if per_cell_users is None else per_cell_users,
-                              shared_placement=placement)
+                              shared_placement=placement,
+                              start_timeout_s=(START_TIMEOUT_S if start_timeout_s is None
+                                               else start_timeout_s))
 
 
 def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
@@ -92,7 +101,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
                  per_cell_users: bool | None = None,
                  during: Callable[[Any], None] | None = None,
                  deterministic: Determinism | None = None,
-                 placement: SharedPlacement | None = None) -> RunResult:
+                 placement: SharedPlacement | None = None,
+                 start_timeout_s: float | None = None) -> RunResult:
     """Run embedded (one process) or, given a rabbit:// URL, with every service launched as
     its own process over that broker; a launched run given a database server URL (e.g.
     postgresql+psycopg://postgres@127.0.0.1:5432/) keeps its databases there, one per level,
@@ -107,7 +117,8 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
     embedded under a seeded scheduler in simulated time (altsim_lab.deploy.deterministic);
     NotDeterministic (a ValueError) for what that mode cannot control. `placement` (launched
     runs): use that placement, which the run neither starts nor owns, instead of starting
-    altsim-placement (altsim_lab.deploy.shared_placement)."""
+    altsim-placement (altsim_lab.deploy.shared_placement). `start_timeout_s` (launched runs):
+    how long each service may take to be ready (None: the launcher's default, 60 s)."""
     check_database_url(database_url, transport_url)
     if placement is not None and transport_url is None:
         raise ValueError("a placement URL (--placement-url) is only for launched runs: give "
@@ -119,19 +130,20 @@ def run_scenario(scenario: Scenario, timeout_s: float = 300.0,
         return run_deterministic(deterministic, scenario.seed, lambda: _run_scenario(
             scenario, timeout_s, progress, None, inspect, None, None, None, None))
     return _run_scenario(scenario, timeout_s, progress, transport_url, inspect, database_url,
-                         per_cell_users, during, placement)
+                         per_cell_users, during, placement, start_timeout_s)
 
 
 def _run_scenario(scenario: Scenario, timeout_s: float, progress: Progress | None,
                   transport_url: str | None, inspect: Callable[[Any], None] | None,
                   database_url: str | None, per_cell_users: bool | None,
                   during: Callable[[Any], None] | None,
-                  placement: SharedPlacement | None) -> RunResult:
+                  placement: SharedPlacement | None,
+                  start_timeout_s: float | None = None) -> RunResult:
     progress = progress or Progress()
     run_id = f"altsim-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix=f"{run_id}-") as workdir:
         deployment = make_deployment(scenario, run_id, Path(workdir), transport_url,
-                                     database_url, per_cell_users, placement)
+                                     database_url, per_cell_users, placement, start_timeout_s)
         progress.on_phase("starting services")
         collector: Collector | None = None
         try:

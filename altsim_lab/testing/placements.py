@@ -1,6 +1,7 @@
 """Placements served on a free loopback port by a process of their own, started and stopped for
-sure: real openstack-placement (gunicorn over a SQLite file, noauth2, from a virtualenv built
-from a pinned requirements file) and altsim-placement's daemon.
+sure: real openstack-placement (gunicorn over a SQLite file, or a PostgreSQL database it is
+given, noauth2, from a virtualenv built from a pinned requirements file) and altsim-placement's
+daemon.
 
 The real-Placement test tier and the benchmark that compares the two both start them here.
 The virtualenv is kept between runs and rebuilt only when the requirements change (a stamp
@@ -70,19 +71,26 @@ def wait_until_serving(url: str, alive: Callable[[], bool] = lambda: True) -> No
 @dataclass
 class RealPlacement:
     """openstack-placement under gunicorn (2 workers of 4 threads): `url`, and `stop()`.
-    Its database and log are files in the `workdir` it was started in."""
+    Its log, and its database unless it is given one, are files in the `workdir` it was
+    started in."""
 
     url: str
     process: subprocess.Popen[bytes]
     log: Path
 
     @classmethod
-    def start(cls, venv: Path, workdir: Path) -> RealPlacement:
+    def start(cls, venv: Path, workdir: Path,
+              database_url: str | None = None) -> RealPlacement:
+        """`database_url`: an empty database to keep placement's tables in (e.g.
+        postgresql+psycopg2://postgres@127.0.0.1:5432/name: placement needs psycopg2, whose
+        cursors have lastrowid), as operators serve it; by
+        default a SQLite file, on which its two workers' writes lock each other out (a 500
+        "database is locked" now and then under concurrent writes)."""
         workdir.mkdir(parents=True, exist_ok=True)
         conf = workdir / "placement.conf"
+        connection = database_url or f"sqlite:///{workdir / 'placement.sqlite'}"
         conf.write_text("[DEFAULT]\ndebug = false\n[api]\nauth_strategy = noauth2\n"
-                        "[placement_database]\n"
-                        f"connection = sqlite:///{workdir / 'placement.sqlite'}\n")
+                        f"[placement_database]\nconnection = {connection}\n")
         bin_dir = venv / "bin"
         subprocess.run([str(bin_dir / "placement-manage"), "--config-file", str(conf),
                         "db", "sync"], check=True, capture_output=True, timeout=120)

@@ -105,6 +105,12 @@ CASES = [
     Case("report-is-a-folder", [*RUN, "--report", "{tmp}"], "is a folder; give a file name"),
     Case("per-cell-users-embedded", [*RUN, "--no-per-cell-users"],
          "--per-cell-users is for launched runs"),
+    Case("start-timeout-embedded", [*RUN, "--start-timeout", "120"],
+         "--start-timeout is for launched runs: give --transport-url too"),
+    Case("start-timeout-zero", [*RUN, "--transport-url", RABBIT, "--start-timeout", "0"],
+         "--start-timeout: must be a number of seconds above 0, got 0"),
+    Case("start-timeout-nan", [*RUN, "--transport-url", RABBIT, "--start-timeout", "nan"],
+         "--start-timeout: must be a number of seconds above 0, got nan"),
     # --transport-url
     Case("broker-port-closed", [*RUN, "--transport-url", RABBIT],
          "--transport-url: cannot reach RabbitMQ at 127.0.0.1:{port}: connection refused"),

@@ -432,6 +432,49 @@ def test_without_patience_a_lost_answer_fails_the_claim(live_server):
     assert store.put_calls == 1  # (and its write is what `placement audit` would report)
 
 
+class SlowStore(PlacementStore):
+    """A placement that is slow, not gone: each PUT of allocations is answered `delay_s`
+    late, and carried out even when its client has stopped waiting (as an overloaded real
+    Placement's queued request is)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.put_calls = 0
+
+    def put_allocations(self, *args, **kwargs) -> None:
+        self.put_calls += 1
+        time.sleep(self.delay_s)
+        super().put_allocations(*args, **kwargs)
+
+
+def test_without_a_timeout_a_slow_placement_is_waited_for_as_nova_does(live_server):
+    store = SlowStore(delay_s=0.6)
+    store.create_resource_provider(RP1, "host-1")
+    store.set_inventories(RP1, 0, INV)
+    live_server.proxy.target = store
+    with HttpPlacementClient(live_server.url, TOKEN, timeout=None, sleep=lambda s: None,
+                             patience_s=0.0) as client:
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is True
+    assert store.put_calls == 1
+
+
+def test_a_claim_timed_out_on_a_slow_placement_is_written_after_it_counted_failed(live_server):
+    """Why [placement] timeout waits for the answer by default: given up on, the claim
+    fails (the scheduler would move on to the next host), and placement writes it anyway."""
+    store = SlowStore(delay_s=0.6)
+    store.create_resource_provider(RP1, "host-1")
+    store.set_inventories(RP1, 0, INV)
+    live_server.proxy.target = store
+    with HttpPlacementClient(live_server.url, TOKEN, timeout=0.2, sleep=lambda s: None,
+                             patience_s=0.0) as client:
+        assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u") is False
+    deadline = time.monotonic() + 5
+    while not store.get_allocations(C1)["allocations"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.get_allocations(C1)["allocations"], "the timed-out claim was never written"
+
+
 def test_wrong_token_is_a_401_placement_error(live_server):
     live_server.proxy.target = PlacementStore()
     with HttpPlacementClient(live_server.url, "wrong") as client:

@@ -45,8 +45,12 @@ def test_wait_ready_returns_the_readiness_line_and_output_keeps_the_last_lines(t
 def test_a_process_that_never_gets_ready_is_a_launch_error():
     process = ServiceProcess("mute", python("import time; print('hello'); time.sleep(60)"))
     try:
-        with pytest.raises(LaunchError, match=r"mute not ready after 1 s; its output:\nhello"):
+        with pytest.raises(LaunchError, match=r"mute not ready after 0.6 s; its output:\nhello"):
             process.wait_ready(0.6)
+        # The launcher's hint (how to give it longer) ends the first line.
+        with pytest.raises(LaunchError, match=r"^mute not ready after 0.3 s \(longer: --x\); "
+                                              r"its output:\nhello"):
+            process.wait_ready(0.3, " (longer: --x)")
     finally:
         process.kill()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from altsim_lab.cmd import altsim
 from altsim_lab.deploy import launcher
 from altsim_lab.deploy.launcher import LaunchedDeployment, LaunchError
 from altsim_lab.scenario.runner import run_scenario
@@ -122,3 +123,43 @@ def test_an_unreachable_database_server_is_a_launch_error_without_the_password(
                      database_url="postgresql+psycopg://altsim:s3cret@127.0.0.1:1/")
     assert "s3cret" not in str(err.value)
     assert added and not added & vhosts(), "the run left vhosts behind"
+
+
+def test_a_service_slower_than_the_start_timeout_is_named_and_everything_stops(
+        rabbit_url: str, capsys, monkeypatch):
+    """`altsim run --start-timeout`: the first service not ready in time (placement, started
+    first: a Python daemon needs far more than a tenth of a second) stops the run with exit 2
+    and an error naming it and the option, and nothing of the run is left on the broker."""
+    added: set[str] = set()
+    real_rabbitmqctl = launcher.rabbitmqctl
+
+    def rabbitmqctl(*args: str, stdin: str | None = None) -> None:
+        if args[0] == "import_definitions":
+            added.update(vhost["name"] for vhost in json.loads(stdin or "{}")["vhosts"])
+        real_rabbitmqctl(*args, stdin=stdin)
+
+    monkeypatch.setattr(launcher, "rabbitmqctl", rabbitmqctl)
+    code = altsim.main(["run", str(SCENARIOS[0]), "--transport-url", rabbit_url,
+                        "--start-timeout", "0.1"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: could not launch the services: placement not ready after "
+                          "0.1 s (give the services longer with altsim run --start-timeout)"), err
+    assert added and not added & vhosts(), "the run left vhosts behind"
+
+
+def test_the_start_timeout_reaches_every_service_of_a_launched_run(rabbit_url: str, monkeypatch):
+    """The launcher waits `start_timeout_s` for each service it starts, not its default."""
+    waited: dict[str, float] = {}
+    real_wait = launcher.ServiceProcess.wait_ready
+
+    def wait_ready(self, timeout: float, slow_hint: str = ""):  # type: ignore[no-untyped-def]
+        waited[self.name] = timeout
+        return real_wait(self, timeout, slow_hint)
+
+    monkeypatch.setattr(launcher.ServiceProcess, "wait_ready", wait_ready)
+    result = run_scenario(load_scenario(SCENARIOS[0]), transport_url=rabbit_url,
+                          start_timeout_s=123.0)
+    assert result.ok, result.errors
+    assert {"placement", "scheduler", "conductor-super"} <= set(waited)
+    assert set(waited.values()) == {123.0}
