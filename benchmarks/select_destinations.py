@@ -2,6 +2,7 @@
 
     python -m benchmarks.select_destinations [--hosts 1000 10000] [--requests 300]
         [--host-view compute_nodes placement] [--compute-writes]
+        [--candidates-order hash name random]
 
 No bus: the scheduler manager is called directly, over a real SQLite cell database of compute
 nodes and the in-process placement, exactly as the scheduler service assembles them. Each
@@ -26,7 +27,7 @@ from altsim.conf import make_conf
 from altsim.db.cell import CellDatabase
 from altsim.objects import Flavor, RequestSpec
 from placement_sim.client import InProcessPlacementClient
-from placement_sim.store import PlacementStore
+from placement_sim.store import CANDIDATES_ORDERS, DEFAULT_CANDIDATES_ORDER, PlacementStore
 from scheduler import conf as scheduler_conf
 from scheduler.service import build_scheduler_manager
 
@@ -45,10 +46,12 @@ class _NoNotifications:
 
 
 def measure(hosts: int, requests: int, workdir: Path, host_view: str = "compute_nodes",
-            compute_writes: bool = False) -> dict[str, float]:
-    cell_db = CellDatabase(f"sqlite:///{workdir / f'cell-{hosts}-{host_view}.db'}")
+            compute_writes: bool = False,
+            candidates_order: str = DEFAULT_CANDIDATES_ORDER) -> dict[str, float]:
+    cell_db = CellDatabase(
+        f"sqlite:///{workdir / f'cell-{hosts}-{host_view}-{candidates_order}.db'}")
     cell_db.sync()
-    placement = InProcessPlacementClient(PlacementStore())
+    placement = InProcessPlacementClient(PlacementStore(candidates_order))
     capacity = {rc: amounts["total"] for rc, amounts in INVENTORY.items()}
     nodes = [(str(uuid.uuid5(uuid.NAMESPACE_DNS, f"host-{i:05d}")), f"host-{i:05d}", capacity)
              for i in range(hosts)]
@@ -89,14 +92,18 @@ def main() -> None:
                         choices=["compute_nodes", "placement"])
     parser.add_argument("--compute-writes", action="store_true",
                         help="a compute writes its row after each request, as in a run")
+    parser.add_argument("--candidates-order", nargs="+", default=[DEFAULT_CANDIDATES_ORDER],
+                        choices=CANDIDATES_ORDERS, help="placement's [placement] "
+                        "candidates_order; it matters where the limit cuts (10,000 hosts)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="altsim-bench-") as workdir:
         for hosts in args.hosts:
             for view in args.host_view:
-                result = measure(hosts, args.requests, Path(workdir), view,
-                                 args.compute_writes)
-                print(f"{hosts:6d} hosts, host_view {view:13s}: p50 {result['p50_ms']:.2f} ms,"
-                      f" p99 {result['p99_ms']:.2f} ms")
+                for order in args.candidates_order:
+                    result = measure(hosts, args.requests, Path(workdir), view,
+                                     args.compute_writes, order)
+                    print(f"{hosts:6d} hosts, host_view {view:13s}, order {order:6s}: "
+                          f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,10 @@ NOT_CARRIED = {
                                        "failed_builds_flush = tracker",
     "update_resources_interval": "Nova's harness runs no periodic task (periodic_enable is "
                                  "false in its test config)",
+    "placement.candidates_order": "Nova's harness runs real Placement, which answers in its "
+                                  "own order; the order matters only where [scheduler] "
+                                  "max_placement_results cuts the candidates, which is not "
+                                  "carried over either",
 }
 CAPACITY_FLAGS = [(None, "reserved_host_memory_mb", 0), (None, "reserved_host_disk_mb", 0),
                   (None, "reserved_host_cpus", 0)]

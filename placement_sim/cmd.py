@@ -77,10 +77,11 @@ def _open_store(group: cfg.ConfigOpts.GroupAttr) -> PlacementStore:
     """In memory, or kept in state_path; there the HTTP answers wait for durability
     (DurableAnswers) rather than each write on the event loop."""
     if not group.state_path:
-        return PlacementStore()
+        return PlacementStore(group.candidates_order)
     store = JournaledStore(Path(group.state_path), fsync=group.state_fsync,
                            sync_each_write=False,
-                           snapshot_every=group.state_snapshot_every)
+                           snapshot_every=group.state_snapshot_every,
+                           candidates_order=group.candidates_order)
     LOG.info("altsim-placement state in %s", group.state_path)
     return store
 

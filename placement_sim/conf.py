@@ -8,13 +8,14 @@ from oslo_config import cfg
 
 from altsim.conf.groups import register_group_opts
 from placement_sim.client import InProcessPlacementClient, PlacementClient
-from placement_sim.store import PlacementStore
+from placement_sim.store import DEFAULT_CANDIDATES_ORDER, PlacementStore
 
 placement_group = cfg.OptGroup(
     "placement",
     help="The placement service: the client side (endpoint_url, auth_token, timeout) for "
-         "every service that talks to placement, and the server side (bind_host, bind_port, "
-         "noauth) for altsim-placement.")
+         "every service that talks to placement, the server side (bind_host, bind_port, "
+         "noauth) for altsim-placement, and candidates_order for every placement altsim "
+         "keeps.")
 
 placement_opts = [
     cfg.StrOpt("endpoint_url",
@@ -67,6 +68,25 @@ placement_opts = [
                help="With state_path: write a snapshot of the whole state, and start a new "
                     "journal, after this many journaled writes. A restart replays at most "
                     "this many records after loading the newest snapshot."),
+    cfg.StrOpt("candidates_order", default=DEFAULT_CANDIDATES_ORDER, choices=[
+                   ("hash", "a fixed order that follows no name and is another for each "
+                            "requested resources (classes and amounts), as Placement's: "
+                            "`limit` keeps a pseudo-random subset, the same from request "
+                            "to request for a flavor, and the same in every run"),
+                   ("name", "provider-name order: `limit` keeps the providers first by "
+                            "name (altsim's order before this option)"),
+                   ("random", "a fresh random order for each answer, and a random sample "
+                              "of them all under `limit`: Placement with "
+                              "randomize_allocation_candidates = true (in a deterministic "
+                              "run, drawn from the run's seed)")],
+               help="Order of GET /allocation_candidates answers, of a placement this "
+                    "process keeps: altsim-placement's, or the in-process store of the "
+                    "embedded and deterministic modes and of a service without "
+                    "endpoint_url. Placement promises no order; it matters only where "
+                    "`limit` (the scheduler's max_placement_results) cuts the candidates, "
+                    "since the scheduler weighs hosts in its own order (docs/fidelity.md, "
+                    "Allocation candidate order). A placement reached at endpoint_url "
+                    "answers in its own order."),
     cfg.BoolOpt("noauth", default=False,
                 help="Serve without authentication (altsim-placement only). When false, "
                      "auth_token must be set and every request except GET / must send it."),
@@ -85,7 +105,8 @@ def make_placement_client(
     conf: cfg.ConfigOpts, store_factory: Callable[[], PlacementStore] | None = None
 ) -> PlacementClient:
     """An HTTP client when [placement] endpoint_url is set, else an in-process one over a new
-    store (from ``store_factory`` when given, e.g. to share one store in a process)."""
+    store in [placement] candidates_order (from ``store_factory`` when given, e.g. to share
+    one store in a process)."""
     group = conf.placement
     if group.endpoint_url:
         from placement_sim.http_client import HttpPlacementClient  # urllib3 only when needed
@@ -93,4 +114,5 @@ def make_placement_client(
         return HttpPlacementClient(group.endpoint_url, auth_token=group.auth_token,
                                    timeout=group.timeout,
                                    patience_s=group.unavailable_patience)
-    return InProcessPlacementClient(store_factory() if store_factory else PlacementStore())
+    return InProcessPlacementClient(store_factory() if store_factory
+                                    else PlacementStore(group.candidates_order))

@@ -33,7 +33,7 @@ from typing import Any
 
 from placement_sim.exceptions import PlacementError
 from placement_sim.journal import Journal, fsync_directory, read_records
-from placement_sim.store import PlacementStore
+from placement_sim.store import DEFAULT_CANDIDATES_ORDER, PlacementStore
 
 _FILE_RE = re.compile(r"^(snapshot|journal)-(\d{8})\.(json|log)$")
 DEFAULT_SNAPSHOT_EVERY = 10_000
@@ -70,11 +70,13 @@ class JournaledStore(PlacementStore):
     """A PlacementStore kept in `folder`. `fsync`: each write is made durable against a
     machine crash (fdatasync), not only against the process dying. `sync_each_write`: each
     write method returns only once its record is durable; False leaves that to the caller
-    (`sync()`), as the HTTP server does to answer only then while serving other requests."""
+    (`sync()`), as the HTTP server does to answer only then while serving other requests.
+    `candidates_order`: as PlacementStore's (a setting, not state: not kept in `folder`)."""
 
     def __init__(self, folder: Path, *, fsync: bool = True, sync_each_write: bool = True,
-                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY) -> None:
-        super().__init__()
+                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+                 candidates_order: str = DEFAULT_CANDIDATES_ORDER) -> None:
+        super().__init__(candidates_order)
         self.folder = Path(folder)
         self._fsync = fsync
         self._sync_each_write = sync_each_write

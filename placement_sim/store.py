@@ -22,15 +22,16 @@ to such a front end; the store accepts any string.
 Performance: one lock guards everything (operations are short dictionary updates); usage
 totals per provider are maintained incrementally on every write, so capacity checks and
 allocation candidates never re-sum allocations, and candidates are one pass over the
-providers in (cached) name order with a few dictionary lookups each.
+providers in (cached) candidates order with a few dictionary lookups each.
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +60,15 @@ MAX_ALLOCATION_RATIO = 3.40282e38
 # behind gets a full answer.
 CHANGE_LOG_LENGTH = 100_000
 
-# How allocation candidates are ordered: by provider uuid (a fixed order that does not follow
-# the names: placement promises none) or by provider name.
-CANDIDATES_ORDERS = ("uuid", "name")
+# How allocation candidates are ordered (placement_sim/conf.py `candidates_order` says more):
+# "hash", a fixed order for each requested resources that does not follow the names, as
+# Placement's; "name", provider-name order; "random", a fresh shuffle for each answer and a
+# random sample under a limit, as Placement's randomize_allocation_candidates.
+CANDIDATES_ORDERS = ("hash", "name", "random")
+DEFAULT_CANDIDATES_ORDER = "hash"
+# Resources whose provider order the store keeps (hash order: one order for each): a scheduler
+# asks for a few flavors again and again; an entry costs a list of the providers.
+ORDERS_KEPT = 64
 # A consumer written without a type (before 1.38) has placement's default one.
 UNKNOWN_CONSUMER_TYPE = "unknown"
 
@@ -129,10 +136,10 @@ class _Provider:
     # rebuilt only after the provider changed, since every scheduling request reads it.
     summary: dict[str, Any] | None = None
     summary_revision: int = -1
-    # (Requested resources, filters) -> (revision, this provider's allocation request or None
-    # when it cannot take them): the same flavors are asked for again and again, and a
-    # provider's answer only changes with its revision.
-    candidates: dict[tuple, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
+    # (Requested resources, filters), by the store's number for them -> (revision, this
+    # provider's allocation request or None when it cannot take them): the same flavors are
+    # asked for again and again, and a provider's answer only changes with its revision.
+    candidates: dict[int, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "name": self.name, "generation": self.generation}
@@ -248,24 +255,42 @@ def build_inventory(rp_uuid: str, rc: str, record: Mapping[str, Any]) -> Invento
     )
 
 
+def _hash_order(requested: tuple[tuple[str, int], ...]) -> Callable[[_Provider], bytes]:
+    """The sort key of the "hash" order for these resources (sorted): a keyed hash of the
+    provider's uuid. Placement's order is that of a Python set of allocation requests, each
+    hashed on its provider's database id and the requested classes and amounts (objects/
+    allocation_candidate.py, AllocationRequest.__hash__ and _merge_candidates): fixed for a
+    request, unrelated to names, and another for other resources. This one is all that too,
+    and the same in every process and run (Python's own string hash is not), so runs
+    reproduce."""
+    salt = hashlib.blake2b(",".join(f"{rc}:{amount}" for rc, amount in requested).encode(),
+                           digest_size=32).digest()
+    return lambda p: hashlib.blake2b(p.uuid.encode(), key=salt, digest_size=8).digest()
+
+
 class PlacementStore:
     """Thread-safe in-memory placement data with the real service's semantics."""
 
-    def __init__(self, candidates_order: str = "name") -> None:
+    def __init__(self, candidates_order: str = DEFAULT_CANDIDATES_ORDER) -> None:
         if candidates_order not in CANDIDATES_ORDERS:
             raise ValueError(f"candidates_order {candidates_order!r}: expected one of "
                              f"{', '.join(CANDIDATES_ORDERS)}")
-        self._order_key = ((lambda p: p.uuid) if candidates_order == "uuid"
-                           else (lambda p: p.name))
+        self.candidates_order = candidates_order
         self._custom_classes: set[str] = set()
         self._custom_traits: set[str] = set()
         self._lock = threading.Lock()
         self._providers: dict[str, _Provider] = {}
         self._uuid_by_name: dict[str, str] = {}
         self._consumers: dict[str, _Consumer] = {}
-        # Providers in candidates order; rebuilt lazily after a provider
-        # is created or deleted, so a burst of creations costs one sort, not one each.
-        self._by_name: list[_Provider] | None = None
+        # Sorted requested resources -> the providers in candidates order for them (name
+        # order: one list for all, under the key None); emptied when a provider is created,
+        # deleted or renamed and rebuilt lazily, so a burst of creations costs one sort.
+        self._orders: dict[tuple | None, list[_Provider]] = {}
+        # The change number of the last change that moved a provider within the order (a
+        # rename, in name order): a delta cannot move one, so no delta reaches back past it.
+        self._reordered = 0
+        # (Sorted requested resources, filters) -> its number in the providers' caches.
+        self._key_numbers: dict[tuple, int] = {}
         # Every change to a provider (created, deleted, its generation moved), numbered: what
         # candidates_since() answers from. Bounded: a caller further behind gets everything.
         self._sequence = 0
@@ -300,7 +325,7 @@ class PlacementStore:
             provider = _Provider(uuid=uuid, name=name)
             self._providers[uuid] = provider
             self._uuid_by_name[name] = uuid
-            self._by_name = None
+            self._orders.clear()
             self._changed(uuid)
             return provider.to_dict()
 
@@ -329,7 +354,7 @@ class PlacementStore:
                 )
             del self._providers[uuid]
             del self._uuid_by_name[provider.name]
-            self._by_name = None
+            self._orders.clear()
             self._changed(uuid)
 
     # -- inventories --
@@ -666,8 +691,10 @@ class PlacementStore:
                 del self._uuid_by_name[provider.name]
                 provider.name = name
                 self._uuid_by_name[name] = rp_uuid
-                self._by_name = None
                 self._changed(rp_uuid)
+                if self.candidates_order == "name":
+                    self._orders.clear()
+                    self._reordered = self._sequence
             return provider.to_dict()
 
     # -- the whole state, for a durable store's snapshots --
@@ -701,7 +728,7 @@ class PlacementStore:
             self._providers.clear()
             self._uuid_by_name.clear()
             self._consumers.clear()
-            self._by_name = None
+            self._orders.clear()
             # Snapshots of before resource classes, traits and aggregates have none.
             self._custom_classes = set(state.get("resource_classes", ()))
             self._custom_traits = set(state.get("traits", ()))
@@ -737,11 +764,11 @@ class PlacementStore:
 
         A provider is a candidate when it has inventory of every requested class, every
         amount respects that inventory's min/max/step, and ``used + amount <= capacity``.
-        Candidates come in the store's candidates order (provider uuid, or name; placement
-        promises none, and a deterministic one makes simulations reproducible); ``filters``
-        narrow them by traits and aggregates; ``limit`` truncates, and the
-        provider summaries cover exactly the returned providers with every class of their
-        inventory, as placement does.
+        Candidates come in the store's candidates order (CANDIDATES_ORDERS; placement
+        promises none); ``filters`` narrow them by traits and aggregates; ``limit`` keeps
+        the first ones (with "random", a random sample of them all, as placement's
+        randomize_allocation_candidates), and the provider summaries cover exactly the
+        returned providers, in the same order, with every class of their inventory.
         """
         if not isinstance(resources, Mapping) or not resources:
             raise _bad_request(
@@ -762,23 +789,37 @@ class PlacementStore:
         key = (tuple(sorted(requested)), filters)
         with self._lock:
             self._check_traits_exist(filters.traits_named)
-            if self._by_name is None:
-                self._by_name = sorted(self._providers.values(), key=self._order_key)
+            shuffled = self.candidates_order == "random"
             matches: list[_Provider] = []
             requests: list[dict[str, Any]] = []
-            for provider in self._by_name:
-                request = self._cached_candidate(provider, key, requested, filters)
+            number = self._key_number(key)
+            for provider in self._ordered(key[0]):
+                # _cached_candidate inlined: this loop is most of a request's cost.
+                cached = provider.candidates.get(number)
+                if cached is not None and cached[0] == provider.revision:
+                    request = cached[1]
+                else:
+                    request = self._cached_candidate(provider, number, requested, filters)
                 if request is not None:
                     matches.append(provider)
                     requests.append(request)
-                    if limit is not None and len(matches) >= limit:
+                    if limit is not None and len(matches) >= limit and not shuffled:
                         # The order is fixed, so stopping early returns the same first
                         # ``limit`` candidates a full scan would.
                         break
+            if shuffled:
+                # As placement's limit_results: a sample of `limit` of them all, else all
+                # of them shuffled (in a deterministic run, from the run's seeded stream).
+                picked = runtime.rng().sample(range(len(matches)),
+                                              min(len(matches), limit or len(matches)))
+                matches = [matches[i] for i in picked]
+                requests = [requests[i] for i in picked]
             return {
                 # Shared, cached requests and summaries: callers must treat them as read-only.
                 "allocation_requests": requests,
-                "provider_summaries": {p.uuid: p.current_summary() for p in matches},
+                "provider_summaries": {
+                    p.uuid: p.summary if p.summary_revision == p.revision  # type: ignore[misc]
+                    else p.current_summary() for p in matches},
             }
 
     def candidates_since(self, resources: Mapping[str, int], limit: int | None,
@@ -792,8 +833,11 @@ class PlacementStore:
         since its last answer, each as a candidate (its request and summary) or as removed
         (full now, or deleted), and the unchanged rest it already has stays valid (a
         provider's candidacy and summary change only with its generation). The answer is in
-        full when `since` is None or too old for the change log, or when `limit` could cut
-        the candidates (more providers than it): which ones are cut can change with any.
+        full when `since` is None or too old for the change log, when a provider moved
+        within the candidates order since (renamed, in name order), or when `limit` could
+        cut the candidates (more providers than it): which ones are cut can change with any.
+        In "random" order a delta leaves the others where the last full answer had them:
+        without a cut, order chooses nothing (the scheduler weighs hosts in its own order).
         """
         with self._lock:
             token = str(CandidatesToken(self._epoch, self._sequence))
@@ -802,12 +846,12 @@ class PlacementStore:
                 changed = None
             else:
                 self._check_traits_exist(filters.traits_named)
-                key = (tuple(sorted(resources.items())), filters)
+                number = self._key_number((tuple(sorted(resources.items())), filters))
                 requests, summaries, removed = [], {}, []
                 for rp_uuid in changed:
                     provider = self._providers.get(rp_uuid)
-                    request = (self._cached_candidate(provider, key, list(resources.items()),
-                                                      filters)
+                    request = (self._cached_candidate(provider, number,
+                                                      list(resources.items()), filters)
                                if provider is not None else None)
                     if request is None:
                         removed.append(rp_uuid)
@@ -821,12 +865,13 @@ class PlacementStore:
 
     def _changed_after(self, token: str | None) -> list[str] | None:
         """The providers changed after the change `token` names, or None if it is not a
-        token of this store or the log no longer reaches back that far. Lock held."""
+        token of this store, the log no longer reaches back that far, or a provider moved
+        within the candidates order since (a delta cannot move one). Lock held."""
         parsed = CandidatesToken.parse(token)
         if parsed is None or parsed.epoch != self._epoch:
             return None
         since = parsed.number
-        if since > self._sequence:
+        if since > self._sequence or since < self._reordered:
             return None
         if since < self._sequence and (not self._changes or self._changes[0][0] > since + 1):
             return None
@@ -839,17 +884,44 @@ class PlacementStore:
 
     # -- internals (callers hold the lock where noted) --
 
+    def _ordered(self, requested: tuple[tuple[str, int], ...]) -> list[_Provider]:
+        """Every provider in candidates order for the sorted `requested` resources. Lock
+        held."""
+        key = None if self.candidates_order != "hash" else requested
+        ordered = self._orders.get(key)
+        if ordered is None:
+            if self.candidates_order == "name":
+                ordered = sorted(self._providers.values(), key=lambda p: p.name)
+            elif self.candidates_order == "hash":
+                ordered = sorted(self._providers.values(), key=_hash_order(requested))
+            else:  # random: any order is shuffled afterwards; creation order is at hand
+                ordered = list(self._providers.values())
+            if len(self._orders) >= ORDERS_KEPT:
+                del self._orders[next(iter(self._orders))]
+            self._orders[key] = ordered
+        return ordered
+
+    def _key_number(self, key: tuple) -> int:
+        """The number standing for `key` (sorted resources, filters) in the providers'
+        candidate caches: an int hashes and compares at once, the tuple and the filters
+        (a dataclass) in Python for every provider. Lock held."""
+        number = self._key_numbers.get(key)
+        if number is None:
+            number = self._key_numbers[key] = len(self._key_numbers)
+        return number
+
     @classmethod
-    def _cached_candidate(cls, provider: _Provider, key: tuple,
+    def _cached_candidate(cls, provider: _Provider, number: int,
                           requested: list[tuple[str, int]],
                           filters: CandidateFilters) -> dict[str, Any] | None:
-        """The provider's allocation request for `requested` (`key` its sorted form with the
-        filters), from the provider's cache while its revision has not moved. Lock held."""
-        cached = provider.candidates.get(key)
+        """The provider's allocation request for `requested` and `filters` (`number` their
+        _key_number), from the provider's cache while its revision has not moved. Lock
+        held."""
+        cached = provider.candidates.get(number)
         if cached is not None and cached[0] == provider.revision:
             return cached[1]
         request = cls._candidate(provider, requested, filters)
-        provider.candidates[key] = (provider.revision, request)
+        provider.candidates[number] = (provider.revision, request)
         return request
 
     @staticmethod

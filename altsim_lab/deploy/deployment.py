@@ -75,11 +75,17 @@ class Deployment:
                                    *(cell.mapping.transport_url
                                      for cell in self.topology.cells)]))
 
-    def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
+    def _conf(self, host: str) -> Any:
+        """The scenario's ConfigOpts for `host`, built once (for its transports, and what
+        else only reads options every service sees alike)."""
         conf = self._transport_confs.get(host)
         if conf is None:
             conf = self._transport_confs[host] = service_conf(self.scenario, host,
                                                                 messaging=True)
+        return conf
+
+    def _transport(self, kind: str, url: str, host: str) -> messaging.Transport:
+        conf = self._conf(host)
         transport = (rpc.get_rpc_transport(conf, url) if kind == "rpc"
                      else rpc.get_notification_transport(conf, url))
         self._transports.append(transport)

@@ -39,7 +39,10 @@ class EmbeddedDeployment(Deployment):
 
     def __init__(self, scenario: Scenario, run_id: str, workdir: Path) -> None:
         super().__init__(scenario, plan_topology(scenario, run_id, workdir))
-        self.placement = InProcessPlacementClient(PlacementStore())
+        # Placement in-process, with the scenario's [placement] options: read from the
+        # scheduler's transport conf, built anyway (a ConfigOpts of its own costs ms a start).
+        self.placement = InProcessPlacementClient(PlacementStore(
+            self._conf("scheduler").placement.candidates_order))
         self._servers: list[messaging.RPCServer] = []
         self._computes: list[ComputeSimService] = []
         self._sweepers: list[PeriodicTask] = []

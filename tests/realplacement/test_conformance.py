@@ -287,6 +287,43 @@ def test_allocation_candidates_with_limit(apis: list[Api]) -> None:
     assert answer[0] == 200 and len(answer[1]) == 3 and answer[-1][0] == 400
 
 
+def test_a_limit_keeps_as_many_candidates_in_both(apis: list[Api]) -> None:
+    """Neither promises an order (docs/fidelity.md, Allocation candidate order), so the
+    orders are not compared; what both do is keep `limit` of them, the first ones of the
+    answer without a cut, summarized, and the same ones when asked again."""
+    rps = [fresh() for _ in range(8)]
+    # More than any other test's providers have, and each provider takes exactly this
+    # amount (min_unit): only these are candidates, and they are no other test's.
+    amount = 1_000_000 + uuid.UUID(rps[0]).int % 90_000
+
+    def providers(answer: Answer) -> list[str]:
+        return [next(iter(r["allocations"])) for r in answer.body["allocation_requests"]]
+
+    def check(api: Api) -> Any:
+        for rp in rps:
+            new_provider(api, rp, vcpu=amount)
+            inventory = {**INVENTORY, "total": amount, "min_unit": amount, "max_unit": amount}
+            assert api.call("PUT", f"/resource_providers/{rp}/inventories", version=CLIENT,
+                            json={"resource_provider_generation": 1,
+                                  "inventories": {"VCPU": inventory}}).status == 200
+        params = {"resources": f"VCPU:{amount}"}
+        every = providers(api.call("GET", "/allocation_candidates", version=CANDIDATES,
+                                   params=params))
+        assert sorted(every) == sorted(rps)
+        counts = []
+        for limit in (1, 3, 7, 8, 20):
+            asked = {**params, "limit": limit}
+            answer, again = (api.call("GET", "/allocation_candidates", version=CANDIDATES,
+                                      params=asked) for _ in range(2))
+            kept = providers(answer)
+            assert kept == every[:limit] and providers(again) == kept, (api, limit)
+            assert sorted(answer.body["provider_summaries"]) == sorted(kept), (api, limit)
+            counts.append(len(kept))
+        return counts
+
+    assert agree(apis, check) == [1, 3, 7, 8, 8]
+
+
 def test_no_allocation_candidates(apis: list[Api]) -> None:
     agree(apis, lambda api: (lambda a: (a.status, a.body))(api.call(
         "GET", "/allocation_candidates", version=CANDIDATES,

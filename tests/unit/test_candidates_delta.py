@@ -36,8 +36,8 @@ FLAVORS = [{"VCPU": 1}, {"VCPU": 2, "MEMORY_MB": 512}]
 INVENTORY = {"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}
 
 
-def store_with(providers: list[str]) -> PlacementStore:
-    store = PlacementStore()
+def store_with(providers: list[str], order: str = "hash") -> PlacementStore:
+    store = PlacementStore(order)
     for rp in providers:
         store.create_resource_provider(rp, f"host-{rp}")
         store.set_inventories(rp, 0, INVENTORY)
@@ -105,11 +105,14 @@ def test_a_token_reads_back_as_written_and_orders_the_changes_of_one_placement_o
 # -- the client's answers, whatever happens between them -------------------------------------------
 
 class CandidatesFollowTheStore(RuleBasedStateMachine):
-    """Any sequence of writes: the client's cached candidates equal a fresh full answer."""
+    """Any sequence of writes: the client's cached candidates equal a fresh full answer, in
+    the store's candidates order (hash here; subclasses for the others)."""
+
+    ORDER = "hash"
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = store_with(PROVIDERS[:3])
+        self.store = store_with(PROVIDERS[:3], self.ORDER)
         self.client = InProcessPlacementClient(self.store)
         self.next_consumer = 0
 
@@ -150,6 +153,14 @@ class CandidatesFollowTheStore(RuleBasedStateMachine):
         except PlacementError:
             pass  # in use
 
+    @rule(rp=st.sampled_from(PROVIDERS), name=st.sampled_from(["a", "m", "z"]))
+    def rename(self, rp, name):  # type: ignore[no-untyped-def]
+        """Moves the provider within name order (a delta cannot: the client asks in full)."""
+        try:
+            self.store.rename_resource_provider(rp, f"{name}-{rp}")
+        except PlacementError:
+            pass  # no such provider
+
     @rule(flavor=st.sampled_from(FLAVORS), first=st.sampled_from(PROVIDERS),
           then=st.sampled_from(PROVIDERS), vcpu=st.integers(1, 2))
     def overtaken(self, flavor, first, then, vcpu):  # type: ignore[no-untyped-def]
@@ -162,18 +173,42 @@ class CandidatesFollowTheStore(RuleBasedStateMachine):
             return self.store.candidates_since(resources, limit, since)
 
         got = self.client._candidates.get(flavor, 1000, fetch)
-        assert got == self.store.allocation_candidates(flavor, 1000)
+        self.check(got, self.store.allocation_candidates(flavor, 1000))
 
     @invariant()
     def client_sees_what_a_full_answer_says(self):  # type: ignore[no-untyped-def]
         for flavor in FLAVORS:
-            assert self.client.get_allocation_candidates(flavor) == \
-                self.store.allocation_candidates(flavor, 1000)
+            self.check(self.client.get_allocation_candidates(flavor),
+                       self.store.allocation_candidates(flavor, 1000))
+
+    @staticmethod
+    def check(got: AllocationCandidates, full: dict) -> None:
+        assert got == full  # the same candidates, in the same order
 
 
-CandidatesFollowTheStore.TestCase.settings = settings(max_examples=60, stateful_step_count=25,
-                                                      deadline=None)
+class NameOrderFollowsTheStore(CandidatesFollowTheStore):
+    ORDER = "name"
+
+
+class RandomOrderFollowsTheStore(CandidatesFollowTheStore):
+    """Each full answer is shuffled: the client's has the same candidates and summaries,
+    in the order of its last full answer (order chooses nothing without a limit)."""
+
+    ORDER = "random"
+
+    @staticmethod
+    def check(got: AllocationCandidates, full: dict) -> None:
+        by_provider = {next(iter(r["allocations"])): r for r in full["allocation_requests"]}
+        assert got.requests_by_provider == by_provider
+        assert got.provider_summaries == full["provider_summaries"]
+        assert list(got.provider_summaries) == list(got.requests_by_provider)
+
+
+for machine in (CandidatesFollowTheStore, NameOrderFollowsTheStore, RandomOrderFollowsTheStore):
+    machine.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
 test_candidates_follow_the_store = CandidatesFollowTheStore.TestCase
+test_candidates_in_name_order_follow_the_store = NameOrderFollowsTheStore.TestCase
+test_candidates_in_random_order_follow_the_store = RandomOrderFollowsTheStore.TestCase
 
 
 def test_an_answer_overtaken_by_a_later_one_is_applied_without_a_full_fetch():
@@ -202,7 +237,8 @@ def test_the_answer_is_a_frozen_value_that_equals_the_body_and_a_delta_makes_a_n
     assert isinstance(first, AllocationCandidates) and first.token is not None
     assert first.journal is not None and first.journal.start == first.token.number
     assert first == store.allocation_candidates({"VCPU": 1}, 1000)
-    assert first.requests_by_provider["rp-1"] is first["allocation_requests"][1]
+    position = [next(iter(r["allocations"])) for r in first["allocation_requests"]].index("rp-1")
+    assert first.requests_by_provider["rp-1"] is first["allocation_requests"][position]
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.token = None  # type: ignore[misc]
     # When rp-1 fills up, the next answer is a delta applied to a copy
@@ -314,3 +350,26 @@ def test_a_journal_answers_what_changed_between_two_of_its_changes_until_it_forg
     assert journal.between(12, 17) is None
     last = 17 + 2 * JOURNAL_LENGTH
     assert journal.between(last - 1, last) == ({f"p{last}"}, set())
+
+
+# -- with a limit that cuts the candidates --------------------------------------------------------
+
+@pytest.mark.parametrize("order", ["hash", "name", "random"])
+def test_a_limit_that_cuts_is_answered_in_full_in_every_order(order):
+    # Given more providers than the limit, some of them claimed on between two requests
+    store = store_with(PROVIDERS, order)
+    client = InProcessPlacementClient(store)
+    first = client.get_allocation_candidates({"VCPU": 1}, limit=3)
+    store.put_allocations("c1", {PROVIDERS[0]: {"resources": {"VCPU": 4}}}, "p", "u", None)
+    store.put_allocations("c2", {PROVIDERS[1]: {"resources": {"VCPU": 1}}}, "p", "u", None)
+    second = client.get_allocation_candidates({"VCPU": 1}, limit=3)
+    # Then each answer has the 3 candidates asked for, summarized, none of them full
+    for answer in (first, second):
+        assert len(answer["allocation_requests"]) == 3 == len(answer.provider_summaries)
+        assert list(answer.provider_summaries) == list(answer.requests_by_provider)
+    assert PROVIDERS[0] not in second.requests_by_provider
+    # and in a fixed order they are the first 3 of the full answer, as placement's.
+    if order != "random":
+        assert second == store.allocation_candidates({"VCPU": 1}, 3)
+        assert second["allocation_requests"] == store.allocation_candidates(
+            {"VCPU": 1})["allocation_requests"][:3]

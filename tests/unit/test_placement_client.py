@@ -303,16 +303,19 @@ def test_claim_does_not_modify_or_alias_the_allocation_request(client):
 def test_get_allocation_candidates_returns_the_placement_body_and_honours_limit(client):
     client.ensure_resource_provider(RP2, "host-0", INV)
     body = client.get_allocation_candidates({"VCPU": 1})
-    assert body == {
-        "allocation_requests": [request(RP2, VCPU=1), request(RP1, VCPU=1)],
-        "provider_summaries": {
-            rp: {"resources": {"VCPU": {"capacity": 4, "used": 0},
-                               "MEMORY_MB": {"capacity": 2048, "used": 0}}}
-            for rp in (RP2, RP1)},
-    }
+    # In the store's order (docs/fidelity.md, Allocation candidate order): compared apart.
+    requests = sorted(body["allocation_requests"], key=lambda r: list(r["allocations"]))
+    assert requests == sorted([request(RP2, VCPU=1), request(RP1, VCPU=1)],
+                              key=lambda r: list(r["allocations"]))
+    assert body["provider_summaries"] == {
+        rp: {"resources": {"VCPU": {"capacity": 4, "used": 0},
+                           "MEMORY_MB": {"capacity": 2048, "used": 0}}}
+        for rp in (RP2, RP1)}
     limited = client.get_allocation_candidates({"VCPU": 1}, limit=1)
-    assert len(limited["allocation_requests"]) == 1
-    assert client.claim_resources(C1, body["allocation_requests"][1], "p", "u")
+    assert limited["allocation_requests"] == body["allocation_requests"][:1]
+    assert list(limited["provider_summaries"]) == list(body["allocation_requests"][0][
+        "allocations"])
+    assert client.claim_resources(C1, request(RP1, VCPU=1), "p", "u")
     assert client.get_usages(RP1)["VCPU"] == 1
 
 

@@ -132,7 +132,8 @@ def test_placement_options_and_defaults():
     assert {o.name for o in opts} == {"endpoint_url", "auth_token", "timeout",
                                       "unavailable_patience", "bind_host", "bind_port",
                                       "noauth", "state_path", "state_fsync",
-                                      "state_snapshot_every"}
+                                      "state_snapshot_every", "candidates_order"}
+    assert group.candidates_order == "hash"
     assert (group.state_path, group.state_fsync) == ("", True)
     assert group.unavailable_patience == 30.0
     assert next(o for o in opts if o.name == "auth_token").secret

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 import threading
 
@@ -515,16 +517,12 @@ def test_candidates_only_include_providers_with_enough_free_capacity(store):
         {"allocations": {"roomy": {"resources": {"VCPU": 2, "MEMORY_MB": 2048}}}}
     ]
     # Exactly filling the remaining capacity still qualifies.
-    assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == [
-        "full",
-        "roomy",
-        "no-mem",
-        "small-mem",
-        "big-unit",
-    ]
+    assert sorted(_candidate_rps(store.allocation_candidates({"VCPU": 1}))) == [
+        "big-unit", "full", "no-mem", "roomy", "small-mem"]
 
 
-def test_candidates_are_ordered_by_provider_name_and_limit_truncates(store):
+def test_candidates_are_ordered_by_provider_name_and_limit_truncates():
+    store = PlacementStore("name")
     names = ["delta", "alpha", "echo", "charlie", "bravo"]
     for i, name in enumerate(names):
         make_rp(store, f"rp-{i}", name, VCPU={"total": 4})
@@ -533,7 +531,7 @@ def test_candidates_are_ordered_by_provider_name_and_limit_truncates(store):
     assert [by_uuid[u] for u in _candidate_rps(body)] == sorted(names)
     limited = store.allocation_candidates({"VCPU": 1}, limit=2)
     assert [by_uuid[u] for u in _candidate_rps(limited)] == ["alpha", "bravo"]
-    assert set(limited["provider_summaries"]) == set(_candidate_rps(limited))
+    assert list(limited["provider_summaries"]) == _candidate_rps(limited)
 
 
 def test_candidate_summaries_cover_every_inventory_class_with_capacity_and_used(store):
@@ -557,13 +555,123 @@ def test_candidate_summaries_cover_every_inventory_class_with_capacity_and_used(
     }
 
 
-def test_candidates_order_tracks_created_and_deleted_providers(store):
+def test_name_order_tracks_created_deleted_and_renamed_providers():
+    store = PlacementStore("name")
     make_rp(store, RP1, "m", VCPU={"total": 1})
     assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == [RP1]
     make_rp(store, RP2, "a", VCPU={"total": 1})
     assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == [RP2, RP1]
+    store.rename_resource_provider(RP2, "z")
+    assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == [RP1, RP2]
     store.delete_resource_provider(RP2)
     assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == [RP1]
+
+
+# -- candidates order: hash (the default) and random --
+
+HOSTS = [f"host-{i:02d}" for i in range(20)]
+
+
+def _hosts_store(order: str = "hash", hosts: list[str] = HOSTS) -> PlacementStore:
+    store = PlacementStore(order)
+    for name in hosts:
+        make_rp(store, f"uuid-of-{name}", name, VCPU={"total": 4}, MEMORY_MB={"total": 4096})
+    return store
+
+
+def test_hash_order_is_the_default_follows_no_name_nor_creation_and_differs_by_resources():
+    store = _hosts_store()
+    assert store.candidates_order == PlacementStore().candidates_order == "hash"
+    small = _candidate_rps(store.allocation_candidates({"VCPU": 1, "MEMORY_MB": 512}))
+    uuids = [f"uuid-of-{name}" for name in HOSTS]
+    assert sorted(small) == uuids
+    # Neither the names' order nor the uuids' (nor creation order: the same here)
+    assert small not in (uuids, uuids[::-1])
+    # and the same order whatever order the providers were created in (as Placement's, for
+    # a request: fixed while the providers are the same)
+    assert _candidate_rps(_hosts_store(hosts=HOSTS[::-1]).allocation_candidates(
+        {"MEMORY_MB": 512, "VCPU": 1})) == small
+    # but another for other resources (Placement hashes the requested amounts too).
+    large = _candidate_rps(store.allocation_candidates({"VCPU": 2, "MEMORY_MB": 512}))
+    assert sorted(large) == uuids and large != small
+
+
+@pytest.mark.parametrize("order", ["hash", "name"])
+@pytest.mark.parametrize("limit", [1, 3, 19, 20, 50])
+def test_a_limit_keeps_the_first_candidates_of_the_full_answer(order, limit):
+    store = _hosts_store(order)
+    put(store, C1, {"uuid-of-host-03": {"VCPU": 4}})  # not a candidate: full
+    full = store.allocation_candidates({"VCPU": 1})
+    limited = store.allocation_candidates({"VCPU": 1}, limit)
+    assert len(_candidate_rps(full)) == 19
+    assert limited["allocation_requests"] == full["allocation_requests"][:limit]
+    assert list(limited["provider_summaries"]) == _candidate_rps(limited)
+
+
+def test_hash_order_keeps_its_order_through_claims_creations_deletions_and_renames():
+    store = _hosts_store()
+    before = _candidate_rps(store.allocation_candidates({"VCPU": 1}))
+    put(store, C1, {before[0]: {"VCPU": 4}})          # fills the first: it drops out
+    put(store, C2, {before[1]: {"VCPU": 1}})          # the second stays where it was
+    store.rename_resource_provider(before[2], "aaa")  # a name does not count
+    store.delete_resource_provider(before[3])
+    make_rp(store, "a-new-one", "host-99", VCPU={"total": 4})
+    after = _candidate_rps(store.allocation_candidates({"VCPU": 1}))
+    assert [rp for rp in after if rp != "a-new-one"] == [before[1], before[2], *before[4:]]
+    assert "a-new-one" in after
+
+
+def test_hash_order_is_the_same_in_every_process():
+    """Not Python's hash(), which differs from process to process (PYTHONHASHSEED): a run
+    must reproduce."""
+    script = ("from placement_sim.store import PlacementStore\n"
+              "s = PlacementStore()\n"
+              "for i in range(8):\n"
+              "    s.create_resource_provider(f'rp{i}', f'h{i}')\n"
+              "    s.set_inventories(f'rp{i}', 0, {'VCPU': {'total': 1}})\n"
+              "print([list(r['allocations'])[0] for r in "
+              "s.allocation_candidates({'VCPU': 1})['allocation_requests']])\n")
+    orders = {subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+              for seed in ("1", "2")}
+    assert len(orders) == 1, orders
+
+
+def test_random_order_samples_under_a_limit_and_shuffles_without_one():
+    store = _hosts_store("random")
+    put(store, C1, {"uuid-of-host-03": {"VCPU": 4}})
+    fitting = {f"uuid-of-{name}" for name in HOSTS} - {"uuid-of-host-03"}
+    # runtime.rng() is the module's generator outside a deterministic run: seeded here (so
+    # the test cannot be unlucky) and given back as it was.
+    state = random.getstate()
+    random.seed(1234)
+    try:
+        seen, orders = _sample_answers(store, fitting)
+    finally:
+        random.setstate(state)
+    # Over 30 answers every candidate gets sampled, and the orders are not all one.
+    assert seen == fitting and len(orders) > 1
+
+
+def _sample_answers(store: PlacementStore, fitting: set[str]) -> tuple[set, set]:
+    seen: set[str] = set()
+    orders: set[tuple[str, ...]] = set()
+    for _ in range(30):
+        limited = store.allocation_candidates({"VCPU": 1}, 5)
+        rps = _candidate_rps(limited)
+        # As placement's random.sample: `limit` distinct candidates, summarized alike
+        assert len(set(rps)) == 5 and set(rps) <= fitting
+        assert list(limited["provider_summaries"]) == rps
+        seen.update(rps)
+        full = _candidate_rps(store.allocation_candidates({"VCPU": 1}))
+        assert sorted(full) == sorted(fitting)
+        orders.add(tuple(full))
+    return seen, orders
+
+
+def test_an_unknown_candidates_order_is_refused():
+    with pytest.raises(ValueError, match="candidates_order 'uuid'"):
+        PlacementStore("uuid")
 
 
 @pytest.mark.parametrize(
@@ -713,3 +821,12 @@ def test_random_put_delete_sequences_keep_usage_equal_to_allocations():
             except PlacementError as exc:
                 assert exc.status in (404, 409)
             _assert_consistent(store, consumers)
+
+
+def test_hash_order_is_the_same_when_asked_again_after_many_other_resources():
+    # The store keeps the order of a bounded number of resources; one it forgot is rebuilt.
+    store = _hosts_store()
+    first = _candidate_rps(store.allocation_candidates({"VCPU": 1}))
+    for amount in range(1, 100):
+        store.allocation_candidates({"MEMORY_MB": amount})
+    assert _candidate_rps(store.allocation_candidates({"VCPU": 1})) == first
