@@ -32,7 +32,7 @@ def build_plan(scenario: Scenario, timeout_s: float) -> dict[str, Any]:
         "cells": [{"name": cell.name,
                    "hosts": [host.model_dump(mode="json") for host in cell.all_hosts()]}
                   for cell in scenario.cells],
-        "flavors": {name: dict(resources) for name, resources in scenario.flavors.items()},
+        "flavors": {name: dict(flavor.resources) for name, flavor in scenario.flavors.items()},
         "faults": [rule.model_dump(mode="json") for rule in scenario.faults],
         "requests": [entry.model_dump(mode="json") for entry in scenario.requests],
         "instance_order": scenario.instance_names(),

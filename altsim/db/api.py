@@ -40,6 +40,15 @@ _CELL_FOR_HOST = (sa.select(*(t.cell_mappings.c[f] for f in CellMapping.__datacl
 _DELETE_BUILD_REQUEST = "DELETE FROM build_requests WHERE instance_uuid = :uuid"
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """A host aggregate: its uuid (its placement aggregate's), name and metadata."""
+
+    uuid: str
+    name: str
+    metadata: dict[str, str]
+
+
 class FlavorNotFound(LookupError):
     pass
 
@@ -53,11 +62,21 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _flavor(row: Any) -> Flavor:
+    return Flavor(name=row.name, resources=_json(row.resources),
+                  extra_specs=_json(row.extra_specs) or {})
+
+
 class ApiDatabase(Database):
     """Queries and writes of the API database; one instance per URL is cheap to make."""
 
     def sync(self) -> None:
         t.metadata.create_all(self.engine)
+        # An API DB made before flavors had extra specs lacks their column.
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("flavors")}
+        if "extra_specs" not in present:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE flavors ADD COLUMN extra_specs TEXT"))
 
     # cell and host mappings
     def create_cell(self, cell: CellMapping) -> None:
@@ -133,20 +152,34 @@ class ApiDatabase(Database):
         with self.begin() as tx:
             if tx.query("SELECT name FROM flavors WHERE name = :name", {"name": flavor.name}):
                 raise FlavorExists(f"flavor {flavor.name!r} already exists")
-            tx.execute("INSERT INTO flavors (name, resources) VALUES (:name, :resources)",
-                       {"name": flavor.name, "resources": json.dumps(flavor.resources)})
+            tx.execute("INSERT INTO flavors (name, resources, extra_specs) VALUES (:name, "
+                       ":resources, :extra_specs)",
+                       {"name": flavor.name, "resources": json.dumps(flavor.resources),
+                        "extra_specs": json.dumps(flavor.extra_specs)})
 
     def list_flavors(self) -> list[Flavor]:
         with self.read() as conn:
             rows = conn.execute(sa.select(t.flavors).order_by(t.flavors.c.name))
-            return [Flavor(name=row.name, resources=_json(row.resources)) for row in rows]
+            return [_flavor(row) for row in rows]
 
     def get_flavor(self, name: str) -> Flavor:
         with self.read() as conn:
             row = conn.execute(sa.select(t.flavors).where(t.flavors.c.name == name)).first()
         if row is None:
             raise FlavorNotFound(f"no flavor named {name!r}")
-        return Flavor(name=row.name, resources=_json(row.resources))
+        return _flavor(row)
+
+    # host aggregates
+    def create_aggregate(self, aggregate: Aggregate) -> None:
+        with self.begin() as tx:
+            tx.execute("INSERT INTO aggregates (uuid, name, metadata) VALUES (:uuid, :name, "
+                       ":metadata)", {"uuid": aggregate.uuid, "name": aggregate.name,
+                                      "metadata": json.dumps(aggregate.metadata)})
+
+    def list_aggregates(self) -> list[Aggregate]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.aggregates).order_by(t.aggregates.c.name))
+            return [Aggregate(row.uuid, row.name, _json(row.metadata)) for row in rows]
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""
