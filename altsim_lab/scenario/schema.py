@@ -47,7 +47,10 @@ def _check_trait_key(key: str) -> str:
     if not key.startswith(TRAIT_PREFIX):
         raise ValueError(f"{key!r}: only trait:<NAME> keys are understood (Nova's "
                          f"trait:CUSTOM_X=required or forbidden)")
-    return check_trait(key[len(TRAIT_PREFIX):])
+    try:
+        return check_trait(key[len(TRAIT_PREFIX):])
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
 
 
 class FlavorSpec(_Strict):
