@@ -42,6 +42,9 @@ class Flavor(Model):
     """A flavor is a name, the placement resources one instance of it consumes and its extra
     specs (`trait:<NAME>`: `required` or `forbidden`, as Nova's)."""
 
+    # 1.1: extra_specs (a field added is a minor version, as Nova's objects count them).
+    VERSION: ClassVar[str] = "1.1"
+
     name: str
     resources: dict[str, int]
     extra_specs: dict[str, str] = Field(default_factory=dict)

@@ -53,11 +53,15 @@ def _check_trait_key(key: str) -> str:
         raise ValueError(f"{key}: {exc}") from None
 
 
+FlavorResources = Annotated[dict[ResourceClass, Amount], Field(min_length=1)]
+_BARE_FLAVOR = pydantic.TypeAdapter(FlavorResources)
+
+
 class FlavorSpec(_Strict):
     """A flavor: its resources, and the extra specs that require or forbid traits. Written
     as a bare mapping of resources (`small: {VCPU: 1, MEMORY_MB: 512}`) when it has none."""
 
-    resources: Annotated[dict[ResourceClass, Amount], Field(min_length=1)] = Field(
+    resources: FlavorResources = Field(
         examples=[{"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}],
         description="The resources an instance of it takes.")
     extra_specs: dict[str, Literal["required", "forbidden"]] = Field(
@@ -70,6 +74,9 @@ class FlavorSpec(_Strict):
     @classmethod
     def _bare_resources(cls, data: Any) -> Any:
         if isinstance(data, dict) and "resources" not in data and "extra_specs" not in data:
+            # Checked as written, so that an error names the key the file has
+            # (`flavors.small.VCPU`, not `flavors.small.resources.VCPU`).
+            _BARE_FLAVOR.validate_python(data)
             return {"resources": data}
         return data
 
