@@ -14,12 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_NO_TRAITS_ON_THE_NOVA_SIDE = (
-    "host traits, host aggregates and flavor trait extra specs are not carried to Nova's side "
-    "yet: the plan passes only each flavor's resources, ScenarioDriver's provider tree has no "
-    "traits and no aggregate is made through Nova's API, so Nova would offer every host to the "
-    "flavor that requires a trait and the comparison would show that gap, not a difference")
-
 EXCLUDED: dict[str, str] = {
     "claim-in-conductor": "[scheduler] claim_in = conductor: Nova's scheduler always claims",
     "alternates-from-request": "[conductor] alternates_from = request: Nova's RequestSpec has "
@@ -35,8 +29,6 @@ EXCLUDED: dict[str, str] = {
                  "cell from one process (its CellDatabases fixture), whose target_cell gives "
                  "up under concurrent builds in two cells (RuntimeError 'Global DB state "
                  "changed underneath us'); one-cell-concurrent is its one-cell twin",
-    "required-trait-reschedule": _NO_TRAITS_ON_THE_NOVA_SIDE,
-    "isolated-aggregate": _NO_TRAITS_ON_THE_NOVA_SIDE,
 }
 
 # Categories blind to which host: compared where hosts tie and these are left out.
