@@ -121,8 +121,14 @@ class Fault(Model):
     @classmethod
     def of(cls, exc: BaseException, message: str | None = None) -> Fault:
         """The fault a build failed with: Nova's code 500, the message (the exception's text
-        unless `message` is given, as Nova's exception_to_dict), the exception's class."""
-        return cls(code=500, message=message or str(exc), details=type(exc).__name__)
+        unless `message` is given, as Nova's exception_to_dict), the exception's class.
+
+        An exception that came back over RPC is oslo.messaging's copy of it, class
+        `<Name>_Remote`, whose str() adds the remote traceback: the text is its message
+        argument instead (as Nova's format_message), the class its original name."""
+        text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+        return cls(code=500, message=message or text,
+                   details=type(exc).__name__.removesuffix("_Remote"))
 
 
 class PayloadError(ValueError):

@@ -1,5 +1,6 @@
 """The simulated computes of one cell in one process: one RPC server for every host, one
-heartbeat, one update_available_resource periodic task.
+heartbeat, one update_available_resource periodic task; and on every host's queue, a test's
+simulation controls (run-time fault rules, the periodic task now: compute_sim/simulation.py).
 
 Each host has its own `compute.<host>` queue, as each nova-compute has; one MultiServerRPCServer
 consumes them all on one connection and hands each message to the manager of its queue's host,
@@ -32,6 +33,7 @@ from compute_sim.host import SimulatedHost
 from compute_sim.manager import ComputeManager
 from compute_sim.resources import failed_builds_for, resources_for, tracker_for
 from compute_sim.rpcapi import RPC_TOPIC
+from compute_sim.simulation import SimulationEndpoint
 from compute_sim.tracker import ResourceTracker
 from conductor.rpcapi import ConductorAPI
 from placement_sim.client import PlacementClient
@@ -51,15 +53,17 @@ class ComputeSimService:
         notifier = rpc.Notifier(notification_transport, f"compute.{conf.host}")
         self.hosts = list(hosts)
         _register(self.hosts, cell_db, placement if conf.scheduler.use_placement else None)
-        managers: dict[str, list[ComputeManager]] = {}
+        managers: dict[str, list[ComputeManager | SimulationEndpoint]] = {}
         self.trackers: list[ResourceTracker] = []
+        # Every host's queue also takes a test's run-time faults (namespace `simulation`).
+        simulation = SimulationEndpoint(faults, self.update_available_resource)
         for host in self.hosts:
             tracker = tracker_for(conf, host, cell_db)
             self.trackers.append(tracker)
             managers[host.name] = [ComputeManager(
                 host, cell_db, placement, conductor_api, notifier, faults,
                 resources=resources_for(conf, tracker, placement),
-                failed_builds=failed_builds_for(conf, tracker, cell_db, host))]
+                failed_builds=failed_builds_for(conf, tracker, cell_db, host)), simulation]
         self.servers: list[messaging.RPCServer] = [
             MultiServerRPCServer(transport, RPC_TOPIC, managers, rpc.SERIALIZER)]
         self.heartbeat = Heartbeat(cell_db, [h.node_uuid for h in self.hosts],

@@ -37,10 +37,20 @@ class Deployment:
         # One ConfigOpts per service name for its transports: building one registers every
         # option again, which was a fifth of what a small deterministic run cost (explore).
         self._transport_confs: dict[str, Any] = {}
+        self._cell_rpc: dict[str, messaging.Transport] = {}  # cell name -> the lab's client
 
     # what the runner needs to reach
     def api_rpc_transport(self) -> messaging.Transport:
         return self._transport("rpc", self.topology.api_transport_url, "client")
+
+    def cell_rpc_transport(self, cell_name: str) -> messaging.Transport:
+        """The runner's RPC transport on a cell's bus (to reach its computes' simulation
+        controls, compute_sim.rpcapi.SimulationAPI), made once per cell."""
+        if cell_name not in self._cell_rpc:
+            url = next(c.mapping.transport_url for c in self.topology.cells
+                       if c.mapping.name == cell_name)
+            self._cell_rpc[cell_name] = self._transport("rpc", url, "client")
+        return self._cell_rpc[cell_name]
 
     def notification_transports(self) -> list[messaging.Transport]:
         return [self._transport("notification", url, "collector")

@@ -16,9 +16,10 @@ that broker (launched mode).
 
 Configuration, cells and hosts are the deployment's shape: given after the cloud started they
 are refused (CloudError), since services read their config once as they start; flavors may be
-added at any time. Faults (fail_spawn, slow_spawn) apply to builds that start after the call;
-in launched mode they live in the compute daemons, which read them from their hosts file as
-they start, so they are taken only before the cloud starts there (CloudError after).
+added at any time. Faults (fail_spawn, slow_spawn) apply to builds that start after the call,
+in both modes: launched, a fault given once the cloud runs is an RPC call to the host's compute
+process (compute_sim.rpcapi.SimulationAPI) that returns once the rule is installed there, and
+so does run_periodics. Only `meanwhile` (a Python callable of the test) is embedded only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import oslo_messaging as messaging
+
 from altsim.db import cell_schema
+from altsim.rpc import new_context
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.manage.audit import audit_placement
 from altsim_lab.nova_api import NovaApi
@@ -44,6 +48,7 @@ from altsim_lab.testing.server import Server
 from altsim_lab.testing.world import HOST_RESOURCES
 from compute_sim.faults import FaultRule
 from compute_sim.host import SimulatedHost, node_uuid_for
+from compute_sim.rpcapi import SIMULATION_TIMEOUT_S, SimulationAPI
 from conductor.rpcapi import ConductorAPI
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -224,14 +229,14 @@ class Cloud:
         """Nova's `_IntegratedTestBase._run_periodics`: every compute's
         update_available_resource task runs now, so each host's compute node row gets what its
         tracker holds (the failed builds counted since its last write). Returns how many rows
-        were written. Embedded only: launched computes run it in their own processes, every
-        `[DEFAULT] update_resources_interval` seconds."""
+        were written (launched: each compute process runs it when asked, and answers)."""
         self._started("run_periodics")
-        if not self.embedded:
-            raise CloudError("run_periodics: only in an embedded cloud (launched computes "
-                             "run their periodic task in their own processes, every "
-                             "[DEFAULT] update_resources_interval seconds)")
-        written = self.deployment.run_periodics()
+        if self.embedded:
+            written = self.deployment.run_periodics()
+        else:  # one compute process a cell: ask each, through one of its hosts
+            written = sum(self._simulation("run_periodics", cell.hosts[0].name,
+                                           "update_available_resource")
+                          for cell in self.deployment.topology.cells if cell.hosts)
         self._snapshot = None  # rows changed without a message on the buses
         return written
 
@@ -307,14 +312,31 @@ class Cloud:
 
     # inside
     def _add_rule(self, rule: FaultRule, meanwhile: Callable[[], None] | None) -> None:
-        if not self.embedded and (self.deployment is not None or meanwhile is not None):
-            raise CloudError("launched mode: faults live in the compute daemons, which read "
-                             "them from their hosts file as they start: give fail_spawn and "
-                             "slow_spawn before the first boot, without `meanwhile`")
-        if self.deployment is not None:
-            self.deployment.faults.add_rule(rule, meanwhile)
-        else:
+        if not self.embedded and meanwhile is not None:
+            raise CloudError("fail_spawn: `meanwhile` only in an embedded cloud (launched, the "
+                             "spawn fails in a compute process, which cannot call the test's "
+                             "Python function)")
+        if self.deployment is None:  # given as it starts (launched: in the hosts file)
             self._rules.append((rule, meanwhile))
+        elif self.embedded:
+            self.deployment.faults.add_rule(rule, meanwhile)
+        else:  # installed in the compute process before this returns
+            self._simulation("fail_spawn" if rule.action else "slow_spawn", rule.hosts[0],
+                             "add_fault_rule", rule)
+
+    def _simulation(self, what: str, host: str, method: str, *args: Any) -> Any:
+        """Call a launched compute's simulation control (compute_sim.rpcapi.SimulationAPI)
+        on `host`'s queue; a CloudError if its process does not do it."""
+        api = SimulationAPI(self.deployment.cell_rpc_transport(self.spec.cell_of(host)))
+        try:
+            return getattr(api, method)(new_context(), host, *args)
+        except messaging.MessagingTimeout:
+            raise CloudError(f"{what}: the compute process serving {host} did not answer "
+                             f"within {SIMULATION_TIMEOUT_S:g} s") from None
+        except messaging.MessagingException as exc:
+            problem = getattr(exc, "value", None) or exc  # a RemoteError: without its trace
+            raise CloudError(f"{what}: the compute process serving {host} refused: "
+                             f"{problem}") from None
 
     def _nova(self) -> NovaApi:
         if self._nova_api is None:

@@ -19,7 +19,7 @@ from typing import Any
 from altsim.objects import BuildRequest, Instance, RequestSpec, RetryInfo, Selection
 from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates import AllocationCandidates
-from placement_sim.client import InProcessPlacementClient
+from placement_sim.client import InProcessPlacementClient, PlacementClient
 from placement_sim.store import CandidatesAnswer, PlacementStore
 from scheduler.manager import SchedulerManager
 
@@ -211,13 +211,14 @@ class TokenlessStore:
                                 None, None)
 
 
-def fill(placement: InProcessPlacementClient, rp_uuid: str) -> str:
-    """Allocate everything still free on a provider to a filler consumer; returns its uuid."""
+def fill(placement: PlacementClient, rp_uuid: str) -> str:
+    """Allocate everything still free on a provider to a new consumer (any placement
+    client: in-process or HTTP); returns its uuid."""
     inventories = placement.get_inventories(rp_uuid)["inventories"]
     usages = placement.get_usages(rp_uuid)
     free = {rc: int((inv["total"] - inv["reserved"]) * inv["allocation_ratio"]) - usages[rc]
             for rc, inv in inventories.items()}
-    consumer = f"filler-{uuid.uuid4()}"
+    consumer = str(uuid.uuid4())  # a real placement takes only a uuid as a consumer
     assert placement.claim_resources(
         consumer, {"allocations": {rp_uuid: {"resources": free}}}, "filler", "filler")
     return consumer

@@ -153,8 +153,8 @@ def test_run_periodics_writes_the_failed_builds_the_compute_counted() -> None:
         assert cloud.run_periodics() == 0
 
 
-def test_run_periodics_is_refused_over_a_broker() -> None:
+def test_meanwhile_is_refused_over_a_broker_before_anything_starts() -> None:
     cloud = Cloud(transport_url="rabbit://guest:guest@127.0.0.1:5672/")
-    cloud.deployment = object()  # as if started: refused before reaching the deployment
-    with pytest.raises(CloudError, match="run_periodics: only in an embedded cloud"):
-        cloud.run_periodics()
+    with pytest.raises(CloudError, match="`meanwhile` only in an embedded cloud"):
+        cloud.fail_spawn("host1", meanwhile=lambda: None)
+    assert cloud.deployment is None  # refused before reaching a broker

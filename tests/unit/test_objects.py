@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 
 import oslo_messaging
 import pytest
+from oslo_messaging._drivers import common
 from oslo_serialization import jsonutils
 
 from altsim import memory_driver, rpc
+from altsim.exceptions import REMOTE_EXCEPTION_MODULES, NoValidHost
 from altsim.objects import (
     CELL0_UUID,
     DATA_KEY,
@@ -211,3 +214,20 @@ def test_a_handled_message_makes_its_request_id_the_current_logging_context():
 
     PayloadSerializer().deserialize_context({"request_id": "req-follow-me"})
     assert oslo_context.get_current().request_id == "req-follow-me"
+
+
+def test_a_fault_from_an_exception_that_came_over_rpc_has_its_message_not_the_traceback():
+    """oslo.messaging rebuilds a remote exception as `<Name>_Remote`, whose str() carries the
+    remote traceback; the fault keeps what Nova's format_message gives: the message."""
+    try:
+        raise NoValidHost()
+    except NoValidHost:
+        data = common.serialize_remote_exception(sys.exc_info())
+    remote = common.deserialize_remote_exception(data, REMOTE_EXCEPTION_MODULES)
+    assert "Traceback" in str(remote)  # what the fault must not carry
+
+    assert Fault.of(remote) == Fault(
+        code=500, message="No valid host was found. There are not enough hosts available.",
+        details="NoValidHost")
+    assert Fault.of(ValueError("plain")) == Fault(message="plain", details="ValueError")
+    assert Fault.of(KeyError("a", "b")).message == "('a', 'b')"

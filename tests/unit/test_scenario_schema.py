@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -239,8 +238,9 @@ def test_instance_names_are_recognised_from_the_name_alone():
         "web-0", "web-5", "web-01", "web-1-2", "db-1", "web", "web-", "web-+1"))
 
 
-def test_a_scenario_at_its_bounds_is_checked_in_little_memory_and_time():
-    """100,000 generated hosts and 100,000 instances: checking them lists none of them."""
+def test_a_scenario_at_its_bounds_is_checked_without_listing_its_hosts():
+    """100,000 generated hosts and 100,000 instances: checking them lists none of them (the
+    memory peak shows it; the time it takes is a benchmark's business, not a test's)."""
     data = scenario(
         cells=[{"name": f"c{n}", "host_count": 10_000, "host_resources": {"VCPU": 1}}
                for n in range(10)],
@@ -249,15 +249,12 @@ def test_a_scenario_at_its_bounds_is_checked_in_little_memory_and_time():
         expect={"instances": {"web-100000": {"status": "ACTIVE"}}},
         config={"filter_scheduler.static_host_weights": {"c0-host-00001": 5}})
     tracemalloc.start()
-    started = time.monotonic()
     try:
         check_config(parse_scenario(data))
-        elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 2 * 2**20, f"{peak / 2**20:.1f} MiB"  # listing the names takes 12+ MiB
-    assert elapsed < 8.0  # under tracemalloc, on a busy machine; well under 1 s without
 
 
 @pytest.mark.parametrize(("changes", "text"), [

@@ -1,5 +1,6 @@
 """The same user test, every service launched over the real broker by
-`pytest --altsim-transport-url`; and run-time faults refused there, saying why."""
+`pytest --altsim-transport-url`; and what a test does to a running cloud (faults, the periodic
+task, a host filled or stopped) reaching the launched services."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ import pytest
 from altsim_lab.testing import Cloud, CloudError
 
 pytestmark = pytest.mark.rabbit
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "tests" / "test_reschedule_once.py"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "tests"
+# A reschedule; run_periodics reaching the computes; a NoValidHost that came over RPC as the
+# fault text. (Every example but the one with `meanwhile` passes launched; these three keep
+# the tier's cost down.)
+LAUNCHED_EXAMPLES = ("test_reschedule_once.py", "test_build_failure_weigher.py",
+                     "test_multi_create_does_not_fit.py")
 
 
-def test_an_example_runs_launched_over_rabbit(rabbit_url: str, tmp_path: Path) -> None:
-    (tmp_path / EXAMPLE.name).write_text(EXAMPLE.read_text())
+def test_examples_run_launched_over_rabbit(rabbit_url: str, tmp_path: Path) -> None:
+    for name in LAUNCHED_EXAMPLES:
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
 
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -25,11 +32,54 @@ def test_an_example_runs_launched_over_rabbit(rabbit_url: str, tmp_path: Path) -
                             capture_output=True, text=True, timeout=300, env=env)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert f"{len(LAUNCHED_EXAMPLES)} passed" in result.stdout
 
 
-def test_run_time_faults_are_refused_once_launched(rabbit_url: str) -> None:
-    with Cloud(cells={"cell1": ["host1", "host2"]}, transport_url=rabbit_url) as cloud:
+# host1 is weighed first, then host2, then host3; no periodic task but the test's.
+CONFIG = {"filter_scheduler.static_host_weights": {"host1": 30, "host2": 20, "host3": 10},
+          "update_resources_interval": 0}
+
+
+def test_a_fault_given_once_launched_applies_to_the_builds_after_it(rabbit_url: str) -> None:
+    with Cloud(cells={"cell1": ["host1", "host2", "host3"]}, config=CONFIG,
+               transport_url=rabbit_url) as cloud:
+        # Given server A built on host1, every service its own process over RabbitMQ
+        a = cloud.boot("a", "small")
+        cloud.wait_for_state(a, "ACTIVE")
+        assert a.host == "host1" and [x.host for x in a.attempts] == ["host1"]
+
+        # When host1 is made to fail its next spawn, then server B is booted
+        cloud.fail_spawn("host1", reason="host1 broke after A")
+        b = cloud.boot("b", "small")
+
+        # Then B's first attempt failed on host1 and B went ACTIVE on its alternate
+        cloud.wait_for_state(b, "ACTIVE")
+        assert b.selection[:2] == ["host1", "host2"]
+        assert [(x.host, x.result, x.reason) for x in b.attempts] == [
+            ("host1", "rescheduled", "host1 broke after A"), ("host2", "active", None)]
+        assert cloud.usage("host1")["VCPU"] == 1  # A's only: B's claim there was removed
+
+        # and the compute's periodic task, run when asked, writes host1's failed build
+        assert cloud.failed_builds("host1") == 0
+        assert cloud.run_periodics() == 1
+        assert cloud.failed_builds("host1") == 1
+
+
+def test_a_host_stopped_or_filled_once_launched_is_not_chosen_till_started_again(
+        rabbit_url: str) -> None:
+    with Cloud(cells={"cell1": ["host1", "host2", "host3"]}, config=CONFIG,
+               transport_url=rabbit_url) as cloud:
         cloud.start()
-        with pytest.raises(CloudError, match="faults live in the compute daemons"):
-            cloud.fail_spawn("host1")
+        cloud.stop_compute("host1")
+        cloud.fill("host2")
+
+        server = cloud.boot("vm", "small")
+
+        cloud.wait_for_state(server, "ACTIVE")
+        assert server.selection == ["host3"]
+        # the filler is no leak; and host1, started again, is weighed first again
+        assert (cloud.audit()["leaked"], cloud.audit()["missing"]) == (0, 0)
+        cloud.start_compute("host1")
+        assert cloud.boot("back", "small").host == "host1"
+        with pytest.raises(CloudError, match="`meanwhile` only in an embedded cloud"):
+            cloud.fail_spawn("host3", meanwhile=lambda: None)
