@@ -39,10 +39,15 @@ def server_status(vm_state: str) -> str:
 
 
 class Flavor(Model):
-    """A flavor is a name and the placement resources one instance of it consumes."""
+    """A flavor is a name, the placement resources one instance of it consumes and its extra
+    specs (`trait:<NAME>`: `required` or `forbidden`, as Nova's)."""
+
+    # 1.1: extra_specs (a field added is a minor version, as Nova's objects count them).
+    VERSION: ClassVar[str] = "1.1"
 
     name: str
     resources: dict[str, int]
+    extra_specs: dict[str, str] = Field(default_factory=dict)
 
 
 class RetryInfo(Model):

@@ -9,8 +9,7 @@ from altsim import daemon, rpc
 from altsim.db.cell import CellDatabase
 from compute_sim import conf as compute_conf
 from compute_sim.faults import FaultInjector
-from compute_sim.host import SimulatedHost
-from compute_sim.hosts_file import HostsFileError, load_hosts_file
+from compute_sim.hosts_file import HostsFileError, load_hosts_file, simulated_host
 from compute_sim.service import ComputeSimService
 from conductor import conf as conductor_conf
 from placement_sim import conf as placement_conf
@@ -36,8 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cell is None:
         daemon.refuse(f"altsim-compute: {options.scenario_file}: no cell named "
                       f"{options.cell!r} ([compute_sim] cell)")
-    hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio), dict(h.reserved))
-             for h in cell.all_hosts()]
+    hosts = [simulated_host(h) for h in cell.all_hosts()]
     service = ComputeSimService(
         conf, rpc.get_rpc_transport(conf, conf.transport_url),
         rpc.get_notification_transport(conf, conf.transport_url),

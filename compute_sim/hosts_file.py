@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from altsim.validation_errors import describe
 from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
+from compute_sim.host import SimulatedHost
+from placement_sim.resource_classes import is_custom_name
+from placement_sim.standard_traits import STANDARD_TRAITS
 from placement_sim.store import MAX_ALLOCATION_RATIO, MAX_INT
 
 # A cell is one compute_sim process carrying all its hosts (a thread and a queue each): past
@@ -41,6 +44,27 @@ ResourceClass = Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")]
 Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
 Reserved = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
 Ratio = Annotated[float, Field(ge=0.0, le=MAX_ALLOCATION_RATIO, allow_inf_nan=False)]
+AggregateName = Annotated[str, Field(min_length=1, max_length=255,
+                                     pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def check_trait(name: str) -> str:
+    """A trait placement knows (a standard one, os-traits') or may create (CUSTOM_*): a
+    misspelt standard trait would otherwise stop the run at its first provider."""
+    if name not in STANDARD_TRAITS and not is_custom_name(name):
+        raise ValueError(f"{name!r} is neither a standard trait nor a custom one (CUSTOM_ "
+                         f"then A-Z, 0-9 and _, at most 255 characters)")
+    return name
+
+
+Trait = Annotated[str, pydantic.AfterValidator(check_trait)]
+
+
+def _unique(values: list[str], what: str) -> list[str]:
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"{what} listed twice: {duplicates}")
+    return values
 
 
 def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, float],
@@ -75,6 +99,20 @@ class HostSpec(_Strict):
         default_factory=dict, examples=[{"MEMORY_MB": 512}],
         description="Amount of each class kept back from instances (a class not given has "
                     "0), at most its total. Only classes of `resources`.")
+    traits: list[Trait] = Field(
+        default_factory=list, examples=[["CUSTOM_GPU", "HW_CPU_X86_AVX2"]],
+        description="Its provider's traits: standard ones (os-traits) or `CUSTOM_*`, which "
+                    "its compute creates in placement first.")
+    aggregates: list[AggregateName] = Field(
+        default_factory=list, examples=[["gpu-hosts"]],
+        description="The host aggregates it is in (names; each one's placement aggregate "
+                    "uuid is derived from its name). Their metadata: the scenario's "
+                    "`aggregates`.")
+
+    @field_validator("traits", "aggregates")
+    @classmethod
+    def _listed_once(cls, values: list[str]) -> list[str]:
+        return _unique(values, "names")
 
     @model_validator(mode="after")
     def _classes_are_the_hosts(self) -> HostSpec:
@@ -106,6 +144,17 @@ class CellSpec(_Strict):
     host_allocation_ratio: dict[ResourceClass, Ratio] = Field(
         default_factory=dict, examples=[{"VCPU": 2.0}],
         description="With `host_count`: each generated host's `allocation_ratio`.")
+    host_traits: list[Trait] = Field(
+        default_factory=list, examples=[["CUSTOM_GPU"]],
+        description="With `host_count`: each generated host's `traits`.")
+    host_aggregates: list[AggregateName] = Field(
+        default_factory=list, examples=[["gpu-hosts"]],
+        description="With `host_count`: each generated host's `aggregates`.")
+
+    @field_validator("host_traits", "host_aggregates")
+    @classmethod
+    def _listed_once(cls, values: list[str]) -> list[str]:
+        return _unique(values, "names")
 
     @field_validator("hosts", "host_count")
     @classmethod
@@ -123,6 +172,9 @@ class CellSpec(_Strict):
             raise ValueError("a cell needs hosts or host_count")
         if self.host_count and not self.host_resources:
             raise ValueError("host_count needs host_resources")
+        if self.hosts and (self.host_traits or self.host_aggregates):
+            raise ValueError("host_traits and host_aggregates go with host_count; listed "
+                             "hosts have their own traits and aggregates")
         if self.host_resources:
             _check_host_classes(self.host_resources, self.host_allocation_ratio, {}, "host_")
         return self
@@ -156,8 +208,21 @@ class CellSpec(_Strict):
         if self.hosts:
             return list(self.hosts)
         return [HostSpec(name=name, resources=dict(self.host_resources or {}),
-                         allocation_ratio=dict(self.host_allocation_ratio))
+                         allocation_ratio=dict(self.host_allocation_ratio),
+                         traits=list(self.host_traits), aggregates=list(self.host_aggregates))
                 for name in self.host_names()]
+
+    def aggregate_names(self) -> set[str]:
+        """Every aggregate a host of the cell is in."""
+        if not self.hosts:
+            return set(self.host_aggregates)
+        return {name for host in self.hosts for name in host.aggregates}
+
+
+def simulated_host(spec: HostSpec) -> SimulatedHost:
+    """The host a compute simulates for `spec`."""
+    return SimulatedHost(spec.name, dict(spec.resources), dict(spec.allocation_ratio),
+                         dict(spec.reserved), tuple(spec.traits), tuple(spec.aggregates))
 
 
 class HostsFile(BaseModel):

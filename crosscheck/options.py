@@ -41,6 +41,8 @@ SHARED = {
     ("filter_scheduler", "disk_weight_multiplier"):
         ("filter_scheduler", "disk_weight_multiplier"),
     ("filter_scheduler", "service_down_time"): (None, "service_down_time"),
+    ("scheduler", "enable_isolated_aggregate_filtering"):
+        ("scheduler", "enable_isolated_aggregate_filtering"),
 }
 # Handled apart from SHARED (weighers, filters, the multiplier Nova's TestCase zeroes).
 HANDLED = {"filter_scheduler.enabled_filters", "filter_scheduler.weight_classes",

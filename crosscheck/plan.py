@@ -1,7 +1,8 @@
 """A scenario as the Nova side's plan: plain JSON the harness reads without altsim.
 
-The plan holds the scenario's topology (every host expanded, with its inventory, ratios and
-reserved amounts), flavors, fault rules and requests as altsim reads them (defaults filled
+The plan holds the scenario's topology (every host expanded, with its inventory, ratios,
+reserved amounts, traits and aggregates), flavors (and their extra specs), host aggregates
+with their metadata, fault rules and requests as altsim reads them (defaults filled
 in), Nova's flags (crosscheck.options), the instance order of altsim's report, and for each
 instance name the key altsim's fault rules draw on (its uuid in altsim), so that a rule with
 a probability fires for the same instances in both.
@@ -32,7 +33,15 @@ def build_plan(scenario: Scenario, timeout_s: float) -> dict[str, Any]:
         "cells": [{"name": cell.name,
                    "hosts": [host.model_dump(mode="json") for host in cell.all_hosts()]}
                   for cell in scenario.cells],
-        "flavors": {name: dict(resources) for name, resources in scenario.flavors.items()},
+        "flavors": {name: dict(flavor.resources) for name, flavor in scenario.flavors.items()},
+        "flavor_extra_specs": {name: dict(flavor.extra_specs)
+                               for name, flavor in scenario.flavors.items()
+                               if flavor.extra_specs},
+        # Every host aggregate, with its metadata (its hosts name it in their `aggregates`).
+        "aggregates": {name: dict(spec.metadata) if (spec := scenario.aggregates.get(name))
+                       else {}
+                       for name in sorted(set(scenario.aggregates).union(
+                           *(cell.aggregate_names() for cell in scenario.cells)))},
         "faults": [rule.model_dump(mode="json") for rule in scenario.faults],
         "requests": [entry.model_dump(mode="json") for entry in scenario.requests],
         "instance_order": scenario.instance_names(),

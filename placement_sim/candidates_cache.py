@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates import AllocationCandidates
 from placement_sim.candidates_delta import CandidatesToken
 from placement_sim.store import CandidatesAnswer
@@ -32,9 +33,10 @@ class CandidatesCache:
         self._lock = threading.Lock()
 
     def get(self, resources: Mapping[str, int], limit: int | None,
-            fetch: Fetch) -> AllocationCandidates:
-        """The candidates for `resources`, fetched with `fetch(resources, limit, since)`."""
-        key = (tuple(sorted(resources.items())), limit)
+            fetch: Fetch, filters: CandidateFilters = NO_FILTERS) -> AllocationCandidates:
+        """The candidates for `resources` (and `filters`, which `fetch` applies), fetched
+        with `fetch(resources, limit, since)`."""
+        key = (tuple(sorted(resources.items())), limit, filters)
         with self._lock:
             known = self._known.get(key)
         since = known.token if known is not None else None

@@ -15,10 +15,12 @@ generation conflict. Other methods let ``PlacementError``/``PlacementUnavailable
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from altsim import runtime
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates import AllocationCandidates
 from placement_sim.candidates_cache import CandidatesCache
 from placement_sim.exceptions import (
@@ -56,12 +58,31 @@ class PlacementClient(Protocol):
         """
         ...
 
+    def set_provider_traits(self, uuid: str, traits: Iterable[str]) -> None:
+        """Make the provider's traits exactly ``traits``, creating the custom ones first,
+        as Nova's report client does (``_ensure_traits``, then ``set_traits_for_provider``).
+
+        Requests: PUT /traits/{name} for each CUSTOM_ one, GET the provider's traits and,
+        if they differ, PUT them at its generation (again after a generation conflict).
+        """
+        ...
+
+    def set_provider_aggregates(self, uuid: str, aggregates: Iterable[str]) -> None:
+        """Make the provider's aggregates exactly ``aggregates`` (uuids), as Nova's report
+        client's ``set_aggregates_for_provider``: GET them and, if they differ, PUT them at
+        the provider's generation (1.19; again after a generation conflict).
+        """
+        ...
+
     def get_allocation_candidates(
-        self, resources: dict[str, int], limit: int = 1000
+        self, resources: dict[str, int], limit: int = 1000,
+        filters: CandidateFilters = NO_FILTERS,
     ) -> AllocationCandidates:
         """GET /allocation_candidates: each provider's allocation request and summary, as a
         frozen ``AllocationCandidates`` (read as a mapping, the body ``{"allocation_requests":
-        [...], "provider_summaries": {...}}``).
+        [...], "provider_summaries": {...}}``). ``filters``: the required and forbidden
+        traits and the aggregates the providers must be in or not (``required=``,
+        ``member_of=``).
 
         From a placement that numbers its changes (altsim's) the answer has a token and a
         journal and is kept current from deltas; a real Placement's has neither (``token``
@@ -183,12 +204,58 @@ class InProcessPlacementClient:
             return False
         return True
 
+    def set_provider_traits(self, uuid: str, traits: Iterable[str]) -> None:
+        wanted = sorted(set(traits))
+        for trait in wanted:
+            if trait.startswith(CUSTOM_PREFIX):
+                runtime.yield_point("placement")
+                self._store.create_trait(trait)
+        for _ in range(self._max_attempts):
+            runtime.yield_point("placement")
+            current = self._store.get_provider_traits(uuid)
+            if sorted(current["traits"]) == wanted:
+                return
+            runtime.yield_point("placement")
+            try:
+                self._store.set_provider_traits(
+                    uuid, current["resource_provider_generation"], wanted)
+                return
+            except PlacementError as exc:
+                if not exc.is_provider_generation_conflict:
+                    raise
+        raise PlacementError(409, CONCURRENT_UPDATE, f"resource provider generation "
+                             f"conflict: gave up setting the traits of {uuid} after "
+                             f"{self._max_attempts} attempts")
+
+    def set_provider_aggregates(self, uuid: str, aggregates: Iterable[str]) -> None:
+        wanted = sorted(set(aggregates))
+        for _ in range(self._max_attempts):
+            runtime.yield_point("placement")
+            current = self._store.get_aggregates(uuid)
+            if sorted(current["aggregates"]) == wanted:
+                return
+            runtime.yield_point("placement")
+            try:
+                self._store.set_aggregates(uuid, wanted,
+                                           current["resource_provider_generation"])
+                return
+            except PlacementError as exc:
+                # Placement's aggregates conflict is a 409 without an error code.
+                if exc.status != 409:
+                    raise
+        raise PlacementError(409, CONCURRENT_UPDATE, f"resource provider generation "
+                             f"conflict: gave up setting the aggregates of {uuid} after "
+                             f"{self._max_attempts} attempts")
+
     def get_allocation_candidates(
-        self, resources: dict[str, int], limit: int = 1000
+        self, resources: dict[str, int], limit: int = 1000,
+        filters: CandidateFilters = NO_FILTERS,
     ) -> AllocationCandidates:
         # Kept current from deltas where placement gives them (placement_sim/candidates_cache)
         runtime.yield_point("placement")
-        return self._candidates.get(resources, limit, self._store.candidates_since)
+        fetch = (self._store.candidates_since if filters.empty
+                 else partial(self._store.candidates_since, filters=filters))
+        return self._candidates.get(resources, limit, fetch, filters)
 
     def claim_resources(
         self,

@@ -23,7 +23,8 @@ values for equal states.
 
 One urllib3 connection pool (safe to share between threads, keeping a connection per thread
 that uses it) serves all requests; it sends ``OpenStack-API-Version: placement 1.36`` (1.16
-for allocation candidates, see ``candidates_since``) and, when given, ``X-Auth-Token``.
+for allocation candidates, 1.32 when they are filtered by traits or aggregates, see
+``candidates_since``) and, when given, ``X-Auth-Token``.
 urllib3 and orjson rather than httpx and json: a scheduling request reads the candidates of up
 to 1,000 providers, and this pair fetches and parses that body in about half the time
 (BENCHMARKS.md).
@@ -33,13 +34,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
 import urllib3
 
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates_delta import (
     REMOVED_KEY,
     SINCE_HEADER,
@@ -51,6 +53,8 @@ from placement_sim.exceptions import DEFAULT, PlacementError, PlacementUnavailab
 from placement_sim.store import CandidatesAnswer
 
 LOG = logging.getLogger(__name__)
+# Query parameters: a mapping, or pairs where a parameter repeats.
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
 MICROVERSION = "1.36"
 # Pauses between tries while placement is unavailable: 0.2 s, doubling, at most 2 s.
@@ -60,6 +64,9 @@ FIRST_PAUSE_S = 0.2
 CONNECT_TIMEOUT_S = 10.0
 LONGEST_PAUSE_S = 2.0
 CANDIDATES_MICROVERSION = "1.16"
+# The first that takes every filter the scheduler sends: required traits (1.17), forbidden
+# ones (1.22), several member_of (1.24) and forbidden aggregates, `member_of=!in:` (1.32).
+FILTERED_CANDIDATES_MICROVERSION = "1.32"
 
 
 def _provider(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,11 +101,11 @@ class RemotePlacementStore:
         self._http.close()
 
     def _request(self, method: str, path: str, *, json: Any = None,
-                 params: Mapping[str, Any] | None = None, version: str | None = None) -> Any:
+                 params: Params | None = None, version: str | None = None) -> Any:
         return self._exchange(method, path, json=json, params=params, version=version)[0]
 
     def _exchange(self, method: str, path: str, *, json: Any = None,
-                  params: Mapping[str, Any] | None = None, version: str | None = None,
+                  params: Params | None = None, version: str | None = None,
                   resent: list[PlacementUnavailable] | None = None,
                   ) -> tuple[Any, Mapping[str, str]]:
         """One request, sent again while placement is unavailable and patience lasts: (its
@@ -120,7 +127,7 @@ class RemotePlacementStore:
                 pause = min(pause * 2, LONGEST_PAUSE_S)
 
     def _exchange_once(self, method: str, path: str, *, json: Any = None,
-                       params: Mapping[str, Any] | None = None, version: str | None = None,
+                       params: Params | None = None, version: str | None = None,
                        ) -> tuple[Any, Mapping[str, str]]:
         url = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         body = orjson.dumps(json) if json is not None else None
@@ -191,6 +198,30 @@ class RemotePlacementStore:
             "inventories": {rc: dict(record) for rc, record in inventories.items()},
         })
 
+    # -- traits and aggregates --
+
+    def create_trait(self, name: str) -> bool:
+        """PUT /traits/{name}: whether it was created (a 201) rather than there (a 204)."""
+        _, headers = self._exchange("PUT", f"/traits/{quote(name, safe='')}")
+        return headers.get("Location") is not None
+
+    def get_provider_traits(self, rp_uuid: str) -> dict[str, Any]:
+        return self._request("GET", self._rp(rp_uuid, "/traits"))
+
+    def set_provider_traits(self, rp_uuid: str, generation: int,
+                            traits: list[str]) -> dict[str, Any]:
+        return self._request("PUT", self._rp(rp_uuid, "/traits"), json={
+            "resource_provider_generation": generation, "traits": list(traits)})
+
+    def get_aggregates(self, rp_uuid: str) -> dict[str, Any]:
+        return self._request("GET", self._rp(rp_uuid, "/aggregates"))
+
+    def set_aggregates(self, rp_uuid: str, aggregates: list[str],
+                       generation: int | None) -> dict[str, Any]:
+        # At 1.36 the body always has the generation (1.19's form).
+        return self._request("PUT", self._rp(rp_uuid, "/aggregates"), json={
+            "resource_provider_generation": generation, "aggregates": list(aggregates)})
+
     # -- allocations --
 
     def put_allocations(self, consumer_uuid: str, allocations: Mapping[str, Mapping[str, Any]],
@@ -232,34 +263,69 @@ class RemotePlacementStore:
 
     # -- allocation candidates --
 
-    def allocation_candidates(self, resources: Mapping[str, int],
-                              limit: int | None = None) -> dict[str, Any]:
-        answer = self.candidates_since(resources, limit, None)
+    def allocation_candidates(self, resources: Mapping[str, int], limit: int | None = None,
+                              filters: CandidateFilters = NO_FILTERS) -> dict[str, Any]:
+        answer = self.candidates_since(resources, limit, None, filters)
         return {"allocation_requests": answer.allocation_requests,
                 "provider_summaries": answer.provider_summaries}
 
     def candidates_since(self, resources: Mapping[str, int], limit: int | None,
-                         since: str | None) -> CandidatesAnswer:
+                         since: str | None,
+                         filters: CandidateFilters = NO_FILTERS) -> CandidatesAnswer:
         """GET /allocation_candidates, with altsim's delta extension when `since` is a token
         the placement gave (PlacementStore.candidates_since; a real placement gives none, so
         the client never sends it one)."""
-        params: dict[str, Any] = {
-            "resources": ",".join(f"{rc}:{amount}" for rc, amount in resources.items())}
+        params: list[tuple[str, Any]] = [
+            ("resources", ",".join(f"{rc}:{amount}" for rc, amount in resources.items()))]
         if limit is not None:
-            params["limit"] = limit
+            params.append(("limit", limit))
         if since is not None:
-            params[SINCE_PARAMETER] = since
+            params.append((SINCE_PARAMETER, since))
+        params.extend(_filter_params(filters))
         # Asked at 1.16, the first microversion that takes `limit` (placement refuses it below
         # with a 400); its body is 1.12's, the first with the allocation requests as a dict:
         # for single-provider trees it holds everything the scheduler uses, already in the
         # store's shape, and it is half the size to send and parse of the 1.36 answer
         # (mappings, traits, parent and root uuids repeated for each of up to 1,000 providers).
+        # Filtered, it is asked at 1.32, whose summaries also carry traits (always) and the
+        # parent and root uuids: projected onto the store's shape (traits when some).
+        filtered = not filters.empty
+        version = CANDIDATES_MICROVERSION
+        if filtered:  # `required=in:` (any of the traits) exists from 1.39 only
+            version = "1.39" if filters.any_traits else FILTERED_CANDIDATES_MICROVERSION
         body, headers = self._exchange("GET", "/allocation_candidates", params=params,
-                                       version=CANDIDATES_MICROVERSION)
+                                       version=version)
         answered_since = headers.get(SINCE_HEADER)
-        return CandidatesAnswer(body["allocation_requests"], body["provider_summaries"],
+        summaries = body["provider_summaries"]
+        if filtered:
+            summaries = {rp: _summary(summary) for rp, summary in summaries.items()}
+        return CandidatesAnswer(body["allocation_requests"], summaries,
                                 body.get(REMOVED_KEY, []) if answered_since else [],
                                 headers.get(TOKEN_HEADER), answered_since)
+
+
+def _filter_params(filters: CandidateFilters) -> list[tuple[str, str]]:
+    """The query parameters of `filters`, as Nova's RequestGroup.to_queryparams spells them:
+    one `required` with the forbidden traits `!`-prefixed, a `member_of=in:` per group and
+    one `member_of=!in:` for the forbidden aggregates."""
+    params = []
+    traits = sorted(filters.required) + [f"!{t}" for t in sorted(filters.forbidden)]
+    if traits:
+        params.append(("required", ",".join(traits)))
+    params.extend(("required", "in:" + ",".join(sorted(group)))
+                  for group in filters.any_traits)
+    params.extend(("member_of", "in:" + ",".join(sorted(group)))
+                  for group in filters.member_of)
+    if filters.forbidden_aggregates:
+        params.append(("member_of", "!in:" + ",".join(sorted(filters.forbidden_aggregates))))
+    return params
+
+
+def _summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    projected: dict[str, Any] = {"resources": summary["resources"]}
+    if summary.get("traits"):
+        projected["traits"] = sorted(summary["traits"])
+    return projected
 
 
 class HttpPlacementClient(InProcessPlacementClient):

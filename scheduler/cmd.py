@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = build_scheduler_server(
         conf, rpc.get_rpc_transport(conf, conf.transport_url),
         placement_conf.make_placement_client(conf), cell_dbs,
-        rpc.get_notification_transport(conf, conf.transport_url))
+        rpc.get_notification_transport(conf, conf.transport_url), api_db)
     return daemon.serve(f"scheduler {conf.host}", [server])
 
 

@@ -6,11 +6,14 @@ succeeds. Then give each chosen host alternates: the next best hosts of the same
 offered and that no instance of this request was given as its chosen host. If any instance cannot be
 claimed, every claim made for the request is removed and the request fails with NoValidHost.
 
-Two switches change that. `claims=False` (`[scheduler] claim_in = conductor`, or no placement)
-returns the pick unclaimed, for the super conductor (or nobody) to claim. A `host_source`
-(`[scheduler] use_placement = false`) replaces placement's candidates with the hosts the cells'
-compute nodes report: their selections carry no allocation request. Filters, weighers and the
-consumption on the request's own copies (so a multi-create spreads) are the same either way.
+Placement's candidates are those of the flavor's resources, narrowed by its required and
+forbidden traits and the aggregates isolated from it (scheduler.request_filters, Nova's
+prefilters). Two switches change that. `claims=False` (`[scheduler] claim_in = conductor`, or
+no placement) returns the pick unclaimed, for the super conductor (or nobody) to claim. A
+`host_source` (`[scheduler] use_placement = false`) replaces placement's candidates with the
+hosts the cells' compute nodes report: their selections carry no allocation request. Filters,
+weighers and the consumption on the request's own copies (so a multi-create spreads) are the
+same either way.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import numpy as np
 from altsim import runtime
 from altsim.exceptions import NoValidHost
 from altsim.objects import RequestSpec, Selection
+from placement_sim.candidate_filters import CandidateFilters
 from placement_sim.client import PlacementClient
 from placement_sim.exceptions import PlacementUnavailable
 from scheduler.filters.base import HostFilter
 from scheduler.host_columns import Columns, HostColumns
 from scheduler.host_manager import HostManager
 from scheduler.host_state import HostState
+from scheduler.request_filters import RequestFilters
 from scheduler.weights import weighed_order
 from scheduler.weights.base import HostWeigher
 
@@ -60,7 +65,9 @@ class Selector:
                  filters: list[HostFilter], weighers: list[HostWeigher], subset_size: int,
                  seed: int, max_placement_results: int,
                  clock: Callable[[], float] = runtime.time, claims: bool = True,
-                 host_source: Callable[[], list[HostState]] | None = None) -> None:
+                 host_source: Callable[[], list[HostState]] | None = None,
+                 request_filters: Callable[[RequestSpec], CandidateFilters] | None = None,
+                 ) -> None:
         self._placement = placement
         self._host_manager = host_manager
         self._filters = filters
@@ -71,6 +78,8 @@ class Selector:
         self._clock = clock
         self._claims = claims and host_source is None  # nothing to claim without placement
         self._host_source = host_source
+        # Without: the flavor's traits only (no aggregate is isolated).
+        self._request_filters = request_filters or RequestFilters()
 
     def select(self, spec: RequestSpec, instance_uuids: list[str],
                num_alternates: int) -> list[InstanceDestinations]:
@@ -108,8 +117,8 @@ class Selector:
                 raise NoValidHost()
             return HostColumns(states), {}
         try:
-            candidates = self._placement.get_allocation_candidates(spec.flavor.resources,
-                                                                   limit=self._limit)
+            candidates = self._placement.get_allocation_candidates(
+                spec.flavor.resources, limit=self._limit, filters=self._request_filters(spec))
         except PlacementUnavailable:
             # As Nova: an unreachable placement offers no candidates, hence no valid host.
             raise NoValidHost() from None

@@ -95,6 +95,13 @@ scheduler_opts = [
                     "host filled up falls down its list); with placement they spread at "
                     "once. Read by the scheduler. Ignored when use_placement is false (the "
                     "rows are the only view)."),
+    cfg.BoolOpt("enable_isolated_aggregate_filtering", default=False,
+                help="true: Nova's isolate_aggregates request filter. Each request asks "
+                     "placement to leave out the providers of every host aggregate whose "
+                     "metadata has a `trait:<NAME>=required` key the flavor does not require "
+                     "(`member_of=!in:<aggregates>`), so only the flavors that ask for an "
+                     "aggregate's traits land on its hosts. Read by the scheduler, from the "
+                     "API database's aggregates. Ignored when use_placement is false."),
     cfg.BoolOpt("legacy_retry", default=False,
                 help="true: pre-Queens retries. The scheduler returns no alternates; a "
                      "reschedule asks the scheduler again for one host, excluding the hosts "

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from altsim.db import api_schema as t
 from altsim.db.engine import Database
 from altsim.masking import mask_url
@@ -40,6 +42,15 @@ _CELL_FOR_HOST = (f"SELECT {_CELL_COLUMNS} FROM cell_mappings c JOIN host_mappin
 _DELETE_BUILD_REQUEST = "DELETE FROM build_requests WHERE instance_uuid = :uuid"
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """A host aggregate: its uuid (its placement aggregate's), name and metadata."""
+
+    uuid: str
+    name: str
+    metadata: dict[str, str]
+
+
 class FlavorNotFound(LookupError):
     pass
 
@@ -59,11 +70,22 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _flavor(row: tuple) -> Flavor:
+    """A flavors row read as (name, resources, extra_specs)."""
+    name, resources, extra_specs = row
+    return Flavor(name=name, resources=_json(resources), extra_specs=_json(extra_specs) or {})
+
+
 class ApiDatabase(Database):
     """Queries and writes of the API database; one instance per URL is cheap to make."""
 
     def sync(self) -> None:
         t.metadata.create_all(self.engine)
+        # An API DB made before flavors had extra specs lacks their column.
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("flavors")}
+        if "extra_specs" not in present:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE flavors ADD COLUMN extra_specs TEXT"))
 
     # cell and host mappings
     def create_cell(self, cell: CellMapping) -> None:
@@ -132,19 +154,32 @@ class ApiDatabase(Database):
         with self.begin() as tx:
             if tx.query("SELECT name FROM flavors WHERE name = :name", {"name": flavor.name}):
                 raise FlavorExists(f"flavor {flavor.name!r} already exists")
-            tx.execute("INSERT INTO flavors (name, resources) VALUES (:name, :resources)",
-                       {"name": flavor.name, "resources": json.dumps(flavor.resources)})
+            tx.execute("INSERT INTO flavors (name, resources, extra_specs) VALUES (:name, "
+                       ":resources, :extra_specs)",
+                       {"name": flavor.name, "resources": json.dumps(flavor.resources),
+                        "extra_specs": json.dumps(flavor.extra_specs)})
 
     def list_flavors(self) -> list[Flavor]:
-        return [Flavor(name=name, resources=_json(resources)) for name, resources
-                in self.select("SELECT name, resources FROM flavors ORDER BY name")]
+        return [_flavor(row) for row in self.select(
+            "SELECT name, resources, extra_specs FROM flavors ORDER BY name")]
 
     def get_flavor(self, name: str) -> Flavor:
-        rows = self.select("SELECT name, resources FROM flavors WHERE name = :name",
-                           {"name": name})
+        rows = self.select("SELECT name, resources, extra_specs FROM flavors "
+                           "WHERE name = :name", {"name": name})
         if not rows:
             raise FlavorNotFound(f"no flavor named {name!r}")
-        return Flavor(name=rows[0][0], resources=_json(rows[0][1]))
+        return _flavor(rows[0])
+
+    # host aggregates
+    def create_aggregate(self, aggregate: Aggregate) -> None:
+        with self.begin() as tx:
+            tx.execute("INSERT INTO aggregates (uuid, name, metadata) VALUES (:uuid, :name, "
+                       ":metadata)", {"uuid": aggregate.uuid, "name": aggregate.name,
+                                      "metadata": json.dumps(aggregate.metadata)})
+
+    def list_aggregates(self) -> list[Aggregate]:
+        return [Aggregate(uuid, name, _json(metadata)) for uuid, name, metadata in self.select(
+            "SELECT uuid, name, metadata FROM aggregates ORDER BY name")]
 
     def instance_cells(self) -> dict[str, str | None]:
         """instance uuid -> cell uuid (None while it is not yet in a cell)."""

@@ -44,4 +44,15 @@ flavors = sa.Table(
     "flavors", metadata,
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("resources", sa.JSON, nullable=False),
+    # `trait:<NAME>`: required or forbidden (None in a database made before extra specs).
+    sa.Column("extra_specs", sa.JSON, nullable=True),
+)
+
+# Host aggregates with their metadata, as in Nova's API database (their hosts are in the
+# placement aggregate of the same uuid): the scheduler's isolate_aggregates reads them.
+aggregates = sa.Table(
+    "aggregates", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("metadata", sa.JSON, nullable=False),
 )

@@ -8,7 +8,7 @@ from typing import Any
 import oslo_messaging as messaging
 
 from altsim import rpc
-from altsim.db.api import ApiDatabase
+from altsim.db.api import Aggregate, ApiDatabase
 from altsim.db.cell import CellDatabase
 from altsim.db.engine import dispose_engine
 from altsim.db.schema_image import create_schema
@@ -16,6 +16,7 @@ from altsim.objects import Flavor
 from altsim_lab.scenario.schema import Scenario
 from altsim_lab.scenario.topology import Topology, service_conf
 from altsim_lab.scenario.tracker_usage import TrackerUsage
+from compute_sim.host import aggregate_uuid_for
 
 
 class Deployment:
@@ -98,8 +99,20 @@ class Deployment:
         for cell in self.topology.cells:
             create_schema(self.cell_dbs[cell.mapping.uuid])
             self.api_db.create_cell(cell.mapping)
-        for name, resources in self.scenario.flavors.items():
-            self.api_db.create_flavor(Flavor(name=name, resources=dict(resources)))
+        for name, flavor in self.scenario.flavors.items():
+            self.api_db.create_flavor(Flavor(name=name, resources=dict(flavor.resources),
+                                             extra_specs=dict(flavor.extra_specs)))
+        # The host aggregates and their metadata, as nova-api keeps them (the hosts are put
+        # in their placement aggregates by their computes, compute_sim.host).
+        for name in sorted(self._aggregate_names()):
+            spec = self.scenario.aggregates.get(name)
+            self.api_db.create_aggregate(Aggregate(
+                uuid=aggregate_uuid_for(name), name=name,
+                metadata=dict(spec.metadata) if spec is not None else {}))
+
+    def _aggregate_names(self) -> set[str]:
+        return set(self.scenario.aggregates).union(
+            *(cell.aggregate_names() for cell in self.scenario.cells))
 
     def _release(self) -> None:
         """Close the runner's transports and the database pools."""

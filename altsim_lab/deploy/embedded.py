@@ -135,7 +135,8 @@ class EmbeddedDeployment(Deployment):
         scheduler_conf = service_conf(self.scenario, "scheduler")
         self._start(build_scheduler_server(
             scheduler_conf, self._transport("rpc", api_url, "scheduler"), self.placement,
-            self.cell_dbs, self._transport("notification", api_url, "scheduler")))
+            self.cell_dbs, self._transport("notification", api_url, "scheduler"),
+            self.api_db))
         conductor_conf = service_conf(self.scenario, "conductor-super")
         self._router = rpc.CellRouter(conductor_conf, self.api_db.list_cells())
         self._start(build_super_conductor_server(

@@ -28,23 +28,37 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from altsim_lab.scenario.schema import (
+    AggregateSpec,
     Expectations,
+    FlavorSpec,
     InstanceExpectation,
     RequestEntry,
     Scenario,
 )
 from compute_sim.faults import FaultRule
-from compute_sim.hosts_file import Amount, CellSpec, HostSpec, Ratio, Reserved, ResourceClass
+from compute_sim.hosts_file import (
+    AggregateName,
+    Amount,
+    CellSpec,
+    HostSpec,
+    Ratio,
+    Reserved,
+    ResourceClass,
+    Trait,
+)
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
 TABLES: dict[str, type[BaseModel]] = {
-    "scenario": Scenario, "cell": CellSpec, "host": HostSpec, "fault rule": FaultRule,
+    "scenario": Scenario, "cell": CellSpec, "host": HostSpec, "flavor": FlavorSpec,
+    "aggregate": AggregateSpec, "fault rule": FaultRule,
     "request": RequestEntry, "expect": Expectations, "instance expectation": InstanceExpectation,
 }
 _TABLE_OF = {model: name for name, model in TABLES.items()}
 # The shared value types of hosts and flavors, by the name the page gives them.
 _NAMED_TYPES = {id(ResourceClass): "resource class", id(Amount): "integer 1 to 2147483647",
-                id(Reserved): "integer 0 to 2147483647", id(Ratio): "number 0 to 3.4e38"}
+                id(Reserved): "integer 0 to 2147483647", id(Ratio): "number 0 to 3.4e38",
+                id(Trait): "trait (standard or `CUSTOM_*`)",
+                id(AggregateName): "aggregate name (matches `^[A-Za-z0-9_.-]+$`)"}
 _SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean", Any: "any value"}
 _TABLE = re.compile(r"^<!-- keys: (?P<name>[a-z ]+) -->\n.*?^<!-- end keys -->$",
                     re.MULTILINE | re.DOTALL)

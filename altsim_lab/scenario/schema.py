@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from altsim.validation_errors import describe
 from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
-from compute_sim.hosts_file import Amount, CellSpec, ResourceClass
+from compute_sim.hosts_file import AggregateName, Amount, CellSpec, ResourceClass, check_trait
 
 # Bounds of one run, said in the errors and in docs/scenarios.md: every instance is a thread's
 # worth of work in the runner and a row in each report, every host a queue and a placement
@@ -37,6 +37,74 @@ class ScenarioError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+TRAIT_PREFIX = "trait:"
+
+
+def _check_trait_key(key: str) -> str:
+    """`trait:<NAME>` with a trait placement knows or may create: its NAME."""
+    if not key.startswith(TRAIT_PREFIX):
+        raise ValueError(f"{key!r}: only trait:<NAME> keys are understood (Nova's "
+                         f"trait:CUSTOM_X=required or forbidden)")
+    try:
+        return check_trait(key[len(TRAIT_PREFIX):])
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+FlavorResources = Annotated[dict[ResourceClass, Amount], Field(min_length=1)]
+_BARE_FLAVOR = pydantic.TypeAdapter(FlavorResources)
+
+
+class FlavorSpec(_Strict):
+    """A flavor: its resources, and the extra specs that require or forbid traits. Written
+    as a bare mapping of resources (`small: {VCPU: 1, MEMORY_MB: 512}`) when it has none."""
+
+    resources: FlavorResources = Field(
+        examples=[{"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}],
+        description="The resources an instance of it takes.")
+    extra_specs: dict[str, Literal["required", "forbidden"]] = Field(
+        default_factory=dict, examples=[{"trait:CUSTOM_GPU": "required"}],
+        description="Nova's flavor extra specs `trait:<NAME>: required` or `forbidden`: the "
+                    "scheduler asks placement only for hosts whose provider has (or lacks) "
+                    "the trait (`required=` in the candidates request).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_resources(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "resources" not in data and "extra_specs" not in data:
+            # Checked as written, so that an error names the key the file has
+            # (`flavors.small.VCPU`, not `flavors.small.resources.VCPU`).
+            _BARE_FLAVOR.validate_python(data)
+            return {"resources": data}
+        return data
+
+    @field_validator("extra_specs")
+    @classmethod
+    def _trait_keys(cls, specs: dict[str, str]) -> dict[str, str]:
+        for key in specs:
+            _check_trait_key(key)
+        return specs
+
+
+class AggregateSpec(_Strict):
+    """A host aggregate's metadata (its hosts say they are in it, with `aggregates`)."""
+
+    metadata: dict[str, str] = Field(
+        default_factory=dict, examples=[{"trait:CUSTOM_GPU": "required"}],
+        description="The aggregate's metadata. `trait:<NAME>: required` isolates it: with "
+                    "`[scheduler] enable_isolated_aggregate_filtering` a flavor that does not "
+                    "require the trait is kept off its hosts (`member_of=!in:`). Other keys "
+                    "are kept and do nothing.")
+
+    @field_validator("metadata")
+    @classmethod
+    def _trait_keys(cls, metadata: dict[str, str]) -> dict[str, str]:
+        for key in metadata:
+            if key.startswith(TRAIT_PREFIX):
+                _check_trait_key(key)
+        return metadata
 
 
 class RequestEntry(_Strict):
@@ -153,9 +221,16 @@ class Scenario(_Strict):
         min_length=1,
         json_schema_extra={"bounds": f"at most {MAX_HOSTS_PER_RUN} hosts in all"},
         description="The cells and their hosts (the cell table).")
-    flavors: dict[str, Annotated[dict[ResourceClass, Amount], Field(min_length=1)]] = Field(
+    flavors: dict[str, FlavorSpec] = Field(
         min_length=1, examples=[{"small": {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}],
-        description="Flavor name -> the resources an instance of it takes.")
+        description="Flavor name -> the resources an instance of it takes (a bare mapping), "
+                    "or its `resources` and `extra_specs` (the flavor table).")
+    aggregates: dict[AggregateName, AggregateSpec] = Field(
+        default_factory=dict, examples=[{"gpu-hosts": {"metadata": {
+            "trait:CUSTOM_GPU": "required"}}}],
+        description="Host aggregate name -> its metadata (the aggregate table); each must "
+                    "have a host (a host's `aggregates`). An aggregate its hosts name but "
+                    "this does not list has no metadata.")
     faults: list[FaultRule] = Field(
         default_factory=list,
         description="Fault rules: which spawns fail, how, and how long spawns take (the "
@@ -207,7 +282,16 @@ class Scenario(_Strict):
                 raise ValueError(f"expect.instances.{name}: no such instance (instances are "
                                  f"named <request>-<n>, e.g. {self.requests[0].name}-1)")
         self._check_fault_hosts()
+        self._check_aggregates()
         return self
+
+    def _check_aggregates(self) -> None:
+        """An aggregate with metadata but no host is a typo of a host's `aggregates`."""
+        used = set().union(*(cell.aggregate_names() for cell in self.cells))
+        for name in self.aggregates:
+            if name not in used:
+                raise ValueError(f"aggregates.{name}: no host is in it (a host's "
+                                 f"`aggregates: [{name}]`, or a cell's `host_aggregates`)")
 
     def _check_instance_count(self) -> None:
         for index, request in enumerate(self.requests):

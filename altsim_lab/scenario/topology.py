@@ -22,6 +22,7 @@ from altsim_lab.config_overrides import ConfigOverrideError, apply_overrides
 from altsim_lab.deploy.provision import DatabaseServer, database_names
 from altsim_lab.scenario.schema import Scenario
 from compute_sim.host import SimulatedHost
+from compute_sim.hosts_file import simulated_host
 from conductor.wiring import conductor_claims
 from scheduler.filters import enabled_filters
 from scheduler.weights import enabled_weighers
@@ -164,8 +165,7 @@ def plan_topology(scenario: Scenario, run_id: str, workdir: Path,
     for spec, db_url in zip(scenario.cells, cell_db_urls, strict=True):
         mapping = CellMapping(uuid=str(uuid.uuid5(_CELL_NAMESPACE, spec.name)), name=spec.name,
                               transport_url=url(spec.name), database_connection=db_url)
-        hosts = [SimulatedHost(h.name, dict(h.resources), dict(h.allocation_ratio),
-                               dict(h.reserved)) for h in spec.all_hosts()]
+        hosts = [simulated_host(h) for h in spec.all_hosts()]
         cells.append(Cell(mapping, hosts))
     cell0 = CellMapping(uuid=CELL0_UUID, name="cell0", transport_url="none:///",
                         database_connection=cell0_db_url)

@@ -54,7 +54,9 @@ class Workload:
             delay = started + entry.start_ms / 1000.0 - runtime.time()
             if delay > 0:
                 runtime.sleep(delay)
-            flavor = Flavor(name=entry.flavor, resources=self._scenario.flavors[entry.flavor])
+            spec = self._scenario.flavors[entry.flavor]
+            flavor = Flavor(name=entry.flavor, resources=spec.resources,
+                            extra_specs=spec.extra_specs)
             slots = runtime.Semaphore(entry.concurrency)
             for index in range(entry.count):
                 slots.acquire()

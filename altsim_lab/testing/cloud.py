@@ -35,7 +35,6 @@ from typing import Any, Literal
 import oslo_messaging as messaging
 
 from altsim.db import cell_schema
-from altsim.objects import Flavor
 from altsim.rpc import new_context
 from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.manage.audit import audit_placement
@@ -99,17 +98,29 @@ class Cloud:
 
     # the cloud's shape
     def add_cell(self, name: str, hosts: list[str] | int = 1,
-                 resources: dict[str, int] | None = None) -> None:
+                 resources: dict[str, int] | None = None,
+                 traits: list[str] | dict[str, list[str]] | None = None,
+                 aggregates: list[str] | dict[str, list[str]] | None = None) -> None:
         """A cell with listed hosts, or N hosts named `<cell>-host-001`... (a scenario's
-        host_count); each host has `resources` (default: 8 VCPU, 16 GiB, 100 GB)."""
+        host_count); each host has `resources` (default: 8 VCPU, 16 GiB, 100 GB). `traits`
+        (its provider's) and `aggregates` (host aggregate names): a list for every host, or
+        host name -> its list."""
         self._before_start("add_cell")
-        self.spec.add_cell(name, hosts, resources)
+        self.spec.add_cell(name, hosts, resources, traits, aggregates)
 
     def add_flavor(self, name: str, VCPU: int = 1, MEMORY_MB: int = 512,  # noqa: N803
-                   DISK_GB: int = 1, **other: int) -> None:
-        """A flavor (Nova's `_create_flavor`); other resource classes as keywords."""
+                   DISK_GB: int = 1, extra_specs: dict[str, str] | None = None,
+                   **other: int) -> None:
+        """A flavor (Nova's `_create_flavor`); other resource classes as keywords;
+        `extra_specs` as Nova's, `{"trait:CUSTOM_X": "required"}` (or `forbidden`)."""
         self.spec.add_flavor(name, {"VCPU": VCPU, "MEMORY_MB": MEMORY_MB, "DISK_GB": DISK_GB,
-                                    **other})
+                                    **other}, extra_specs)
+
+    def add_aggregate(self, name: str, metadata: dict[str, str]) -> None:
+        """A host aggregate's metadata (Nova's aggregate set-metadata), e.g.
+        `{"trait:CUSTOM_X": "required"}`; its hosts are those given it in `add_cell`."""
+        self._before_start("add_aggregate")
+        self.spec.add_aggregate(name, metadata)
 
     def set_config(self, key: str, value: Any) -> None:
         """One option for every service, "group.option" (Nova's `self.flags(...)`); refused
@@ -183,8 +194,7 @@ class Cloud:
             raise CloudError(f"boot: server names already used in this cloud: {taken}")
         self.start()
         uuids = self._nova().create_servers(
-            names, Flavor(name=flavor, resources=dict(self.spec.flavors[flavor])),
-            num_alternates)
+            names, self.spec.flavor(flavor), num_alternates)
         now = time.time()
         servers = []
         for server_name, server_uuid in uuids.items():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from altsim.objects import BuildRequest, Instance, RequestSpec, RetryInfo, Selection
+from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 from placement_sim.candidates import AllocationCandidates
 from placement_sim.client import InProcessPlacementClient, PlacementClient
 from placement_sim.store import CandidatesAnswer, PlacementStore
@@ -167,11 +168,12 @@ class ScriptedPlacement:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def get_allocation_candidates(self, resources: dict[str, int],
-                                  limit: int = 1000) -> AllocationCandidates:
+    def get_allocation_candidates(self, resources: dict[str, int], limit: int = 1000,
+                                  filters: CandidateFilters = NO_FILTERS,
+                                  ) -> AllocationCandidates:
         if self._candidates_error is not None:
             raise self._candidates_error
-        return self._inner.get_allocation_candidates(resources, limit=limit)
+        return self._inner.get_allocation_candidates(resources, limit=limit, filters=filters)
 
     def claim_resources(self, consumer_uuid: str, allocation_request: dict[str, Any],
                         project_id: str, user_id: str,
@@ -201,9 +203,10 @@ class TokenlessStore:
         return getattr(self._inner, name)
 
     def candidates_since(self, resources: dict[str, int], limit: int | None,
-                         since: str | None) -> CandidatesAnswer:
+                         since: str | None,
+                         filters: CandidateFilters = NO_FILTERS) -> CandidatesAnswer:
         self.sinces.append(since)
-        body = self._inner.allocation_candidates(resources, limit)
+        body = self._inner.allocation_candidates(resources, limit, filters)
         return CandidatesAnswer(body["allocation_requests"], body["provider_summaries"], [],
                                 None, None)
 

@@ -158,7 +158,7 @@ class World:
                           notifier: FakeNotifier | None = None) -> SchedulerManager:
         """The scheduler's RPC endpoint over this world, built as the service builds it."""
         return build_scheduler_manager(conf, placement or self.placement, self.cell_dbs,
-                                       notifier or FakeNotifier())
+                                       notifier or FakeNotifier(), self.api_db)
 
     def spec(self, name: str, flavor: Flavor = SMALL, num_instances: int = 1,
              num_alternates: int | None = None) -> RequestSpec:

@@ -6,11 +6,12 @@ itself, so what it needs (the hosts' inventories, the fault rules, the recorder)
 through `ScenarioDriver.settings` before any compute starts.
 
 Each host reports the scenario's inventory with its allocation ratios and reserved amounts
-(FakeDriver's defaults are one size for all, Nova's conf ratios and 512 MB reserved), and its
-real free disk as `disk_available_least` (FakeDriver reports 0, which would leave Nova's
-DiskWeigher nothing to weigh). A spawn is decided by the fault rules: `reschedule` raises a
-plain exception, which Nova's compute turns into a RescheduledException with its text as the
-reason; `abort` raises BuildAbortException, which Nova never reschedules.
+(FakeDriver's defaults are one size for all, Nova's conf ratios and 512 MB reserved), its
+traits in its provider tree, and its real free disk as `disk_available_least` (FakeDriver
+reports 0, which would leave Nova's DiskWeigher nothing to weigh). A spawn is decided by the
+fault rules: `reschedule` raises a plain exception, which Nova's compute turns into a
+RescheduledException with its text as the reason; `abort` raises BuildAbortException, which
+Nova never reschedules.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class ScenarioDriver(fake.FakeDriver):
                           "reserved": reserved.get(rc, 0)}
                      for rc, total in spec["resources"].items()}
         provider_tree.update_inventory(nodename, inventory)
+        # The host's traits, as a virt driver reports its own: Nova's report client creates
+        # the custom ones and sets them on the provider.
+        if spec.get("traits"):
+            provider_tree.add_traits(nodename, *spec["traits"])
 
     def spawn(self, context: Any, instance: Any, image_meta: Any, injected_files: Any,
               admin_password: Any, allocations: Any, network_info: Any = None,

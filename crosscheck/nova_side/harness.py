@@ -4,7 +4,8 @@
 (super and cell roles, as Nova's functional tests run it), the scheduler with the configured
 filters and weighers, and real Placement (PlacementFixture); this case adds one compute per
 scenario host, each a real ComputeManager and resource tracker over `ScenarioDriver`, in the
-scenario's cells (Nova's cell1, cell2, ... in scenario order), and creates the flavors through
+scenario's cells (Nova's cell1, cell2, ... in scenario order), and creates the host
+aggregates (with their metadata and hosts) and the flavors (with their extra specs) through
 the API. The plan's flags are set before the base class starts the scheduler (which reads its
 filters and weighers once), and `build_failure_weight_multiplier` again after, because
 `nova.test.TestCase.setUp` sets it to 0.0 for every test.
@@ -56,7 +57,9 @@ class ScenarioTestCase(integrated_helpers.ProviderUsageBaseTestCase):
             self.flags(group=group, **{name: value})
         self._record()
         self._start_computes()
-        self.flavor_ids = {name: self._flavor(name, resources)
+        self._create_aggregates()
+        extra_specs = self.plan.get("flavor_extra_specs", {})
+        self.flavor_ids = {name: self._flavor(name, resources, extra_specs.get(name, {}))
                            for name, resources in self.plan["flavors"].items()}
 
     def _save_log(self) -> None:
@@ -81,10 +84,28 @@ class ScenarioTestCase(integrated_helpers.ProviderUsageBaseTestCase):
             for host in cell["hosts"]:
                 self._start_compute(host["name"], cell_name=f"cell{index + 1}")
 
-    def _flavor(self, name: str, resources: dict[str, int]) -> str:
+    def _create_aggregates(self) -> None:
+        """The scenario's host aggregates through Nova's API, as an operator makes them: the
+        aggregate, its metadata, its hosts (which nova-api mirrors into placement)."""
+        members: dict[str, list[str]] = {}
+        for cell in self.plan["cells"]:
+            for host in cell["hosts"]:
+                for name in host.get("aggregates", []):
+                    members.setdefault(name, []).append(host["name"])
+        for name, metadata in self.plan.get("aggregates", {}).items():
+            aggregate_id = self._create_aggregate(name)
+            if metadata:
+                self.admin_api.post_aggregate_action(
+                    aggregate_id, {"set_metadata": {"metadata": metadata}})
+            for host in members.get(name, []):
+                self.admin_api.add_host_to_aggregate(aggregate_id, host)
+
+    def _flavor(self, name: str, resources: dict[str, int],
+                extra_specs: dict[str, str]) -> str:
         fields = {field: resources.get(rc, 0) for rc, field in _STANDARD_FLAVOR_FIELDS.items()}
         extra = {f"resources:{rc}": str(amount) for rc, amount in resources.items()
                  if rc not in _STANDARD_FLAVOR_FIELDS}
+        extra.update(extra_specs)
         # The API wants at least one VCPU and one MB; resources:RC=0 takes a class out again.
         for rc, field in (("VCPU", "vcpu"), ("MEMORY_MB", "memory_mb")):
             if not fields[field]:

@@ -6,7 +6,8 @@ parameter (a 400), and so does this handler.
 Allocation requests take the list form before 1.12; summaries gain ``traits`` at 1.17 and
 parent/root uuids at 1.29, and requests their ``mappings`` at 1.34 (``candidates_body.py``).
 ``required=`` (1.17; ``!TRAIT`` from 1.22, ``in:A,B`` and repeating it from 1.39) and
-``member_of=`` (1.21; ``in:`` lists, repeating it from 1.24) narrow the candidates
+``member_of=`` (1.21; ``in:`` lists, repeating it from 1.24; ``!`` and ``!in:`` forbidding
+aggregates from 1.32) narrow the candidates
 (``placement_sim/candidate_filters.py``); a trait that does not exist is a 400.
 The body is joined from per-provider fragments the app's ``CandidatesBody`` keeps (encoding
 it afresh was most of placement's work per request). ``altsim_since=<token>`` asks for only
@@ -107,21 +108,38 @@ def parse_filters(req: PlacementRequest) -> CandidateFilters:
                 raise bad_request("Invalid query string parameters: Expected 'required' "
                                   f"parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. "
                                   f"Got: {value}")
-    member_of = []
+    member_of, forbidden_aggregates = _parse_member_of(req)
+    filters = CandidateFilters(frozenset(required), frozenset(forbidden), tuple(any_traits),
+                               tuple(member_of), forbidden_aggregates)
+    return NO_FILTERS if filters.empty else filters
+
+
+def _parse_member_of(req: PlacementRequest) -> tuple[list[frozenset[str]], frozenset[str]]:
+    """placement's normalize_member_of_qs_params: the aggregates groups the provider must be
+    in one of each, and the aggregates it must be in none of (``!``, from 1.32)."""
+    member_of: list[frozenset[str]] = []
+    forbidden: set[str] = set()
     members = req.query_params.getlist("member_of")
     if len(members) > 1 and req.version < (1, 24):
-        raise bad_request("Multiple member_of parameters are not supported before 1.24")
+        raise bad_request("Multiple member_of parameters are not supported")
     for value in members:
-        if value.startswith("!"):
-            raise bad_request("altsim-placement does not support forbidden aggregates "
-                              f"(member_of={value})")
-        listed = value[3:] if value.startswith("in:") else value
-        group = frozenset(a.strip() for a in listed.split(","))
-        if not all(is_uuid_like(a) for a in group):
-            raise bad_request("Invalid query string parameters: Expected 'member_of' "
-                              "parameter to contain valid UUID(s). Got: " + value)
-        member_of.append(group)
-    if not (required or forbidden or any_traits or member_of):
-        return NO_FILTERS
-    return CandidateFilters(frozenset(required), frozenset(forbidden), tuple(any_traits),
-                            tuple(member_of))
+        if "," in value and not value.startswith(("in:", "!in:")):
+            raise bad_request("Multiple values for 'member_of' must be prefixed with the "
+                              "'in:' or '!in:' keyword using the valid microversion. "
+                              f"Got: {value}")
+        negated = value.startswith("!")
+        listed = value[1:] if negated else value
+        listed = listed[3:] if listed.startswith("in:") else listed
+        group = frozenset(listed.split(","))
+        for aggregate in sorted(group):
+            if not is_uuid_like(aggregate):
+                raise bad_request("Invalid query string parameters: Expected 'member_of' "
+                                  f"parameter to contain valid UUID(s). Got: {aggregate}")
+        if not negated:
+            member_of.append(group)
+        elif req.version < (1, 32):
+            raise bad_request("Forbidden member_of parameters are not supported in the "
+                              "specified microversion")
+        else:
+            forbidden |= group
+    return member_of, frozenset(forbidden)

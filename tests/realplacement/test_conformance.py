@@ -4,10 +4,11 @@ error code and the fields the clients read.
 
 Who sends what: placement_sim/http_client.py (RemotePlacementStore: the scheduler, conductors,
 computes, the report, `altsim host list` and the audit all go through it) at 1.36, and
-allocation candidates at 1.16 with `limit`; altsim_lab/deploy/shared_placement.py's probe,
-with no version header (1.0): `GET /` and `GET /resource_providers`. Each test makes a
-provider and consumers of its own, with the same uuids on both placements, so that the
-answers can be compared whole.
+allocation candidates at 1.16 with `limit` (at 1.32 with `required=` and `member_of=!in:`
+when the flavor has trait extra specs or aggregates are isolated);
+altsim_lab/deploy/shared_placement.py's probe, with no version header (1.0): `GET /` and
+`GET /resource_providers`. Each test makes a provider and consumers of its own, with the same
+uuids on both placements, so that the answers can be compared whole.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.realplacement.api import Answer, Api
 
 CLIENT = "1.36"  # http_client.MICROVERSION
 CANDIDATES = "1.16"  # http_client.CANDIDATES_MICROVERSION
+FILTERED = "1.32"  # http_client.FILTERED_CANDIDATES_MICROVERSION
 INVENTORY = {"total": 8, "reserved": 0, "min_unit": 1, "max_unit": 8, "step_size": 1,
              "allocation_ratio": 1.0}
 
@@ -459,6 +461,11 @@ def _candidates_world(api: Api, rps: list[str], amount: int, trait: str, agg: st
     ("1.39", {"required": "in:TRAIT,HW_CPU_X86_AVX2"}, {0}),
     ("1.21", {"member_of": "AGG"}, {1}),
     ("1.24", {"member_of": "in:AGG,00000000-0000-0000-0000-00000000000a"}, {1}),
+    (FILTERED, {"member_of": "!AGG"}, {0, 2}),
+    (FILTERED, {"member_of": "!in:AGG,00000000-0000-0000-0000-00000000000a"}, {0, 2}),
+    # As the scheduler sends them: required and forbidden traits, isolated aggregates
+    (FILTERED, {"required": "TRAIT", "member_of": "!in:AGG"}, {0}),
+    (FILTERED, {"required": "!TRAIT", "member_of": "!in:AGG"}, {2}),
 ])
 def test_candidates_filtered(apis: list[Api], version: str, params: dict[str, str],
                              expected: set[int]) -> None:
@@ -476,6 +483,43 @@ def test_candidates_filtered(apis: list[Api], version: str, params: dict[str, st
                                      for rp in r["allocations"] if rp in rps)
 
     assert agree(apis, check) == (200, sorted(rps[i] for i in expected))
+
+
+@pytest.mark.parametrize("version,value", [
+    ("1.31", "!in:AGG"),            # forbidden aggregates from 1.32 only
+    (FILTERED, "AGG,AGG"),           # several need in: or !in:
+    (FILTERED, "!in:AGG,not-a-uuid"),
+])
+def test_candidates_with_a_bad_member_of_is_400(apis: list[Api], version: str,
+                                                value: str) -> None:
+    query = {"resources": "VCPU:1", "member_of": value.replace("AGG", fresh())}
+    agree(apis, lambda api: status_and_code(api.call(
+        "GET", "/allocation_candidates", version=version, params=query)))
+
+
+def test_the_clients_traits_and_aggregates_requests(apis: list[Api]) -> None:
+    """What set_provider_traits and set_provider_aggregates send, at the client's version:
+    PUT /traits/{name} (201, then 204), the provider's traits and aggregates shown and
+    replaced at its generation."""
+    rp, custom, agg = fresh(), f"CUSTOM_C{uuid.uuid4().hex.upper()}", fresh()
+
+    def check(api: Api) -> Any:
+        new_provider(api, rp)
+        created = api.call("PUT", f"/traits/{custom}", version=CLIENT).status
+        again = api.call("PUT", f"/traits/{custom}", version=CLIENT).status
+        traits = api.call("GET", f"/resource_providers/{rp}/traits", version=CLIENT).body
+        put = api.call("PUT", f"/resource_providers/{rp}/traits", version=CLIENT, json={
+            "resource_provider_generation": traits["resource_provider_generation"],
+            "traits": [custom, "HW_CPU_X86_AVX2"]})
+        aggs = api.call("GET", f"/resource_providers/{rp}/aggregates", version=CLIENT).body
+        put_aggs = api.call("PUT", f"/resource_providers/{rp}/aggregates", version=CLIENT,
+                            json={"resource_provider_generation":
+                                  aggs["resource_provider_generation"], "aggregates": [agg]})
+        return (created, again, traits, put.status, sorted(put.body["traits"]),
+                put.body["resource_provider_generation"], aggs, put_aggs.status,
+                put_aggs.body)
+
+    agree(apis, check)
 
 
 def test_candidates_with_an_unknown_trait_is_400(apis: list[Api]) -> None:

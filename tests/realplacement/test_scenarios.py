@@ -59,7 +59,8 @@ def provider_names(api: Api) -> set[str]:
                                         version="1.36").body["resource_providers"]}
 
 
-@pytest.mark.parametrize("name", ["clean-run", "last-slot-race", "reschedule-once"])
+@pytest.mark.parametrize("name", ["clean-run", "last-slot-race", "reschedule-once",
+                                  "required-trait-reschedule", "isolated-aggregate"])
 def test_scenario_against_real_placement(rabbit_url: str, real_placement, other_tenant,
                                          name: str) -> None:
     api, other_rp, other_consumer = other_tenant

@@ -128,7 +128,7 @@ def test_what_the_schema_accepts_placement_accepts(where: str, values: dict) -> 
             if rc.startswith("CUSTOM_"):  # created first, as a compute's report client does
                 store.create_resource_class(rc)
         store.set_inventories(host.node_uuid, 0, host.inventories())
-    for flavor in scenario.flavors.values():
+    for flavor in (spec.resources for spec in scenario.flavors.values()):
         try:
             store.allocation_candidates(dict(flavor), None)
         except PlacementError as exc:

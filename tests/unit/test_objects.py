@@ -78,8 +78,9 @@ def test_models_nested_in_lists_and_dicts_survive_the_wire():
 
 
 def test_the_envelope_names_type_and_version():
-    assert to_primitive(FLAVOR) == {TYPE_KEY: "Flavor", VERSION_KEY: "1.0",
-                                    DATA_KEY: {"name": "small", "resources": FLAVOR.resources}}
+    assert to_primitive(FLAVOR) == {TYPE_KEY: "Flavor", VERSION_KEY: "1.1",
+                                    DATA_KEY: {"name": "small", "resources": FLAVOR.resources,
+                                               "extra_specs": {}}}
 
 
 # -- rejection ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from placement_sim.candidate_filters import CandidateFilters
 from placement_sim.client import (
     CLAIM_ATTEMPTS,
     InProcessPlacementClient,
@@ -517,3 +518,52 @@ def test_nova_backoff_is_jittered_within_twice_the_attempt_number():
     for attempt in range(1, 4):
         for _ in range(50):
             assert 0 <= nova_backoff(attempt) <= 2 * attempt
+
+
+# -- traits and aggregates (what a compute sets at registration) --
+
+def test_set_provider_traits_creates_custom_ones_and_is_idempotent(client, store):
+    client.set_provider_traits(RP1, ["CUSTOM_FAST_NIC", "HW_CPU_X86_AVX2"])
+    shown = store.get_provider_traits(RP1)
+    assert shown["traits"] == ["CUSTOM_FAST_NIC", "HW_CPU_X86_AVX2"]
+    assert store.trait_exists("CUSTOM_FAST_NIC")
+    # Nothing differs: nothing is written, the generation stays
+    client.set_provider_traits(RP1, ["HW_CPU_X86_AVX2", "CUSTOM_FAST_NIC"])
+    assert store.get_provider_traits(RP1) == shown
+
+
+def test_set_provider_aggregates_is_idempotent(client, store):
+    aggs = ["0b0b0b0b-0000-4000-8000-000000000002", "0b0b0b0b-0000-4000-8000-000000000001"]
+    client.set_provider_aggregates(RP1, aggs)
+    shown = store.get_aggregates(RP1)
+    assert shown["aggregates"] == sorted(aggs)
+    client.set_provider_aggregates(RP1, aggs)
+    assert store.get_aggregates(RP1) == shown
+
+
+def test_filtered_candidates_from_both_clients(client, store):
+    """required, forbidden and forbidden aggregates reach placement over either client (over
+    HTTP at 1.32, the summaries projected onto the store's shape)."""
+    other = "a1a1a1a1-0000-4000-8000-000000000003"
+    agg = "0b0b0b0b-0000-4000-8000-000000000009"
+    client.ensure_resource_provider(RP2, "host-2", INV)
+    client.ensure_resource_provider(other, "host-3", INV)
+    client.set_provider_traits(RP1, ["CUSTOM_X"])
+    client.set_provider_traits(RP2, ["CUSTOM_X"])
+    client.set_provider_aggregates(RP2, [agg])
+
+    def providers(**filters) -> dict:
+        answer = client.get_allocation_candidates({"VCPU": 1}, filters=CandidateFilters(
+            **{k: frozenset(v) for k, v in filters.items()}))
+        return answer.provider_summaries
+
+    assert set(providers(required={"CUSTOM_X"})) == {RP1, RP2}
+    assert set(providers(forbidden={"CUSTOM_X"})) == {other}
+    only = providers(required={"CUSTOM_X"}, forbidden_aggregates={agg})
+    assert set(only) == {RP1}
+    assert only[RP1] == store.allocation_candidates(
+        {"VCPU": 1}, filters=CandidateFilters(required=frozenset({"CUSTOM_X"})))[
+            "provider_summaries"][RP1]
+    # Unfiltered, every provider, as before
+    assert set(client.get_allocation_candidates({"VCPU": 1}).provider_summaries) == {
+        RP1, RP2, other}

@@ -435,3 +435,31 @@ def test_store_failure_is_a_500_with_the_placement_body(store):
     resp = client.get("/resource_providers")
     error(resp, 500)
     assert resp.headers["OpenStack-API-Version"] == "placement 1.0"
+
+
+# -- forbidden aggregates (1.32) --
+
+AGG = "0b0b0b0b-0000-4000-8000-0000000000aa"
+
+
+@pytest.mark.parametrize(("version", "value", "status", "detail"), [
+    ("1.31", f"!{AGG}", 400, "Forbidden member_of parameters are not supported"),
+    ("1.32", f"{AGG},{AGG}", 400, "must be prefixed with the 'in:' or '!in:'"),
+    ("1.32", f"!in:{AGG},nope", 400, "valid UUID(s). Got: nope"),
+    ("1.32", f"!{AGG}", 200, None),
+    ("1.32", f"!in:{AGG},{RP1}", 200, None),
+])
+def test_forbidden_member_of(api, rp1, version, value, status, detail):
+    resp = api.get("/allocation_candidates", params={"resources": "VCPU:1", "member_of": value},
+                   headers={"OpenStack-API-Version": f"placement {version}"})
+    if detail is not None:
+        assert detail in error(resp, status)["detail"]
+        return
+    assert resp.status_code == 200, resp.text
+    assert list(resp.json()["provider_summaries"]) == [RP1]
+    # Once the provider is in the aggregate, it is no candidate
+    assert api.put(f"/resource_providers/{RP1}/aggregates", json={
+        "resource_provider_generation": 1, "aggregates": [AGG]}).status_code == 200
+    resp = api.get("/allocation_candidates", params={"resources": "VCPU:1", "member_of": value},
+                   headers={"OpenStack-API-Version": f"placement {version}"})
+    assert resp.json()["provider_summaries"] == {}

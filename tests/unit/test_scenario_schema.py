@@ -312,3 +312,59 @@ def test_a_fault_expectation_is_the_whole_message_where_fault_contains_is_a_part
     assert ok(fault_contains="spawn failed")
     assert not ok(fault="spawn failed")
     assert ok(fault="Build of instance U was re-scheduled: spawn failed")
+
+
+# -- traits, aggregates and flavor extra specs ---------------------------------------------------
+
+def _with_traits(**host_changes):
+    data = scenario()
+    data["cells"][0]["hosts"][0].update(host_changes)
+    return data
+
+
+def test_traits_aggregates_and_extra_specs_parse():
+    data = _with_traits(traits=["CUSTOM_X", "HW_CPU_X86_AVX2"], aggregates=["fast"])
+    data["aggregates"] = {"fast": {"metadata": {"trait:CUSTOM_X": "required", "az": "a"}}}
+    data["flavors"]["x"] = {"resources": {"VCPU": 1},
+                            "extra_specs": {"trait:CUSTOM_X": "required"}}
+    parsed = parse_scenario(data)
+    assert parsed.cells[0].hosts[0].traits == ["CUSTOM_X", "HW_CPU_X86_AVX2"]
+    assert parsed.flavors["x"].extra_specs == {"trait:CUSTOM_X": "required"}
+    # The bare form is the resources
+    assert parsed.flavors["small"].resources == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+    assert parsed.flavors["small"].extra_specs == {}
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (_with_traits(traits=["CUSTOM_lower"]),
+     "s.yaml: cells.0.hosts.0.traits.0: 'CUSTOM_lower' is neither a standard trait nor a "
+     "custom one"),
+    (_with_traits(traits=["HW_CPU_X86_AVX3"]), "'HW_CPU_X86_AVX3' is neither a standard"),
+    (_with_traits(traits=["CUSTOM_X", "CUSTOM_X"]), "names listed twice: ['CUSTOM_X']"),
+    (_with_traits(aggregates=["a b"]), "cells.0.hosts.0.aggregates.0"),
+    (scenario(aggregates={"nobody": {"metadata": {}}}),
+     "s.yaml: aggregates.nobody: no host is in it"),
+    (scenario(aggregates={"x": {"metadata": {"trait:NOPE": "required"}}}),
+     "s.yaml: aggregates.x.metadata: trait:NOPE: 'NOPE' is neither a standard trait"),
+    (scenario(flavors={"small": {"resources": {"VCPU": 1},
+                                 "extra_specs": {"trait:CUSTOM_X": "preferred"}}}),
+     "flavors.small.extra_specs.trait:CUSTOM_X"),
+    (scenario(flavors={"small": {"resources": {"VCPU": 1},
+                                 "extra_specs": {"hw:cpu_policy": "required"}}}),
+     "only trait:<NAME> keys are understood"),
+    (scenario(cells=[{"name": "c", "hosts": [{"name": "h1", "resources": {"VCPU": 1}}],
+                      "host_traits": ["CUSTOM_X"]}]),
+     "host_traits and host_aggregates go with host_count"),
+])
+def test_bad_traits_aggregates_and_extra_specs_are_one_line_errors(data, says):
+    message = error_of(data)
+    assert says in message and "\n" not in message
+
+
+def test_generated_hosts_take_the_cells_traits_and_aggregates():
+    data = scenario(cells=[{"name": "c", "host_count": 2, "host_resources": {"VCPU": 2},
+                            "host_traits": ["CUSTOM_X"], "host_aggregates": ["all"]}],
+                    aggregates={"all": {"metadata": {"trait:CUSTOM_X": "required"}}})
+    [cell] = parse_scenario(data).cells
+    assert [(h.traits, h.aggregates) for h in cell.all_hosts()] == [
+        (["CUSTOM_X"], ["all"]), (["CUSTOM_X"], ["all"])]
