@@ -5,6 +5,7 @@ study's output folder that says so."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -17,21 +18,23 @@ def scenario_with_count(source: Path, folder: Path, count: int) -> Path:
         return source
     for request in data["requests"]:
         request["count"] = count
-    data["description"] = (f"{data.get('description', '').strip()} (A copy of {source.name} "
-                           f"with count {count} per request entry.)")
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / f"scenario-count-{count}.yaml"
-    copy.write_text(yaml.safe_dump(data, sort_keys=False))
-    return copy
+    return _write_copy(source, folder, data, f"count {count} per request entry", f"count-{count}")
 
 
 def scenario_with_seed(source: Path, folder: Path, seed: int) -> Path:
     """A copy of `source` whose runs start at `seed`, written into `folder`."""
     data = yaml.safe_load(source.read_text())
     data["seed"] = seed
+    return _write_copy(source, folder, data, f"seed {seed}", f"seed-{seed}")
+
+
+def _write_copy(source: Path, folder: Path, data: dict[str, Any], change: str,
+                suffix: str) -> Path:
+    """`data` written as `scenario-<suffix>.yaml` in `folder`, its description saying which
+    file it copies and what changed."""
     data["description"] = (f"{data.get('description', '').strip()} (A copy of {source.name} "
-                           f"with seed {seed}.)")
+                           f"with {change}.)")
     folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / f"scenario-seed-{seed}.yaml"
+    copy = folder / f"scenario-{suffix}.yaml"
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
     return copy
