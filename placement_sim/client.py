@@ -210,41 +210,39 @@ class InProcessPlacementClient:
             if trait.startswith(CUSTOM_PREFIX):
                 runtime.yield_point("placement")
                 self._store.create_trait(trait)
-        for _ in range(self._max_attempts):
-            runtime.yield_point("placement")
-            current = self._store.get_provider_traits(uuid)
-            if sorted(current["traits"]) == wanted:
-                return
-            runtime.yield_point("placement")
-            try:
-                self._store.set_provider_traits(
-                    uuid, current["resource_provider_generation"], wanted)
-                return
-            except PlacementError as exc:
-                if not exc.is_provider_generation_conflict:
-                    raise
-        raise PlacementError(409, CONCURRENT_UPDATE, f"resource provider generation "
-                             f"conflict: gave up setting the traits of {uuid} after "
-                             f"{self._max_attempts} attempts")
+        self._set_until_current(
+            "traits", uuid, wanted, lambda: self._store.get_provider_traits(uuid),
+            lambda generation: self._store.set_provider_traits(uuid, generation, wanted),
+            lambda exc: exc.is_provider_generation_conflict)
 
     def set_provider_aggregates(self, uuid: str, aggregates: Iterable[str]) -> None:
         wanted = sorted(set(aggregates))
+        # Placement's aggregates conflict is a 409 without an error code.
+        self._set_until_current(
+            "aggregates", uuid, wanted, lambda: self._store.get_aggregates(uuid),
+            lambda generation: self._store.set_aggregates(uuid, wanted, generation),
+            lambda exc: exc.status == 409)
+
+    def _set_until_current(self, key: str, uuid: str, wanted: list[str],
+                           read: Callable[[], dict[str, Any]], write: Callable[[int], Any],
+                           is_conflict: Callable[[PlacementError], bool]) -> None:
+        """Make the provider's `key` list `wanted`: read it (with the provider generation),
+        done if it already is, else write it at that generation; a generation conflict (an
+        allocation write came first) reads again, as Nova's report client retries."""
         for _ in range(self._max_attempts):
             runtime.yield_point("placement")
-            current = self._store.get_aggregates(uuid)
-            if sorted(current["aggregates"]) == wanted:
+            current = read()
+            if sorted(current[key]) == wanted:
                 return
             runtime.yield_point("placement")
             try:
-                self._store.set_aggregates(uuid, wanted,
-                                           current["resource_provider_generation"])
+                write(current["resource_provider_generation"])
                 return
             except PlacementError as exc:
-                # Placement's aggregates conflict is a 409 without an error code.
-                if exc.status != 409:
+                if not is_conflict(exc):
                     raise
         raise PlacementError(409, CONCURRENT_UPDATE, f"resource provider generation "
-                             f"conflict: gave up setting the aggregates of {uuid} after "
+                             f"conflict: gave up setting the {key} of {uuid} after "
                              f"{self._max_attempts} attempts")
 
     def get_allocation_candidates(

@@ -541,6 +541,33 @@ def test_set_provider_aggregates_is_idempotent(client, store):
     assert store.get_aggregates(RP1) == shown
 
 
+@pytest.mark.parametrize("what", ["traits", "aggregates"])
+def test_a_provider_generation_bumped_meanwhile_is_read_again(client, store, monkeypatch, what):
+    """Another write (an allocation) bumps the provider's generation between the client's
+    read and its write: the write conflicts, the client reads again and writes once more."""
+    client.ensure_resource_provider(RP1, "host-1", INV)
+    agg = "0b0b0b0b-0000-4000-8000-000000000003"
+    method = "set_provider_traits" if what == "traits" else "set_aggregates"
+    original = getattr(store, method)
+    writes: list[int] = []
+
+    def bumped_first(*args, **kwargs):
+        if not writes:
+            store.put_allocations(C1, {RP1: {"resources": {"VCPU": 1}}}, "project", "user",
+                                  None)
+        writes.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, method, bumped_first)
+    if what == "traits":
+        client.set_provider_traits(RP1, ["CUSTOM_FAST_NIC"])
+        assert store.get_provider_traits(RP1)["traits"] == ["CUSTOM_FAST_NIC"]
+    else:
+        client.set_provider_aggregates(RP1, [agg])
+        assert store.get_aggregates(RP1)["aggregates"] == [agg]
+    assert len(writes) == 2
+
+
 def test_filtered_candidates_from_both_clients(client, store):
     """required, forbidden and forbidden aggregates reach placement over either client (over
     HTTP at 1.32, the summaries projected onto the store's shape)."""
