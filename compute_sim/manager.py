@@ -134,14 +134,18 @@ class ComputeManager:
 
     def _succeed(self, ctxt: dict, instance: Instance, started: float) -> None:
         db = self._cell_db
+        launched_at = runtime.time()
         with db.begin() as conn:
             db.update_instance(instance.uuid, conn=conn, expected_vm_state="building",
                                vm_state="active", task_state=None, host=self.host.name,
-                               node=self.host.name, launched_at=runtime.time())
+                               node=self.host.name, launched_at=launched_at)
             self._failed_builds.with_outcome(False, conn)
             db.add_event(instance.uuid, BUILD_EVENT, "active", host=self.host.name,
                          start_time=started, conn=conn)
-        self._notifier.info(ctxt, INSTANCE_CREATE_END, self._payload(instance, "active"))
+        # launched_at, as Nova's instance.create.end payload carries it: the runner dates the
+        # build by it, not by when the news reached it (a notification can be late).
+        self._notifier.info(ctxt, INSTANCE_CREATE_END,
+                            {**self._payload(instance, "active"), "launched_at": launched_at})
         self._failed_builds.after_outcome(False)
 
     def _reschedule(self, ctxt: dict, instance: Instance, request_spec: RequestSpec,

@@ -1,15 +1,19 @@
 """Completion tracking from notifications: the runner waits on events, not on DB polls.
 
 Listens on the API bus and every cell bus. An instance is finished when instance.create.end,
-instance.create.error or compute_task.build_instances.error names it. The scheduler's
+instance.create.error or compute_task.build_instances.error names it; an ACTIVE one finished at
+the create.end's `launched_at` (the compute's clock), an ERROR one when the news came (after
+its claim was given back). The scheduler's
 select_destinations.end carries the hosts that lost a claim race before the chosen one, and
 its select_destinations.error the claims a request lost before it failed with NoValidHost.
 
 A notification can be lost where the state change it reports is not: a service killed between
 its commit and its notify (the crash tests do that). So when the run has been quiet for
 `QUIET_S` with instances still unfinished, `wait_for` asks its `reconcile` callback (the
-runner reads the cell DBs) which of those have ended anyway, and counts them, noting each in
-`unnotified`. A run that keeps notifying never reads a DB.
+runner reads the cell DBs) which of those have ended anyway, and when, and counts them, noting
+each in `unnotified`. Their finish time is the one the DB gives (when the service committed the
+end), not when the look-up found them: a build that ended just before a kill must not count as
+one that ended after it. A run that keeps notifying never reads a DB.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from altsim.sim import executor as sim_executor
 
 # Seconds without any notification after which the unfinished instances are looked up.
 QUIET_S = 3.0
+
+# uuid -> (ACTIVE or ERROR, when the service committed it): what `reconcile` answers.
+Ended = dict[str, tuple[str, float]]
 
 TERMINAL_EVENTS = {INSTANCE_CREATE_END: "ACTIVE", INSTANCE_CREATE_ERROR: "ERROR",
                    BUILD_INSTANCES_ERROR: "ERROR"}
@@ -87,13 +94,16 @@ class Collector:
         uuid = payload.get("instance_uuid")
         if status is None or not isinstance(uuid, str):
             return
-        self._finish(uuid, status)
+        launched_at = payload.get("launched_at")
+        at = launched_at if isinstance(launched_at, (int, float)) else None
+        self._finish(uuid, status, at, notified=True)
 
-    def _finish(self, uuid: str, status: str, notified: bool = True) -> None:
+    def _finish(self, uuid: str, status: str, at: float | None, notified: bool) -> None:
+        """`at`: when the instance ended, as its service or its DB says (None: now)."""
         with self._condition:
             first = uuid not in self.finished
             if first:
-                self.finished[uuid] = (status, runtime.time())
+                self.finished[uuid] = (status, runtime.time() if at is None else at)
                 if not notified:
                     self.unnotified.add(uuid)
             self._condition.notify_all()
@@ -101,10 +111,10 @@ class Collector:
             self._on_finished(uuid, status)
 
     def wait_for(self, uuids: Iterable[str], timeout: float,
-                 reconcile: Callable[[set[str]], dict[str, str]] | None = None) -> bool:
+                 reconcile: Callable[[set[str]], Ended] | None = None) -> bool:
         """True when every uuid finished within timeout seconds. `reconcile(missing)`: the
-        status (ACTIVE or ERROR) of those of `missing` that have ended, looked up after
-        QUIET_S without a notification."""
+        status (ACTIVE or ERROR) of those of `missing` that have ended and when, looked up
+        after QUIET_S without a notification."""
         wanted = set(uuids)
         deadline = runtime.monotonic() + timeout
         while True:
@@ -121,6 +131,6 @@ class Collector:
                     self._condition.wait(min(left, QUIET_S - quiet_for))
                     continue
             # Quiet, and some still unfinished: outside the lock (it reads databases).
-            for uuid, status in reconcile(missing).items():
-                self._finish(uuid, status, notified=False)
+            for uuid, (status, at) in reconcile(missing).items():
+                self._finish(uuid, status, at, notified=False)
             self._last_heard = runtime.monotonic()  # at most one look-up per quiet spell

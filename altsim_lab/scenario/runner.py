@@ -20,7 +20,7 @@ from altsim_lab.deploy.embedded import EmbeddedDeployment
 from altsim_lab.deploy.provision import parse_server_url
 from altsim_lab.deploy.shared_placement import SharedPlacement
 from altsim_lab.nova_api import NovaApi
-from altsim_lab.scenario.collector import Collector
+from altsim_lab.scenario.collector import Collector, Ended
 from altsim_lab.scenario.expectations import check_expectations
 from altsim_lab.scenario.report import (
     RunFacts,
@@ -199,18 +199,19 @@ class _Disruption:
             self.errors.append(f"during the run: still running after {timeout_s:.0f} s")
 
 
-def ended_in_dbs(deployment: Any) -> Callable[[set[str]], dict[str, str]]:
-    """Which of some instances their cell DBs (cell0's too) say are ACTIVE or ERROR: for the
-    collector, when a notification may have been lost."""
+def ended_in_dbs(deployment: Any) -> Callable[[set[str]], Ended]:
+    """Which of some instances their cell DBs (cell0's too) say are ACTIVE or ERROR, and
+    since when (the row's last update): for the collector, when a notification may have been
+    lost."""
     dbs = [deployment.cell0_db, *deployment.cell_dbs.values()]
 
-    def ended(uuids: set[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def ended(uuids: set[str]) -> Ended:
+        found: Ended = {}
         for db in dbs:
             for row in db.list_instance_rows():
                 status = server_status(row["vm_state"])
                 if row["uuid"] in uuids and status in ("ACTIVE", "ERROR"):
-                    found[row["uuid"]] = status
+                    found[row["uuid"]] = (status, row["updated_at"])
         return found
 
     return ended
@@ -218,7 +219,7 @@ def ended_in_dbs(deployment: Any) -> Callable[[set[str]], dict[str, str]]:
 
 def _run(scenario: Scenario, workload: Workload, collector: Collector, timeout_s: float,
          progress: Progress,
-         reconcile: Callable[[set[str]], dict[str, str]]) -> tuple[float, bool]:
+         reconcile: Callable[[set[str]], Ended]) -> tuple[float, bool]:
     """Submit the workload and wait for it; returns (duration, every instance finished)."""
     progress.on_phase("running workload")
     progress.on_start(len(scenario.instance_names()))

@@ -34,13 +34,17 @@ def test_a_lost_notification_is_made_up_from_the_dbs_once_quiet():
     collector.handle("instance.create.end", {"instance_uuid": "a"})
     looked_up: list[set[str]] = []
 
-    def reconcile(missing: set[str]) -> dict[str, str]:
+    ended_at = time.time() - 30.0  # committed long before the look-up found it
+
+    def reconcile(missing: set[str]) -> dict[str, tuple[str, float]]:
         looked_up.append(set(missing))
-        return {"b": "ERROR"} if "b" in missing else {}
+        return {"b": ("ERROR", ended_at)} if "b" in missing else {}
 
     assert collector.wait_for(["a", "b"], 5.0, reconcile)
     assert looked_up == [{"b"}]  # only what was missing, once
-    assert collector.finished["b"][0] == "ERROR"
+    # It finished when its DB says, not when it was found.
+    assert collector.finished["b"] == ("ERROR", ended_at)
+    assert collector.finished["a"][1] > ended_at
     assert collector.unnotified == {"b"}
     assert finished == [("a", "ACTIVE"), ("b", "ERROR")]
 
@@ -49,7 +53,7 @@ def test_a_build_still_running_is_looked_up_again_and_times_out_if_it_never_ends
     collector = Collector([])
     calls = 0
 
-    def reconcile(missing: set[str]) -> dict[str, str]:
+    def reconcile(missing: set[str]) -> dict[str, tuple[str, float]]:
         nonlocal calls
         calls += 1
         return {}
@@ -66,4 +70,15 @@ def test_a_notification_arriving_meanwhile_wins_over_the_look_up():
     threading.Timer(0.01, collector.handle,
                     ("instance.create.end", {"instance_uuid": "d"})).start()
     assert collector.wait_for(["d"], 2.0, lambda missing: {})
+    assert collector.unnotified == set()
+
+
+def test_an_active_instance_finished_when_its_compute_launched_it_not_when_heard():
+    # A create.end heard late (a busy broker, a busy runner) still dates the build right.
+    collector = Collector([])
+    launched_at = time.time() - 5.0
+    collector.handle("instance.create.end", {"instance_uuid": "e", "launched_at": launched_at})
+    collector.handle("instance.create.error", {"instance_uuid": "f"})
+    assert collector.finished["e"] == ("ACTIVE", launched_at)
+    assert collector.finished["f"][1] > launched_at + 4.0  # no date given: when heard
     assert collector.unnotified == set()
