@@ -38,6 +38,10 @@ def server_status(vm_state: str) -> str:
                                                                            vm_state.upper())
 
 
+# A flavor's extra spec naming a trait: `trait:CUSTOM_X` = required or forbidden.
+TRAIT_SPEC_PREFIX = "trait:"
+
+
 class Flavor(Model):
     """A flavor is a name, the placement resources one instance of it consumes and its extra
     specs (`trait:<NAME>`: `required` or `forbidden`, as Nova's)."""

@@ -2,12 +2,21 @@
 
 Shared by every reader of a user's YAML (the lab's scenario schema, the compute daemon's hosts
 file), so a bad value reads the same wherever it is found: `cells.0.hosts.1.resources.VCPU:
-Input should be greater than or equal to 1 (got 0)`.
+Input should be greater than or equal to 1 (got 0)`; and the base of their models.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictModel(BaseModel):
+    """A section of a user's YAML: an unknown key is an error (a misspelt key must not be
+    ignored silently), and what was read is not changed afterwards."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def describe(errors: list[dict[str, Any]]) -> str:

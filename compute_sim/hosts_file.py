@@ -15,7 +15,7 @@ from typing import Annotated
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from altsim.validation_errors import describe
+from altsim.validation_errors import StrictModel, describe
 from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
 from compute_sim.host import SimulatedHost
@@ -31,10 +31,6 @@ _GENERATED_NAME = re.compile(r"^(?P<cell>.+)-host-(?P<number>[0-9]+)$")
 
 class HostsFileError(ValueError):
     """A hosts file that cannot be read: the message names the file, the key and the problem."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # What placement accepts, checked here so that a bad amount is named by its key in the
@@ -80,7 +76,7 @@ def _check_host_classes(resources: dict[str, int], allocation_ratio: dict[str, f
                              f"{resources[rc]}")
 
 
-class HostSpec(_Strict):
+class HostSpec(StrictModel):
     """One simulated host: its inventory, allocation ratios and reserved amounts."""
 
     name: str = Field(
@@ -120,7 +116,7 @@ class HostSpec(_Strict):
         return self
 
 
-class CellSpec(_Strict):
+class CellSpec(StrictModel):
     """A cell's hosts, listed or generated (`host_count` hosts named `<cell>-host-001`...),
     at most MAX_HOSTS_PER_CELL either way."""
 

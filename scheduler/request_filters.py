@@ -18,12 +18,11 @@ import re
 from collections.abc import Callable
 
 from altsim.db.api import Aggregate
-from altsim.objects import RequestSpec
+from altsim.objects import TRAIT_SPEC_PREFIX, RequestSpec
 from placement_sim.candidate_filters import NO_FILTERS, CandidateFilters
 
 LOG = logging.getLogger(__name__)
 
-TRAIT_PREFIX = "trait:"
 # Nova's XS_KEYPAT for traits: `trait` then an optional group suffix; a suffixed key belongs to
 # a granular request group, which altsim's single-provider hosts do not have.
 _TRAIT_KEY = re.compile(r"^trait([a-zA-Z0-9_-]{1,64})?:(.*)$")
@@ -51,9 +50,9 @@ def flavor_traits(spec: RequestSpec) -> tuple[frozenset[str], frozenset[str]]:
 def isolated_aggregates(required: frozenset[str], aggregates: list[Aggregate]) -> frozenset[str]:
     """The uuids of the aggregates with a `trait:` key valued `required` that is not one of
     `required` (Nova's get_non_matching_by_metadata_keys(keys, 'trait:', 'required'))."""
-    keys = {TRAIT_PREFIX + trait for trait in required}
+    keys = {TRAIT_SPEC_PREFIX + trait for trait in required}
     return frozenset(aggregate.uuid for aggregate in aggregates
-                     if any(key.startswith(TRAIT_PREFIX) and value == "required"
+                     if any(key.startswith(TRAIT_SPEC_PREFIX) and value == "required"
                             and key not in keys
                             for key, value in aggregate.metadata.items()))
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from altsim.validation_errors import describe
+from altsim.objects import TRAIT_SPEC_PREFIX
+from altsim.validation_errors import StrictModel, describe
 from altsim.yaml_files import YamlFileError, load_yaml_file
 from compute_sim.faults import FaultRule
 from compute_sim.hosts_file import AggregateName, Amount, CellSpec, ResourceClass, check_trait
@@ -35,20 +36,13 @@ class ScenarioError(ValueError):
     """An invalid scenario: `altsim run` exits 2 with this message."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-TRAIT_PREFIX = "trait:"
-
-
 def _check_trait_key(key: str) -> str:
     """`trait:<NAME>` with a trait placement knows or may create: its NAME."""
-    if not key.startswith(TRAIT_PREFIX):
+    if not key.startswith(TRAIT_SPEC_PREFIX):
         raise ValueError(f"{key!r}: only trait:<NAME> keys are understood (Nova's "
                          f"trait:CUSTOM_X=required or forbidden)")
     try:
-        return check_trait(key[len(TRAIT_PREFIX):])
+        return check_trait(key[len(TRAIT_SPEC_PREFIX):])
     except ValueError as exc:
         raise ValueError(f"{key}: {exc}") from None
 
@@ -57,7 +51,7 @@ FlavorResources = Annotated[dict[ResourceClass, Amount], Field(min_length=1)]
 _BARE_FLAVOR = pydantic.TypeAdapter(FlavorResources)
 
 
-class FlavorSpec(_Strict):
+class FlavorSpec(StrictModel):
     """A flavor: its resources, and the extra specs that require or forbid traits. Written
     as a bare mapping of resources (`small: {VCPU: 1, MEMORY_MB: 512}`) when it has none."""
 
@@ -88,7 +82,7 @@ class FlavorSpec(_Strict):
         return specs
 
 
-class AggregateSpec(_Strict):
+class AggregateSpec(StrictModel):
     """A host aggregate's metadata (its hosts say they are in it, with `aggregates`)."""
 
     metadata: dict[str, str] = Field(
@@ -102,12 +96,12 @@ class AggregateSpec(_Strict):
     @classmethod
     def _trait_keys(cls, metadata: dict[str, str]) -> dict[str, str]:
         for key in metadata:
-            if key.startswith(TRAIT_PREFIX):
+            if key.startswith(TRAIT_SPEC_PREFIX):
                 _check_trait_key(key)
         return metadata
 
 
-class RequestEntry(_Strict):
+class RequestEntry(StrictModel):
     """One entry of `requests:`: `count` requests of `num_instances` servers each."""
 
     name: str = Field(
@@ -143,7 +137,7 @@ class RequestEntry(_Strict):
                     "request`. None: `[scheduler] max_attempts - 1`.")
 
 
-class InstanceExpectation(_Strict):
+class InstanceExpectation(StrictModel):
     """What one instance should look like at the end of the run (every key optional)."""
 
     status: Literal["ACTIVE", "ERROR", "BUILD"] | None = Field(
@@ -174,7 +168,7 @@ def _count_of(what: str) -> Any:
     return Field(default=None, ge=0, examples=[0], description=f"How many {what}.")
 
 
-class Expectations(_Strict):
+class Expectations(StrictModel):
     """The `expect:` block: every key optional; any miss makes `altsim run` exit 1."""
 
     active: int | None = _count_of("instances end ACTIVE")
@@ -197,7 +191,7 @@ class Expectations(_Strict):
                     "what it should look like (the instance expectation table).")
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A scenario file: the topology, the faults, the workload and what should happen."""
 
     name: str = Field(min_length=1, examples=["reschedule-once"],
