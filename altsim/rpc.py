@@ -16,9 +16,9 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 
 from altsim import amqp_polling, durable_messaging, runtime
+from altsim.conf.messaging import mark_oslo_messaging_opts, register_oslo_messaging_opts
 from altsim.db.api import CellMapping
 from altsim.exceptions import REMOTE_EXCEPTION_MODULES
-from altsim.memory_driver import mark_oslo_messaging_opts, register_oslo_messaging_opts
 from altsim.objects import CELL0_UUID, PayloadSerializer
 from altsim.sim import executor as sim_executor
 

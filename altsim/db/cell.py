@@ -17,19 +17,10 @@ from altsim.objects import Fault, Instance
 CREATE_ACTION = "create"
 
 
-@dataclass(frozen=True)
-class ComputeNode:
-    uuid: str
-    host: str
-    hypervisor_hostname: str
-    disabled: bool
-    failed_builds: int
-    updated_at: float
-
-
 class ComputeNodeRow(NamedTuple):
-    """A compute node as the scheduler reads it on every request (compute_node_rows): a
-    tuple, cheap to make by the thousand, with its fields named."""
+    """A compute node as read from the cell database: by the scheduler on every request
+    (compute_node_rows), and by host discovery, the build-timeout sweeper and the lab
+    (list_compute_nodes). A tuple, cheap to make by the thousand, with its fields named."""
 
     uuid: str
     host: str
@@ -73,8 +64,6 @@ class StuckBuild:
 
 # Reads are plain SQL too (Database.select); values converted where drivers differ (SQLite
 # gives booleans as 0/1 and JSON as text).
-_LIST_COMPUTE_NODES = (f"SELECT {', '.join(ComputeNode.__dataclass_fields__)} "
-                       "FROM compute_nodes ORDER BY host")
 _INSTANCE_ROW_COLUMNS = tuple(c.name for c in t.instances.columns)
 _LIST_INSTANCE_ROWS = f"SELECT {', '.join(_INSTANCE_ROW_COLUMNS)} FROM instances"
 _LIST_FAULTS = ("SELECT instance_uuid, code, message, details FROM instance_faults "
@@ -140,6 +129,12 @@ _INSTANCE_COLUMNS = frozenset(c.name for c in t.instances.columns) - {"uuid"}
 def _json(value: Any) -> Any:
     """A JSON column: text on SQLite (None stays None), already decoded on PostgreSQL."""
     return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _compute_node_rows(rows: list[tuple]) -> list[ComputeNodeRow]:
+    """Rows of ComputeNodeRow's columns, read in its order, as ComputeNodeRows."""
+    return [ComputeNodeRow(uuid, host, node, bool(disabled), failed, updated, resources, used)
+            for uuid, host, node, disabled, failed, updated, resources, used in rows]
 
 
 def _stamp(rows: list[tuple]) -> tuple[int, int]:
@@ -235,10 +230,9 @@ class CellDatabase(Database):
                                 "FROM resource_claims")[0]
         return {instance: (node, json.loads(resources)) for instance, node, resources in rows}
 
-    def list_compute_nodes(self) -> list[ComputeNode]:
-        return [ComputeNode(uuid, host, node, bool(disabled), failed, updated)
-                for uuid, host, node, disabled, failed, updated
-                in self.select(_LIST_COMPUTE_NODES)]
+    def list_compute_nodes(self) -> list[ComputeNodeRow]:
+        """Every compute node, by host (compute_node_rows without the stamp)."""
+        return _compute_node_rows(self.select(_COMPUTE_NODE_ROWS_SQL))
 
     def compute_node_rows(self, unless_stamp: tuple[int, int] | None = None,
                           ) -> tuple[tuple[int, int], list[ComputeNodeRow] | None]:
@@ -255,10 +249,7 @@ class CellDatabase(Database):
             return stamp, None
         # Rows read after the stamp can only be newer than it: the next call then sees a
         # different stamp and reads again, which is safe.
-        rows = self.raw_queries(_COMPUTE_NODE_ROWS_SQL)[0]
-        return stamp, [ComputeNodeRow(uuid, host, node, bool(disabled), failed, updated,
-                                      resources, used)
-                       for uuid, host, node, disabled, failed, updated, resources, used in rows]
+        return stamp, _compute_node_rows(self.raw_queries(_COMPUTE_NODE_ROWS_SQL)[0])
 
     def compute_node_changes(self, unless_stamp: tuple[int, int] | None,
                              since: float | None,
