@@ -98,15 +98,24 @@ class CloudSpec:
         self.cells[name] = cell
         return cell
 
-    def add_host(self, cell: str, host: str, resources: dict[str, int] | None = None) -> None:
-        """One more listed host in a cell (before the cloud starts)."""
-        self.cells = self.effective_cells()
-        spec = self._cell(cell)
+    def new_host(self, cell: str, host: str, resources: dict[str, int] | None = None
+                 ) -> HostSpec:
+        """One more listed host for `cell`, checked (not added: add_host): the cell exists,
+        the name is free in every cell, the resources are valid."""
+        if cell not in self.effective_cells():
+            raise CloudError(f"no cell named {cell!r} (cells: "
+                             f"{', '.join(self.effective_cells())})")
         if host in set(self.host_names()):
             raise CloudError(f"start_compute: a host named {host!r} already exists")
-        hosts = [*spec.all_hosts(), HostSpec(name=host, resources=dict(resources
-                                                                         or HOST_RESOURCES))]
-        self.cells[cell] = CellSpec(name=cell, hosts=hosts)
+        try:
+            return HostSpec(name=host, resources=dict(resources or HOST_RESOURCES))
+        except ValueError as exc:
+            raise CloudError(f"start_compute {host!r}: {' '.join(str(exc).split())}") from None
+
+    def add_host(self, cell: str, spec: HostSpec) -> None:
+        """One more listed host in a cell, `spec` from new_host."""
+        self.cells = self.effective_cells()
+        self.cells[cell] = CellSpec(name=cell, hosts=[*self.cells[cell].all_hosts(), spec])
 
     def add_flavor(self, name: str, resources: dict[str, int],
                    extra_specs: dict[str, str] | None = None) -> None:
@@ -173,11 +182,6 @@ class CloudSpec:
                 "faults": [r.model_dump() for r in faults or []],
                 "requests": [RequestEntry(name="unused", flavor=first_flavor).model_dump()]}
         return parse_scenario(data, self.name)
-
-    def _cell(self, name: str) -> CellSpec:
-        if name not in self.cells:
-            raise CloudError(f"no cell named {name!r} (cells: {', '.join(self.cells)})")
-        return self.cells[name]
 
 
 def _listed(name: str, hosts: list[str]) -> CellSpec:
