@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic
+
 from altsim.objects import Flavor
+from altsim.validation_errors import describe
 from altsim_lab.config_overrides import apply_overrides
 from altsim_lab.scenario.schema import (
     AggregateSpec,
@@ -103,14 +106,14 @@ class CloudSpec:
         """One more listed host for `cell`, checked (not added: add_host): the cell exists,
         the name is free in every cell, the resources are valid."""
         if cell not in self.effective_cells():
-            raise CloudError(f"no cell named {cell!r} (cells: "
+            raise CloudError(f"start_compute: no cell named {cell!r} (cells: "
                              f"{', '.join(self.effective_cells())})")
         if host in set(self.host_names()):
             raise CloudError(f"start_compute: a host named {host!r} already exists")
         try:
             return HostSpec(name=host, resources=dict(resources or HOST_RESOURCES))
-        except ValueError as exc:
-            raise CloudError(f"start_compute {host!r}: {' '.join(str(exc).split())}") from None
+        except pydantic.ValidationError as exc:
+            raise CloudError(f"start_compute {host!r}: {describe(exc.errors())}") from None
 
     def add_host(self, cell: str, spec: HostSpec) -> None:
         """One more listed host in a cell, `spec` from new_host."""
