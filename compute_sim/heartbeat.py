@@ -19,6 +19,16 @@ class Heartbeat:
         self._stopped = runtime.Event()
         self._thread = runtime.Thread(target=self._run, name="compute-heartbeat")
 
+    @property
+    def node_uuids(self) -> tuple[str, ...]:
+        """The nodes each beat marks up."""
+        return tuple(self._node_uuids)
+
+    def add(self, node_uuid: str) -> None:
+        """One more host to keep up (added at run time): a new list, so a beat under way
+        keeps the one it took."""
+        self._node_uuids = [*self._node_uuids, node_uuid]
+
     def start(self) -> None:
         self._thread.start()
 

@@ -6,6 +6,8 @@ Version history:
 
 Namespace `simulation` (compute_sim/simulation.py), not part of Nova's compute API:
     1.0 - add_fault_rule(rule) and update_available_resource(), both calls to server=<host>.
+    1.1 - add_host(spec), a call to server=<any host of the process>: one more host served
+          by that process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import oslo_messaging as messaging
 from altsim import rpc
 from altsim.objects import Instance, RequestSpec, RetryInfo, Selection
 from compute_sim.faults import FaultRule
+from compute_sim.hosts_file import HostSpec
 
 RPC_TOPIC = "compute"
 SIMULATION_NAMESPACE = "simulation"
@@ -55,6 +58,13 @@ class SimulationAPI:
         returns how many compute node rows it wrote."""
         return self._prepare(host).call(ctxt, "update_available_resource")
 
-    def _prepare(self, host: str) -> messaging.RPCClient:
+    def add_host(self, ctxt: dict, via_host: str, spec: HostSpec) -> None:
+        """Start serving one more host, `spec`, in the process serving `via_host` (a host
+        of the cell it goes in): returns once it is in placement and the cell DB and its
+        `compute.<name>` queue is served. Mapping it to its cell is the caller's (nova-manage
+        cell_v2 discover_hosts: a compute cannot reach the API database)."""
+        self._prepare(via_host, "1.1").call(ctxt, "add_host", spec=spec.model_dump(mode="json"))
+
+    def _prepare(self, host: str, version: str = "1.0") -> messaging.RPCClient:
         return self.client.prepare(server=host, namespace=SIMULATION_NAMESPACE,
-                                   timeout=self._timeout)
+                                   version=version, timeout=self._timeout)

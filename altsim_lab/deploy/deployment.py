@@ -10,13 +10,15 @@ import oslo_messaging as messaging
 from altsim import rpc
 from altsim.db.api import Aggregate, ApiDatabase
 from altsim.db.cell import CellDatabase
+from altsim.db.discover import discover_hosts
 from altsim.db.engine import dispose_engine
 from altsim.db.schema_image import create_schema
 from altsim.objects import Flavor
 from altsim_lab.scenario.schema import Scenario
-from altsim_lab.scenario.topology import Topology, service_conf
+from altsim_lab.scenario.topology import Cell, Topology, service_conf
 from altsim_lab.scenario.tracker_usage import TrackerUsage
 from compute_sim.host import aggregate_uuid_for
+from compute_sim.hosts_file import HostSpec, simulated_host
 
 
 class Deployment:
@@ -61,6 +63,21 @@ class Deployment:
         counted (a real broker keeps no per-vhost publish count without its management
         plugin)."""
         return None
+
+    def add_compute(self, cell_name: str, spec: HostSpec) -> None:
+        """One more simulated host in a running cell (Nova's functional tests'
+        `_start_compute`): served by the cell's compute, registered in placement and the cell
+        DB, then mapped as `nova-manage cell_v2 discover_hosts` would. The compute refuses a
+        name already taken."""
+        cell = next(c for c in self.topology.cells if c.mapping.name == cell_name)
+        host = simulated_host(spec)
+        self._start_host(cell, spec)
+        cell.hosts.append(host)
+        discover_hosts(self.api_db)
+
+    def _start_host(self, cell: Cell, spec: HostSpec) -> None:
+        """Have the running compute of `cell` serve one more host; returns once it does."""
+        raise NotImplementedError
 
     def resource_usage(self) -> Any:
         """What the report reads usage and allocations from: placement, or without it

@@ -21,6 +21,7 @@ from altsim_lab.scenario.schema import Scenario
 from altsim_lab.scenario.topology import Cell, plan_topology, service_conf
 from compute_sim.faults import FaultInjector
 from compute_sim.host import SimulatedHost
+from compute_sim.hosts_file import HostSpec, simulated_host
 from compute_sim.service import ComputeSimService
 from conductor.service import (
     build_cell_conductor_server,
@@ -44,7 +45,7 @@ class EmbeddedDeployment(Deployment):
         self.placement = InProcessPlacementClient(PlacementStore(
             self._conf("scheduler").placement.candidates_order))
         self._servers: list[messaging.RPCServer] = []
-        self._computes: list[ComputeSimService] = []
+        self._computes: dict[str, ComputeSimService] = {}  # cell name -> its compute
         self._sweepers: list[PeriodicTask] = []
         self._router: rpc.CellRouter | None = None
         # Every compute's fault injector: a test adds rules to it at run time (add_rule).
@@ -60,10 +61,11 @@ class EmbeddedDeployment(Deployment):
         """Stop every service (and `also`, e.g. the runner's listeners) in one parallel wait."""
         for sweeper in self._sweepers:
             sweeper.stop()
-        for compute in self._computes:
+        for compute in self._computes.values():
             compute.stop_tasks()
         rpc.stop_servers([*also, *self._servers,
-                          *(server for compute in self._computes for server in compute.servers)])
+                          *(server for compute in self._computes.values()
+                            for server in compute.servers)])
         if self._router is not None:
             self._router.cleanup()
         self._release()
@@ -78,7 +80,7 @@ class EmbeddedDeployment(Deployment):
     def run_periodics(self) -> int:
         """Every compute's update_available_resource task, now, in this thread (Nova's
         functional tests' `_run_periodics`); returns how many compute node rows it wrote."""
-        return sum(compute.update_available_resource() for compute in self._computes)
+        return sum(compute.update_available_resource() for compute in self._computes.values())
 
     def _vhosts(self) -> list[str]:
         return [urlsplit(url).path.lstrip("/") for url in self._transport_urls()]
@@ -93,14 +95,9 @@ class EmbeddedDeployment(Deployment):
         return total
 
     # building blocks
-    def add_compute(self, cell_name: str, host: SimulatedHost) -> None:
-        """Start one more simulated host in a running cell (Nova's functional tests'
-        `_start_compute`): its own compute service, registered in the cell DB and placement,
-        then mapped as `nova-manage cell_v2 discover_hosts` would."""
-        cell = next(c for c in self.topology.cells if c.mapping.name == cell_name)
-        cell.hosts.append(host)
-        self._start_compute(cell, [host])
-        discover_hosts(self.api_db)
+    def _start_host(self, cell: Cell, spec: HostSpec) -> None:
+        # What the cell's compute daemon does when asked over its bus (launched).
+        self._computes[cell.mapping.name].add_host(simulated_host(spec))
 
     def _start_compute(self, cell: Cell, hosts: list[SimulatedHost]) -> None:
         url, cell_db = cell.mapping.transport_url, self.cell_dbs[cell.mapping.uuid]
@@ -110,7 +107,7 @@ class EmbeddedDeployment(Deployment):
             self._transport("notification", url, "compute"), cell_db, self.placement,
             hosts, self.faults)
         compute.start()
-        self._computes.append(compute)
+        self._computes[cell.mapping.name] = compute
 
     def _start_cells(self) -> None:
         for cell in self.topology.cells:

@@ -52,7 +52,9 @@ from altsim_lab.deploy.shared_placement import (
 )
 from altsim_lab.nova_api import instance_uuid_for
 from altsim_lab.scenario.schema import Scenario
-from altsim_lab.scenario.topology import plan_topology, service_conf
+from altsim_lab.scenario.topology import Cell, plan_topology, service_conf
+from compute_sim.hosts_file import HostSpec
+from compute_sim.rpcapi import SimulationAPI
 from placement_sim.http_client import HttpPlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -260,6 +262,13 @@ class LaunchedDeployment(Deployment):
 
     def resume(self, name: str) -> None:
         self._process(name).signal_group(signal.SIGCONT)
+
+    def _start_host(self, cell: Cell, spec: HostSpec) -> None:
+        # Asked of the cell's compute process on the cell's bus, through the queue of a host
+        # it serves (compute_sim/simulation.py says why); a host added so is the process's
+        # until it ends: a compute restarted serves the hosts of its hosts file only.
+        SimulationAPI(self.cell_rpc_transport(cell.mapping.name)).add_host(
+            rpc.new_context(), cell.hosts[0].name, spec)
 
     def _wait_ready(self, process: ServiceProcess) -> None:
         process.wait_ready(self.start_timeout_s,

@@ -16,19 +16,22 @@ that broker (launched mode).
 
 Configuration, cells and hosts are the deployment's shape: given after the cloud started they
 are refused (CloudError), since services read their config once as they start; flavors may be
-added at any time. Faults (fail_spawn, slow_spawn) apply to builds that start after the call,
-in both modes: launched, a fault given once the cloud runs is an RPC call to the host's compute
-process (compute_sim.rpcapi.SimulationAPI) that returns once the rule is installed there, and
-so does run_periodics. Only `meanwhile` (a Python callable of the test) is embedded only.
+added at any time, and one host at a time with start_compute. Faults (fail_spawn, slow_spawn)
+apply to builds that start after the call, in both modes: launched, a fault given once the
+cloud runs is an RPC call to the host's compute process (compute_sim.rpcapi.SimulationAPI)
+that returns once the rule is installed there, and so do run_periodics and start_compute of a
+new host (the cell's compute process serves it). Only `meanwhile` (a Python callable of the
+test) is embedded only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,9 +49,8 @@ from altsim_lab.scenario.topology import build_path, service_conf
 from altsim_lab.testing.cloud_spec import CloudError, CloudSpec
 from altsim_lab.testing.fakes import fill
 from altsim_lab.testing.server import Server
-from altsim_lab.testing.world import HOST_RESOURCES
 from compute_sim.faults import FaultRule
-from compute_sim.host import SimulatedHost, node_uuid_for
+from compute_sim.host import node_uuid_for
 from compute_sim.rpcapi import SIMULATION_TIMEOUT_S, SimulationAPI
 from conductor.rpcapi import ConductorAPI
 
@@ -131,17 +133,19 @@ class Cloud:
     def start_compute(self, host: str, cell: str | None = None,
                       resources: dict[str, int] | None = None) -> None:
         """Nova's `_start_compute(host)`: a new host in `cell` (the only or first cell if not
-        given), also in a running cloud (embedded); or a stopped host started again."""
+        given), also in a running cloud, where it returns once the host is in placement and
+        its cell DB and served, so the next boot may land on it (launched: the cell's compute
+        process serves it, asked over the cell's bus); or a stopped host started again."""
         if host in self.spec.host_names():
             self._set_disabled(host, False)
             return
         cell = cell or next(iter(self.spec.effective_cells()))
-        if self.deployment is None:
-            self.spec.add_host(cell, host, resources)
-            return
-        self._embedded_only("start_compute of a new host")
-        self.deployment.add_compute(cell, SimulatedHost(host, dict(resources or HOST_RESOURCES)))
-        self.spec.add_host(cell, host, resources)
+        spec = self.spec.new_host(cell, host, resources)
+        if self.deployment is not None:
+            with self._answered("start_compute", f"the compute process of cell {cell}"):
+                self.deployment.add_compute(cell, spec)
+            self._snapshot = None  # a host the report had not seen
+        self.spec.add_host(cell, spec)
 
     def stop_compute(self, host: str) -> None:
         """Nova's `compute.stop()` with its service forced down: the scheduler no longer
@@ -344,15 +348,21 @@ class Cloud:
         """Call a launched compute's simulation control (compute_sim.rpcapi.SimulationAPI)
         on `host`'s queue; a CloudError if its process does not do it."""
         api = SimulationAPI(self.deployment.cell_rpc_transport(self.spec.cell_of(host)))
-        try:
+        with self._answered(what, f"the compute process serving {host}"):
             return getattr(api, method)(new_context(), host, *args)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _answered(what: str, who: str) -> Iterator[None]:
+        """A CloudError naming `who` if an RPC call in the block is refused or unanswered."""
+        try:
+            yield
         except messaging.MessagingTimeout:
-            raise CloudError(f"{what}: the compute process serving {host} did not answer "
-                             f"within {SIMULATION_TIMEOUT_S:g} s") from None
+            raise CloudError(f"{what}: {who} did not answer within "
+                             f"{SIMULATION_TIMEOUT_S:g} s") from None
         except messaging.MessagingException as exc:
             problem = getattr(exc, "value", None) or exc  # a RemoteError: without its trace
-            raise CloudError(f"{what}: the compute process serving {host} refused: "
-                             f"{problem}") from None
+            raise CloudError(f"{what}: {who} refused: {problem}") from None
 
     def _nova(self) -> NovaApi:
         if self._nova_api is None:
@@ -437,8 +447,3 @@ class Cloud:
         if self.deployment is None:
             raise CloudError(f"{what}: the cloud has not started: boot a server or call "
                              f"cloud.start() first")
-
-    def _embedded_only(self, what: str) -> None:
-        if not self.embedded:
-            raise CloudError(f"{what}: only in an embedded cloud (launched computes are "
-                             f"processes started with the cloud)")

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic
+
 from altsim.objects import Flavor
+from altsim.validation_errors import describe
 from altsim_lab.config_overrides import apply_overrides
 from altsim_lab.scenario.schema import (
     AggregateSpec,
@@ -98,15 +101,24 @@ class CloudSpec:
         self.cells[name] = cell
         return cell
 
-    def add_host(self, cell: str, host: str, resources: dict[str, int] | None = None) -> None:
-        """One more listed host in a cell (before the cloud starts)."""
-        self.cells = self.effective_cells()
-        spec = self._cell(cell)
+    def new_host(self, cell: str, host: str, resources: dict[str, int] | None = None
+                 ) -> HostSpec:
+        """One more listed host for `cell`, checked (not added: add_host): the cell exists,
+        the name is free in every cell, the resources are valid."""
+        if cell not in self.effective_cells():
+            raise CloudError(f"start_compute: no cell named {cell!r} (cells: "
+                             f"{', '.join(self.effective_cells())})")
         if host in set(self.host_names()):
             raise CloudError(f"start_compute: a host named {host!r} already exists")
-        hosts = [*spec.all_hosts(), HostSpec(name=host, resources=dict(resources
-                                                                         or HOST_RESOURCES))]
-        self.cells[cell] = CellSpec(name=cell, hosts=hosts)
+        try:
+            return HostSpec(name=host, resources=dict(resources or HOST_RESOURCES))
+        except pydantic.ValidationError as exc:
+            raise CloudError(f"start_compute {host!r}: {describe(exc.errors())}") from None
+
+    def add_host(self, cell: str, spec: HostSpec) -> None:
+        """One more listed host in a cell, `spec` from new_host."""
+        self.cells = self.effective_cells()
+        self.cells[cell] = CellSpec(name=cell, hosts=[*self.cells[cell].all_hosts(), spec])
 
     def add_flavor(self, name: str, resources: dict[str, int],
                    extra_specs: dict[str, str] | None = None) -> None:
@@ -173,11 +185,6 @@ class CloudSpec:
                 "faults": [r.model_dump() for r in faults or []],
                 "requests": [RequestEntry(name="unused", flavor=first_flavor).model_dump()]}
         return parse_scenario(data, self.name)
-
-    def _cell(self, name: str) -> CellSpec:
-        if name not in self.cells:
-            raise CloudError(f"no cell named {name!r} (cells: {', '.join(self.cells)})")
-        return self.cells[name]
 
 
 def _listed(name: str, hosts: list[str]) -> CellSpec:

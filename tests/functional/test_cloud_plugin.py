@@ -132,6 +132,16 @@ def test_a_compute_started_and_stopped_mid_test() -> None:
             "compute_build_and_run_instance"
 
 
+def test_a_new_host_in_no_cell_or_with_bad_resources_is_refused_and_not_added() -> None:
+    with Cloud(cells={"cell1": ["host1"]}) as cloud:
+        with pytest.raises(CloudError, match="start_compute: no cell named 'cell9'"):
+            cloud.start_compute("host2", cell="cell9")
+        with pytest.raises(CloudError, match="start_compute 'host2': resources.VCPU: Input "
+                                             "should be greater than or equal to 1"):
+            cloud.start_compute("host2", resources={"VCPU": 0})
+        assert cloud.spec.host_names() == ["host1"]
+
+
 def test_a_hung_spawn_times_out_the_wait_saying_where_it_is() -> None:
     with Cloud(cells={"cell1": ["host1", "host2"]}) as cloud:
         cloud.fail_spawn("host1", action="hang")

@@ -1,6 +1,6 @@
 """The same user test, every service launched over the real broker by
 `pytest --altsim-transport-url`; and what a test does to a running cloud (faults, the periodic
-task, a host filled or stopped) reaching the launched services."""
+task, a host filled, stopped or started) reaching the launched services."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import oslo_messaging
 import pytest
 
+from altsim.rpc import new_context
 from altsim_lab.testing import Cloud, CloudError
+from compute_sim.hosts_file import HostSpec
+from compute_sim.rpcapi import SimulationAPI
 
 pytestmark = pytest.mark.rabbit
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "tests"
@@ -83,3 +87,31 @@ def test_a_host_stopped_or_filled_once_launched_is_not_chosen_till_started_again
         assert cloud.boot("back", "small").host == "host1"
         with pytest.raises(CloudError, match="`meanwhile` only in an embedded cloud"):
             cloud.fail_spawn("host3", meanwhile=lambda: None)
+
+
+def test_a_host_started_once_launched_takes_the_next_boot(rabbit_url: str) -> None:
+    with Cloud(cells={"cell1": ["host1"]}, config={"update_resources_interval": 0},
+               transport_url=rabbit_url) as cloud:
+        # Given a launched cloud whose one host is full
+        cloud.start()
+        cloud.fill("host1")
+
+        # When host2 is started in it (the cell's compute process serves it), then a
+        # server is booted
+        cloud.start_compute("host2", resources={"VCPU": 2, "MEMORY_MB": 4096, "DISK_GB": 10})
+        server = cloud.boot("vm", "small")
+
+        # Then the server is built on host2 at once, its usage there and nothing leaked
+        cloud.wait_for_state(server, "ACTIVE")
+        assert server.selection == ["host2"]
+        assert [(a.host, a.result) for a in server.attempts] == [("host2", "active")]
+        assert cloud.usage("host2") == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+        audit = cloud.audit()
+        assert (audit["leaked"], audit["missing"], audit["mismatches"]) == (0, 0, 0)
+        assert {(h["name"], h["cell"]) for h in cloud.report()["hosts"]} == {
+            ("host1", "cell1"), ("host2", "cell1")}
+        # and the compute process refuses a name it has, answering over the bus
+        api = SimulationAPI(cloud.deployment.cell_rpc_transport("cell1"))
+        with pytest.raises(oslo_messaging.RemoteError,
+                           match="a host named 'host2' already exists in this cell"):
+            api.add_host(new_context(), "host1", HostSpec(name="host2", resources={"VCPU": 1}))
